@@ -1,0 +1,604 @@
+//! The consumer runtime: a replica of a consumer group takes its share of the partitions through
+//! leases, reads each owned partition in order, runs the handler with retries and backoff, parks
+//! what keeps failing as a dead letter, and acknowledges only after the handler's transaction
+//! committed.
+//!
+//! Partitions are assigned by sorting the live members and giving partition `p` to member
+//! `p mod n`. A replica releases a partition only once the member it belongs to is alive, and a
+//! dead replica's leases expire, so its partitions move to the survivors without anyone agreeing
+//! on anything but the lease records.
+
+use crate::bus::{Bus, Delivery, PartitionReader};
+use crate::context::{self, WorkContext};
+use crate::crash;
+use crate::deadletter::DeadLetterStore;
+use crate::envelope::Envelope;
+use crate::metrics::Metrics;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+/// Why a handler did not handle an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Worth retrying (a store that is down, a lock timeout).
+    #[error(transparent)]
+    Transient(anyhow::Error),
+    /// Will fail the same way every time (a payload that breaks the contract): parked at once.
+    #[error(transparent)]
+    Permanent(anyhow::Error),
+}
+
+impl From<anyhow::Error> for HandleError {
+    fn from(error: anyhow::Error) -> Self {
+        HandleError::Transient(error)
+    }
+}
+
+impl From<crate::envelope::EnvelopeError> for HandleError {
+    fn from(error: crate::envelope::EnvelopeError) -> Self {
+        HandleError::Permanent(error.into())
+    }
+}
+
+/// A policy that reacts to events. It must make its effect exactly once, by recording the event
+/// in its inbox in the same transaction as the effect (see [`crate::sql::SqlStore::begin_handling`]).
+#[async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    /// Handles one event.
+    async fn handle(&self, event: &Envelope) -> Result<(), HandleError>;
+}
+
+/// Tuning of the consumer runtime.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsumerSettings {
+    /// Attempts before a delivery is parked as a dead letter.
+    pub max_attempts: u32,
+    /// Backoff after the first failed attempt, in milliseconds; it doubles up to `max_backoff_ms`.
+    pub backoff_ms: u64,
+    /// Longest backoff between attempts, in milliseconds.
+    pub max_backoff_ms: u64,
+    /// How often a replica heartbeats and rebalances, in milliseconds.
+    pub heartbeat_ms: u64,
+    /// How long a replica's membership and leases outlive its last heartbeat, in milliseconds.
+    pub lease_ms: u64,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            backoff_ms: 200,
+            max_backoff_ms: 10_000,
+            heartbeat_ms: 1_000,
+            lease_ms: 5_000,
+        }
+    }
+}
+
+/// What one consumer group reads and how it reacts.
+#[derive(Clone)]
+pub struct Subscription {
+    /// The group: replicas with the same group share the work; each group gets every event.
+    pub group: String,
+    /// Event types the handler wants; others are acknowledged without running it. Empty: all.
+    pub types: Vec<String>,
+    /// The policy.
+    pub handler: Arc<dyn EventHandler>,
+    /// Where deliveries that keep failing go.
+    pub dead_letters: Arc<dyn DeadLetterStore>,
+}
+
+impl Subscription {
+    fn wants(&self, event_type: &str) -> bool {
+        self.types.is_empty() || self.types.iter().any(|t| t == event_type)
+    }
+}
+
+/// What a dead-letter replay did.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ReplayOutcome {
+    /// The handler succeeded; the dead letter is marked replayed.
+    Replayed,
+    /// It was replayed before.
+    AlreadyReplayed,
+    /// No dead letter has that id.
+    NotFound,
+    /// The handler failed again; the dead letter stays parked.
+    Failed {
+        /// The handler's error.
+        error: String,
+    },
+}
+
+/// A snapshot of a replica, for status pages.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupStatus {
+    /// The group.
+    pub group: String,
+    /// This replica's member id.
+    pub member: String,
+    /// Live members last seen.
+    pub members: Vec<String>,
+    /// Partitions this replica reads.
+    pub partitions: Vec<u32>,
+    /// Unacknowledged messages per owned partition, last measured.
+    pub lag: BTreeMap<u32, u64>,
+}
+
+struct Worker {
+    stop: CancellationToken,
+    handle: JoinHandle<()>,
+    renewed: Instant,
+}
+
+/// One replica of a consumer group.
+pub struct ConsumerGroup {
+    bus: Arc<dyn Bus>,
+    subscription: Subscription,
+    settings: ConsumerSettings,
+    metrics: Metrics,
+    member: String,
+    status: Arc<Mutex<GroupStatus>>,
+}
+
+impl std::fmt::Debug for ConsumerGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerGroup")
+            .field("group", &self.subscription.group)
+            .field("member", &self.member)
+            .finish()
+    }
+}
+
+/// A member id unique across processes and restarts.
+pub fn new_member_id() -> String {
+    format!("m{}-{:08x}", std::process::id(), fastrand::u32(..))
+}
+
+impl ConsumerGroup {
+    /// A replica of `subscription.group` on `bus`.
+    pub fn new(
+        bus: Arc<dyn Bus>,
+        subscription: Subscription,
+        settings: ConsumerSettings,
+        metrics: Metrics,
+    ) -> Arc<Self> {
+        let member = new_member_id();
+        let status = GroupStatus {
+            group: subscription.group.clone(),
+            member: member.clone(),
+            ..Default::default()
+        };
+        Arc::new(Self {
+            bus,
+            subscription,
+            settings,
+            metrics,
+            member,
+            status: Arc::new(Mutex::new(status)),
+        })
+    }
+
+    /// The group name.
+    pub fn group(&self) -> &str {
+        &self.subscription.group
+    }
+
+    /// What this replica is doing.
+    pub fn status(&self) -> GroupStatus {
+        self.status.lock().expect("status lock").clone()
+    }
+
+    /// The dead letters of this group.
+    pub fn dead_letters(&self) -> &Arc<dyn DeadLetterStore> {
+        &self.subscription.dead_letters
+    }
+
+    /// Runs the replica until `stop`; then finishes in-flight handlers, gives back its
+    /// partitions and leaves the group.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let coordinator = self.bus.coordinator();
+        let group = self.subscription.group.clone();
+        let ttl = Duration::from_millis(self.settings.lease_ms);
+        let mut ticker = tokio::time::interval(Duration::from_millis(self.settings.heartbeat_ms));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut workers: HashMap<u32, Worker> = HashMap::new();
+        let mut last_lag = Instant::now() - Duration::from_secs(3600);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            workers.retain(|partition, worker| {
+                let alive = !worker.handle.is_finished();
+                if !alive {
+                    tracing::warn!(group, partition, "partition worker ended; restarting it");
+                }
+                alive
+            });
+            let members = match coordinator.heartbeat(&group, &self.member, ttl).await {
+                Ok(members) if !members.is_empty() => members,
+                Ok(_) => vec![self.member.clone()],
+                Err(error) => {
+                    tracing::warn!(group, error = format!("{error:#}"), "heartbeat failed");
+                    // Leases we cannot renew will be taken by others: stop before they do.
+                    let stale: Vec<u32> = workers
+                        .iter()
+                        .filter(|(_, w)| w.renewed.elapsed() > ttl * 3 / 4)
+                        .map(|(p, _)| *p)
+                        .collect();
+                    for partition in stale {
+                        if let Some(worker) = workers.remove(&partition) {
+                            stop_worker(worker).await;
+                        }
+                    }
+                    continue;
+                }
+            };
+            let owner_of = |partition: u32| &members[partition as usize % members.len()];
+            for partition in 0..self.bus.partitions() {
+                let desired = owner_of(partition);
+                let mine = *desired == self.member;
+                let owned = workers.contains_key(&partition);
+                if !mine && !owned {
+                    continue;
+                }
+                if owned && !mine {
+                    // Hand it over to the live member it belongs to.
+                    if let Some(worker) = workers.remove(&partition) {
+                        stop_worker(worker).await;
+                    }
+                    let _ = coordinator.release(&group, partition, &self.member).await;
+                    continue;
+                }
+                match coordinator
+                    .acquire(&group, partition, &self.member, ttl)
+                    .await
+                {
+                    Ok(true) => match workers.get_mut(&partition) {
+                        Some(worker) => worker.renewed = Instant::now(),
+                        None => {
+                            let worker_stop = stop.child_token();
+                            let handle =
+                                tokio::spawn(self.clone().work(partition, worker_stop.clone()));
+                            workers.insert(
+                                partition,
+                                Worker {
+                                    stop: worker_stop,
+                                    handle,
+                                    renewed: Instant::now(),
+                                },
+                            );
+                        }
+                    },
+                    Ok(false) => {
+                        if let Some(worker) = workers.remove(&partition) {
+                            tracing::warn!(group, partition, "lost a partition lease");
+                            stop_worker(worker).await;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            group,
+                            partition,
+                            error = format!("{error:#}"),
+                            "cannot renew a lease"
+                        );
+                        if workers
+                            .get(&partition)
+                            .is_some_and(|w| w.renewed.elapsed() > ttl * 3 / 4)
+                        {
+                            if let Some(worker) = workers.remove(&partition) {
+                                stop_worker(worker).await;
+                            }
+                        }
+                    }
+                }
+            }
+            let mut owned: Vec<u32> = workers.keys().copied().collect();
+            owned.sort_unstable();
+            let measure_lag = last_lag.elapsed() >= Duration::from_secs(2);
+            let mut lag = BTreeMap::new();
+            if measure_lag {
+                last_lag = Instant::now();
+                for partition in &owned {
+                    if let Ok(n) = self.bus.lag(&group, *partition).await {
+                        lag.insert(*partition, n);
+                        self.metrics.set(
+                            "consumer_lag",
+                            "Events of an owned partition the group has not acknowledged yet.",
+                            &[("group", &group), ("partition", &partition.to_string())],
+                            n as f64,
+                        );
+                    }
+                }
+                if let Ok(parked) = self.subscription.dead_letters.parked().await {
+                    self.metrics.set(
+                        "dead_letters",
+                        "Dead letters waiting for a replay.",
+                        &[("group", &group)],
+                        parked as f64,
+                    );
+                }
+            }
+            let mut status = self.status.lock().expect("status lock");
+            status.members = members.clone();
+            status.partitions = owned;
+            if measure_lag {
+                status.lag = lag;
+            }
+        }
+        let partitions: Vec<u32> = workers.keys().copied().collect();
+        for (_, worker) in workers.drain() {
+            stop_worker(worker).await;
+        }
+        for partition in partitions {
+            let _ = coordinator.release(&group, partition, &self.member).await;
+        }
+        let _ = coordinator.leave(&group, &self.member).await;
+        self.status.lock().expect("status lock").partitions.clear();
+    }
+
+    async fn work(self: Arc<Self>, partition: u32, stop: CancellationToken) {
+        let group = self.subscription.group.clone();
+        let mut reader = loop {
+            match self.bus.open(&group, partition).await {
+                Ok(reader) => break reader,
+                Err(error) => {
+                    tracing::warn!(
+                        group,
+                        partition,
+                        error = format!("{error:#}"),
+                        "cannot open partition"
+                    );
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        };
+        loop {
+            let delivery = tokio::select! {
+                _ = stop.cancelled() => return,
+                delivery = reader.next() => delivery,
+            };
+            match delivery {
+                Ok(delivery) => {
+                    if !self.process(reader.as_mut(), delivery, &stop).await {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        group,
+                        partition,
+                        error = format!("{error:#}"),
+                        "cannot read partition"
+                    );
+                    // Ending the worker lets the next tick reopen the partition from its offset.
+                    return;
+                }
+            }
+        }
+    }
+
+    fn count(&self, event_type: &str, outcome: &str) {
+        self.metrics.increment(
+            "events_handled_total",
+            "Deliveries by event type and outcome.",
+            &[
+                ("group", &self.subscription.group),
+                ("type", event_type),
+                ("outcome", outcome),
+            ],
+            1,
+        );
+    }
+
+    /// Runs one delivery to its end; returns false when stopped before finishing it.
+    async fn process(
+        &self,
+        reader: &mut dyn PartitionReader,
+        delivery: Delivery,
+        stop: &CancellationToken,
+    ) -> bool {
+        let group = &self.subscription.group;
+        let envelope = match &delivery.envelope {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let payload = String::from_utf8_lossy(&delivery.payload).into_owned();
+                self.park(
+                    &payload,
+                    None,
+                    &format!("not a CloudEvents envelope: {error}"),
+                    0,
+                )
+                .await;
+                self.count("unknown", "dead_letter");
+                self.ack(reader, &delivery).await;
+                return true;
+            }
+        };
+        if !self.subscription.wants(&envelope.event_type) {
+            self.ack(reader, &delivery).await;
+            return true;
+        }
+        let span = tracing::info_span!(
+            "event",
+            group = %group,
+            event_id = %envelope.id,
+            event_type = %envelope.event_type,
+            correlation = %envelope.subject,
+        );
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let result = context::scope(
+                WorkContext {
+                    request_id: None,
+                    traceparent: envelope.traceparent.clone(),
+                    causation: Some(envelope.id),
+                },
+                self.subscription.handler.handle(envelope),
+            )
+            .instrument(span.clone())
+            .await;
+            match result {
+                Ok(()) => {
+                    crash::point(crash::CONSUMER_AFTER_COMMIT);
+                    self.ack(reader, &delivery).await;
+                    self.count(&envelope.event_type, "handled");
+                    let age = time::OffsetDateTime::now_utc() - envelope.time;
+                    self.metrics.observe(
+                        "event_handling_lag_seconds",
+                        "Time from an event's commit to its handling.",
+                        &[("group", group)],
+                        age.as_seconds_f64().max(0.0),
+                    );
+                    return true;
+                }
+                Err(HandleError::Permanent(error)) => {
+                    let error = format!("{error:#}");
+                    span.in_scope(|| {
+                        tracing::error!(error, "handler rejected the event; parking it")
+                    });
+                    self.park(&envelope.to_json(), Some(envelope), &error, attempts)
+                        .await;
+                    self.count(&envelope.event_type, "dead_letter");
+                    self.ack(reader, &delivery).await;
+                    return true;
+                }
+                Err(HandleError::Transient(error)) if attempts >= self.settings.max_attempts => {
+                    let error = format!("{error:#}");
+                    span.in_scope(|| {
+                        tracing::error!(error, attempts, "handler keeps failing; parking the event")
+                    });
+                    self.park(&envelope.to_json(), Some(envelope), &error, attempts)
+                        .await;
+                    self.count(&envelope.event_type, "dead_letter");
+                    self.ack(reader, &delivery).await;
+                    return true;
+                }
+                Err(HandleError::Transient(error)) => {
+                    let backoff = self.backoff(attempts);
+                    span.in_scope(|| {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            attempts,
+                            ?backoff,
+                            "handler failed; retrying"
+                        )
+                    });
+                    self.count(&envelope.event_type, "retried");
+                    tokio::select! {
+                        _ = stop.cancelled() => {
+                            let _ = reader.release(&delivery).await;
+                            return false;
+                        }
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    let _ = reader.in_progress(&delivery).await;
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let base = self
+            .settings
+            .backoff_ms
+            .saturating_mul(1u64 << (attempts - 1).min(20));
+        let capped = base.min(self.settings.max_backoff_ms);
+        let jitter = fastrand::u64(0..=capped / 4);
+        Duration::from_millis(capped - capped / 8 + jitter)
+    }
+
+    async fn ack(&self, reader: &mut dyn PartitionReader, delivery: &Delivery) {
+        if let Err(error) = reader.ack(delivery).await {
+            // The effect is committed; a redelivery will be recognised by the inbox.
+            tracing::warn!(group = %self.subscription.group, error = format!("{error:#}"), "cannot acknowledge");
+        }
+    }
+
+    async fn park(&self, payload: &str, envelope: Option<&Envelope>, error: &str, attempts: u32) {
+        let mut failures = 0u32;
+        while let Err(store_error) = self
+            .subscription
+            .dead_letters
+            .park(payload, envelope, error, attempts)
+            .await
+        {
+            failures += 1;
+            tracing::error!(
+                error = format!("{store_error:#}"),
+                "cannot park a dead letter; retrying"
+            );
+            tokio::time::sleep(Duration::from_millis(
+                (100u64 << failures.min(6)).min(5_000),
+            ))
+            .await;
+        }
+        self.metrics.increment(
+            "dead_letters_total",
+            "Deliveries parked as dead letters.",
+            &[("group", &self.subscription.group)],
+            1,
+        );
+    }
+
+    /// Runs the handler once more on dead letter `id`.
+    pub async fn replay(&self, id: i64) -> anyhow::Result<ReplayOutcome> {
+        let dead_letters = &self.subscription.dead_letters;
+        let Some(letter) = dead_letters.get(id).await? else {
+            return Ok(ReplayOutcome::NotFound);
+        };
+        if letter.replayed_at.is_some() {
+            return Ok(ReplayOutcome::AlreadyReplayed);
+        }
+        let envelope = match Envelope::from_json(letter.payload.as_bytes()) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                return Ok(ReplayOutcome::Failed {
+                    error: format!(
+                        "the payload is not an envelope and cannot be replayed: {error}"
+                    ),
+                });
+            }
+        };
+        let result = context::scope(
+            WorkContext {
+                request_id: None,
+                traceparent: envelope.traceparent.clone(),
+                causation: Some(envelope.id),
+            },
+            self.subscription.handler.handle(&envelope),
+        )
+        .await;
+        match result {
+            Ok(()) => {
+                dead_letters.mark_replayed(id).await?;
+                self.count(&envelope.event_type, "replayed");
+                Ok(ReplayOutcome::Replayed)
+            }
+            Err(HandleError::Transient(error) | HandleError::Permanent(error)) => {
+                Ok(ReplayOutcome::Failed {
+                    error: format!("{error:#}"),
+                })
+            }
+        }
+    }
+}
+
+async fn stop_worker(worker: Worker) {
+    worker.stop.cancel();
+    let _ = worker.handle.await;
+}

@@ -1,0 +1,292 @@
+//! The CloudEvents 1.0 envelope (JSON structured mode) every integration event travels in.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// CloudEvents spec version this envelope implements.
+pub const SPEC_VERSION: &str = "1.0";
+
+/// An integration event contract: a versioned, serializable payload with a stable type name.
+///
+/// Contracts live in a system's `contracts` crate, never in a domain module.
+pub trait IntegrationEvent: Serialize + DeserializeOwned {
+    /// The CloudEvents `type`, `<system>.<service>.<event>.v<N>`.
+    const TYPE: &'static str;
+}
+
+/// A CloudEvents 1.0 event in JSON structured mode, with the extensions msa relies on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Always `"1.0"`.
+    pub specversion: String,
+    /// A UUIDv7: unique per event and roughly time-ordered.
+    pub id: Uuid,
+    /// The producing service, `<system>/<service>`.
+    pub source: String,
+    /// `<system>.<service>.<event>.v<N>`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The correlation key: every event about one business case carries the same subject.
+    pub subject: String,
+    /// When the producing transaction wrote the event.
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// Always `application/json`.
+    pub datacontenttype: String,
+    /// The contract payload.
+    pub data: serde_json::Value,
+    /// W3C trace context of the request or event that caused this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    /// The id of the event whose handling produced this one, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causationid: Option<Uuid>,
+    /// The producing aggregate's version after this event; consumers use it to ignore stale events.
+    pub sequence: u64,
+}
+
+/// Errors turning envelopes into contract payloads and back.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The envelope's `type` is not the contract that was asked for.
+    #[error("event type {actual} is not {expected}")]
+    WrongType {
+        /// The contract's type.
+        expected: &'static str,
+        /// The envelope's type.
+        actual: String,
+    },
+    /// The payload does not match the contract.
+    #[error("event {event_type} has a payload that does not match its contract: {source}")]
+    BadPayload {
+        /// The envelope's type.
+        event_type: String,
+        /// Why it did not match.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The bytes are not a CloudEvents JSON envelope.
+    #[error("not a CloudEvents JSON envelope: {0}")]
+    NotAnEnvelope(#[source] serde_json::Error),
+    /// An event type does not follow `<system>.<service>.<event>.v<N>`.
+    #[error("event type {0:?} does not follow <system>.<service>.<event>.v<N>")]
+    BadType(String),
+}
+
+impl Envelope {
+    /// Decodes the payload as contract `E`, checking the type first.
+    pub fn decode<E: IntegrationEvent>(&self) -> Result<E, EnvelopeError> {
+        if self.event_type != E::TYPE {
+            return Err(EnvelopeError::WrongType {
+                expected: E::TYPE,
+                actual: self.event_type.clone(),
+            });
+        }
+        serde_json::from_value(self.data.clone()).map_err(|source| EnvelopeError::BadPayload {
+            event_type: self.event_type.clone(),
+            source,
+        })
+    }
+
+    /// Whether this envelope carries contract `E`.
+    pub fn is<E: IntegrationEvent>(&self) -> bool {
+        self.event_type == E::TYPE
+    }
+
+    /// Serializes to the JSON structured-mode wire form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an envelope always serializes")
+    }
+
+    /// Parses the JSON structured-mode wire form.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        serde_json::from_slice(bytes).map_err(EnvelopeError::NotAnEnvelope)
+    }
+}
+
+/// An event a transaction wants to publish; the outbox completes it into an [`Envelope`].
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub(crate) event_type: String,
+    pub(crate) subject: String,
+    pub(crate) sequence: u64,
+    pub(crate) data: serde_json::Value,
+}
+
+impl NewEvent {
+    /// Wraps contract `event` about `subject` (the correlation key) at aggregate version `sequence`.
+    pub fn new<E: IntegrationEvent>(event: &E, subject: impl Into<String>, sequence: u64) -> Self {
+        Self {
+            event_type: E::TYPE.to_owned(),
+            subject: subject.into(),
+            sequence,
+            data: serde_json::to_value(event).expect("contracts always serialize"),
+        }
+    }
+
+    /// Builds an event from an already-encoded payload; used by tools and benchmarks.
+    pub fn raw(
+        event_type: impl Into<String>,
+        subject: impl Into<String>,
+        sequence: u64,
+        data: serde_json::Value,
+    ) -> Result<Self, EnvelopeError> {
+        let event_type = event_type.into();
+        EventType::parse(&event_type)?;
+        Ok(Self {
+            event_type,
+            subject: subject.into(),
+            sequence,
+            data,
+        })
+    }
+
+    /// The event's type.
+    pub fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    /// The event's correlation key.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// Completes the event into an envelope from `source`, stamped now.
+    pub(crate) fn into_envelope(
+        self,
+        source: &str,
+        traceparent: Option<String>,
+        causationid: Option<Uuid>,
+    ) -> Envelope {
+        Envelope {
+            specversion: SPEC_VERSION.to_owned(),
+            id: Uuid::now_v7(),
+            source: source.to_owned(),
+            event_type: self.event_type,
+            subject: self.subject,
+            time: OffsetDateTime::now_utc(),
+            datacontenttype: "application/json".to_owned(),
+            data: self.data,
+            traceparent,
+            causationid,
+            sequence: self.sequence,
+        }
+    }
+}
+
+/// The parts of an event type, `<system>.<service>.<event>.v<N>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventType<'a> {
+    /// The system, e.g. `roaming`.
+    pub system: &'a str,
+    /// The producing service, e.g. `reservation`.
+    pub service: &'a str,
+    /// The event name, e.g. `reserved`.
+    pub event: &'a str,
+    /// The contract version.
+    pub version: u32,
+}
+
+impl<'a> EventType<'a> {
+    /// Splits a type name, rejecting anything that is not `<system>.<service>.<event>.v<N>`.
+    pub fn parse(name: &'a str) -> Result<Self, EnvelopeError> {
+        let bad = || EnvelopeError::BadType(name.to_owned());
+        let mut parts = name.split('.');
+        let (Some(system), Some(service), Some(event), Some(version), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(bad());
+        };
+        let token_ok = |t: &str| {
+            !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        };
+        if !(token_ok(system) && token_ok(service) && token_ok(event)) {
+            return Err(bad());
+        }
+        let version = version
+            .strip_prefix('v')
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|v| *v > 0)
+            .ok_or_else(bad)?;
+        Ok(Self {
+            system,
+            service,
+            event,
+            version,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Reserved {
+        amount: i64,
+    }
+    impl IntegrationEvent for Reserved {
+        const TYPE: &'static str = "roaming.reservation.reserved.v1";
+    }
+
+    #[test]
+    fn an_envelope_round_trips_through_json_with_its_extensions() {
+        let envelope = NewEvent::new(&Reserved { amount: 3 }, "r-1", 2).into_envelope(
+            "roaming/reservation",
+            Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+            Some(Uuid::now_v7()),
+        );
+        let json = envelope.to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["specversion"], "1.0");
+        assert_eq!(value["type"], "roaming.reservation.reserved.v1");
+        assert_eq!(value["subject"], "r-1");
+        assert_eq!(value["sequence"], 2);
+        assert!(value["traceparent"].is_string());
+        let back = Envelope::from_json(json.as_bytes()).unwrap();
+        assert_eq!(back, envelope);
+        assert_eq!(back.decode::<Reserved>().unwrap(), Reserved { amount: 3 });
+        assert_eq!(back.id.get_version_num(), 7);
+    }
+
+    #[test]
+    fn decoding_as_the_wrong_contract_is_an_error() {
+        let envelope = NewEvent::raw(
+            "roaming.payment.approved.v1",
+            "r-1",
+            1,
+            serde_json::json!({}),
+        )
+        .unwrap()
+        .into_envelope("roaming/payment", None, None);
+        assert!(matches!(
+            envelope.decode::<Reserved>(),
+            Err(EnvelopeError::WrongType { .. })
+        ));
+    }
+
+    #[test]
+    fn event_types_must_name_system_service_event_and_version() {
+        let parsed = EventType::parse("roaming.rental.handed_out.v2").unwrap();
+        assert_eq!(parsed.service, "rental");
+        assert_eq!(parsed.version, 2);
+        for bad in [
+            "roaming.rental.handed_out",
+            "roaming.rental.handed_out.2",
+            "roaming..x.v1",
+            "Roaming.rental.x.v1",
+            "a.b.c.v0",
+            "a.b.c.d.v1",
+        ] {
+            assert!(EventType::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+}

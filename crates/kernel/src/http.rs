@@ -1,0 +1,329 @@
+//! HTTP edge helpers every service shares: the JSON error type with stable codes, extractors that
+//! turn malformed input into those errors, and the middleware that assigns request ids, carries
+//! the trace context and records RED metrics.
+
+use crate::context::{self, WorkContext};
+use crate::metrics::Metrics;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+use std::time::Instant;
+use tracing::Instrument as _;
+
+/// Header carrying the request id through the gateway to the services.
+pub const REQUEST_ID: &str = "x-request-id";
+/// W3C trace context header.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// An error answer: a status, a stable machine-readable code and a human message, sent as
+/// `{"code": ..., "message": ...}`. Server-side causes are logged, never sent.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    message: String,
+    retry_after: Option<u64>,
+    www_authenticate: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// An error with any status.
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            retry_after: None,
+            www_authenticate: None,
+        }
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404: no such resource.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 409: the resource is not in a state that allows this.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 422: well-formed but invalid.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 503 with `Retry-After`: try again shortly.
+    pub fn unavailable(
+        code: &'static str,
+        message: impl Into<String>,
+        retry_after_secs: u64,
+    ) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message).with_retry_after(retry_after_secs)
+    }
+
+    /// 500: logs the cause with the request id and answers without details.
+    pub fn internal(error: anyhow::Error) -> Self {
+        let request_id = context::current().request_id.unwrap_or_default();
+        tracing::error!(error = format!("{error:#}"), request_id, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error; quote request id {request_id} to the operator"),
+        )
+    }
+
+    /// Adds a `Retry-After` header.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// Adds a `WWW-Authenticate` header.
+    pub fn with_www_authenticate(mut self, challenge: impl Into<String>) -> Self {
+        self.www_authenticate = Some(challenge.into());
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&ErrorBody {
+            code: &self.code,
+            message: &self.message,
+        })
+        .expect("an error body serializes");
+        let mut response =
+            (self.status, [("content-type", "application/json")], body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(seconds));
+        }
+        if let Some(challenge) = self.www_authenticate {
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert("www-authenticate", value);
+            }
+        }
+        response
+    }
+}
+
+/// A JSON body (request or response). As an extractor it rejects bad input with [`ApiError`]s:
+/// 415 `unsupported_media_type`, 400 `malformed_json`, 422 `invalid_body` (missing, unknown or
+/// mistyped fields), 413 `body_too_large`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with content-type: application/json",
+        ),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
+        JsonRejection::JsonDataError(e) => ApiError::unprocessable("invalid_body", e.body_text()),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                e.body_text(),
+            )
+        }
+        other => ApiError::bad_request("invalid_body", other.body_text()),
+    }
+}
+
+/// Query-string parameters; bad ones are a 400 `invalid_query`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|e: QueryRejection| ApiError::bad_request("invalid_query", e.body_text()))
+    }
+}
+
+/// Path parameters; bad ones are a 400 `invalid_path`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|e: PathRejection| ApiError::bad_request("invalid_path", e.body_text()))
+    }
+}
+
+/// The answer for routes that do not exist.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("route_not_found", "no such route")
+}
+
+/// The answer for a known route called with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+}
+
+fn header(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Middleware: request id, trace context, a span with both, and RED metrics per route.
+pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let request_id = header(&request, REQUEST_ID)
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let traceparent = header(&request, TRACEPARENT)
+        .filter(|t| context::valid_traceparent(t))
+        .unwrap_or_else(context::new_traceparent);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        trace_id = context::trace_id(&traceparent).unwrap_or_default(),
+        correlation = tracing::field::Empty,
+    );
+    let work = WorkContext {
+        request_id: Some(request_id.clone()),
+        traceparent: Some(traceparent.clone()),
+        causation: None,
+    };
+    let mut response = context::scope(work, next.run(request).instrument(span.clone())).await;
+    let status = response.status();
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&traceparent) {
+        response.headers_mut().insert(TRACEPARENT, value);
+    }
+    metrics.increment(
+        "http_requests_total",
+        "HTTP requests by route, method and status.",
+        &[
+            ("route", &route),
+            ("method", &method),
+            ("status", status.as_str()),
+        ],
+        1,
+    );
+    metrics.observe(
+        "http_request_duration_seconds",
+        "HTTP request latency by route.",
+        &[("route", &route)],
+        elapsed,
+    );
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::warn!(
+                status = status.as_u16(),
+                elapsed_ms = elapsed * 1000.0,
+                "request failed"
+            );
+        } else {
+            tracing::debug!(
+                status = status.as_u16(),
+                elapsed_ms = elapsed * 1000.0,
+                "request finished"
+            );
+        }
+    });
+    response
+}
+
+/// Records the correlation key (e.g. the reservation id) on the current request's span.
+pub fn record_correlation(key: &str) {
+    tracing::Span::current().record("correlation", key);
+}

@@ -1,0 +1,30 @@
+//! The msa kernel: what every service of every system runs on, and no domain code.
+//!
+//! - [`envelope`]: the CloudEvents envelope and the contract trait.
+//! - [`sql`]: stores, transactions with outbox and inbox, migrations.
+//! - [`outbox`]: the relay from outbox to bus.
+//! - [`bus`]: the `Bus` port with its `local` (SQLite) and `nats` (JetStream) adapters.
+//! - [`consumer`]: consumer groups with leases, retries and dead letters.
+//! - [`runtime`]: the service runtime (HTTP, health, metrics, admin, graceful shutdown).
+//! - [`http`], [`breaker`], [`config`], [`metrics`], [`context`], [`telemetry`], [`crash`].
+
+pub mod breaker;
+pub mod bus;
+pub mod config;
+pub mod consumer;
+pub mod context;
+pub mod crash;
+pub mod deadletter;
+pub mod envelope;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod outbox;
+pub mod runtime;
+pub mod sql;
+pub mod telemetry;
+#[cfg(test)]
+mod testing;
+
+pub use envelope::{Envelope, IntegrationEvent, NewEvent};
+pub use runtime::{Application, Service, ServiceSettings};

@@ -1,0 +1,605 @@
+//! The service runtime: one HTTP listener with the service's routes plus health, metrics and
+//! admin routes; outbox relays; consumer groups; background tasks; and a graceful shutdown that
+//! turns not-ready, drains requests and handlers, flushes the outbox and exits.
+
+use crate::breaker::CircuitBreaker;
+use crate::bus::{self, Bus, BusSettings};
+use crate::consumer::{ConsumerGroup, ConsumerSettings, GroupStatus, ReplayOutcome, Subscription};
+use crate::deadletter::DeadLetter;
+use crate::health::ReadinessCheck;
+use crate::http::{self, ApiError, Json, Path, Query};
+use crate::metrics::Metrics;
+use crate::outbox::{OutboxSource, Relay, RelaySettings};
+use anyhow::Context as _;
+use async_trait::async_trait;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Where and how the service listens.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Interface to bind.
+    pub host: String,
+    /// Port to bind; 0 picks a free one.
+    pub port: u16,
+    /// After a stop signal, how long to stay up answering not-ready before refusing new
+    /// connections, in milliseconds (lets a load balancer notice; Kubernetes wants a few seconds).
+    pub drain_ms: u64,
+    /// Longest wait for in-flight requests and handlers at shutdown, in milliseconds.
+    pub shutdown_timeout_ms: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            drain_ms: 0,
+            shutdown_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// The store a service keeps its state in.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `sqlite://...`, `postgres://...`, `mysql://...` or `redis://...`.
+    pub url: String,
+}
+
+/// Settings every service has.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ServiceSettings {
+    /// HTTP listener.
+    #[serde(default)]
+    pub http: HttpSettings,
+    /// The service's own store.
+    pub store: StoreSettings,
+    /// The event bus.
+    #[serde(default)]
+    pub bus: BusSettings,
+    /// Consumer runtime tuning.
+    #[serde(default)]
+    pub consumer: ConsumerSettings,
+    /// Outbox relay tuning.
+    #[serde(default)]
+    pub relay: RelaySettings,
+}
+
+type Task = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
+
+/// Assembles a service: its routes, stores, relays, consumers and tasks.
+pub struct Service {
+    name: String,
+    settings: ServiceSettings,
+    metrics: Metrics,
+    bus: Option<Arc<dyn Bus>>,
+    routes: Router,
+    checks: Vec<Arc<dyn ReadinessCheck>>,
+    relays: Vec<Arc<dyn OutboxSource>>,
+    subscriptions: Vec<Subscription>,
+    breakers: Vec<CircuitBreaker>,
+    tasks: Vec<Task>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").field("name", &self.name).finish()
+    }
+}
+
+impl Service {
+    /// Starts assembling service `name` (`<system>/<service>`).
+    pub fn new(name: &str, settings: ServiceSettings) -> Self {
+        Self {
+            name: name.to_owned(),
+            settings,
+            metrics: Metrics::default(),
+            bus: None,
+            routes: Router::new(),
+            checks: Vec::new(),
+            relays: Vec::new(),
+            subscriptions: Vec::new(),
+            breakers: Vec::new(),
+            tasks: Vec::new(),
+        }
+    }
+
+    /// The service name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ServiceSettings {
+        &self.settings
+    }
+
+    /// The service's metrics registry.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// The bus, connected on first use and checked by readiness from then on.
+    pub async fn bus(&mut self) -> anyhow::Result<Arc<dyn Bus>> {
+        if let Some(bus) = &self.bus {
+            return Ok(bus.clone());
+        }
+        let bus = bus::connect(&self.settings.bus).await?;
+        tracing::info!(bus = bus.describe(), "connected to the bus");
+        self.checks.push(Arc::new(BusCheck(bus.clone())));
+        self.bus = Some(bus.clone());
+        Ok(bus)
+    }
+
+    /// Adds the service's API routes.
+    pub fn routes(mut self, routes: Router) -> Self {
+        self.routes = self.routes.merge(routes);
+        self
+    }
+
+    /// Adds a readiness check.
+    pub fn check(mut self, check: Arc<dyn ReadinessCheck>) -> Self {
+        self.checks.push(check);
+        self
+    }
+
+    /// Relays `source`'s outbox to the bus.
+    pub fn relay(mut self, source: Arc<dyn OutboxSource>) -> Self {
+        self.relays.push(source);
+        self
+    }
+
+    /// Runs a consumer group replica for `subscription`.
+    pub fn consume(mut self, subscription: Subscription) -> Self {
+        self.subscriptions.push(subscription);
+        self
+    }
+
+    /// Reports `breaker` on the status page.
+    pub fn breaker(mut self, breaker: CircuitBreaker) -> Self {
+        self.breakers.push(breaker);
+        self
+    }
+
+    /// Runs a background task until shutdown (it gets a token that is cancelled at shutdown).
+    pub fn task<F, Fut>(mut self, task: F) -> Self
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push(Box::new(move |stop| Box::pin(task(stop))));
+        self
+    }
+
+    /// Binds the listener; nothing runs until [`Application::run_until_stopped`].
+    pub async fn build(mut self) -> anyhow::Result<Application> {
+        let needs_bus = !self.relays.is_empty() || !self.subscriptions.is_empty();
+        let bus = if needs_bus {
+            Some(self.bus().await?)
+        } else {
+            self.bus.clone()
+        };
+        let address = format!("{}:{}", self.settings.http.host, self.settings.http.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        let local = listener.local_addr().context("listener has no address")?;
+        let consumers: Vec<Arc<ConsumerGroup>> = match &bus {
+            Some(bus) => self
+                .subscriptions
+                .drain(..)
+                .map(|s| {
+                    ConsumerGroup::new(
+                        bus.clone(),
+                        s,
+                        self.settings.consumer.clone(),
+                        self.metrics.clone(),
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let stop = CancellationToken::new();
+        let draining = Arc::new(AtomicBool::new(false));
+        let state = AdminState {
+            name: self.name.clone(),
+            metrics: self.metrics.clone(),
+            checks: Arc::new(self.checks),
+            draining: draining.clone(),
+            consumers: Arc::new(consumers.clone()),
+            breakers: Arc::new(self.breakers),
+            relays: Arc::new(self.relays.clone()),
+        };
+        let router = self
+            .routes
+            .merge(admin_routes(state))
+            .fallback(http::not_found)
+            .method_not_allowed_fallback(http::method_not_allowed)
+            .layer(axum::middleware::from_fn_with_state(
+                self.metrics.clone(),
+                http::observe,
+            ));
+        tracing::info!(service = %self.name, address = %local, "listening");
+        Ok(Application {
+            name: self.name,
+            listener,
+            address: local,
+            router,
+            settings: self.settings,
+            metrics: self.metrics,
+            bus,
+            relays: self.relays,
+            consumers,
+            tasks: self.tasks,
+            stop,
+            draining,
+        })
+    }
+}
+
+/// A built service, bound to its port and ready to run.
+pub struct Application {
+    name: String,
+    listener: TcpListener,
+    address: SocketAddr,
+    router: Router,
+    settings: ServiceSettings,
+    metrics: Metrics,
+    bus: Option<Arc<dyn Bus>>,
+    relays: Vec<Arc<dyn OutboxSource>>,
+    consumers: Vec<Arc<ConsumerGroup>>,
+    tasks: Vec<Task>,
+    stop: CancellationToken,
+    draining: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl Application {
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// A token that stops the service gracefully when cancelled (as SIGTERM does).
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Serves until SIGTERM, Ctrl-C or the stop token; then shuts down gracefully.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Application {
+            name,
+            listener,
+            router,
+            settings,
+            bus,
+            relays,
+            consumers,
+            tasks,
+            stop,
+            draining,
+            metrics,
+            ..
+        } = self;
+        let signal_stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown_signal() => signal_stop.cancel(),
+                _ = signal_stop.cancelled() => {}
+            }
+        });
+
+        let background = TaskTracker::new();
+        let handlers_stop = CancellationToken::new();
+        let relays_stop = CancellationToken::new();
+        let tasks_stop = CancellationToken::new();
+        if let Some(bus) = &bus {
+            let owner = crate::consumer::new_member_id();
+            for source in relays {
+                let relay = Relay::new(
+                    source,
+                    bus.clone(),
+                    &owner,
+                    settings.relay.clone(),
+                    metrics.clone(),
+                );
+                background.spawn(relay.run(relays_stop.clone()));
+            }
+        }
+        let consumer_tracker = TaskTracker::new();
+        for consumer in consumers {
+            consumer_tracker.spawn(consumer.run(handlers_stop.clone()));
+        }
+        let task_tracker = TaskTracker::new();
+        for task in tasks {
+            task_tracker.spawn(task(tasks_stop.clone()));
+        }
+
+        let http_stop = CancellationToken::new();
+        let serve = {
+            let http_stop = http_stop.clone();
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { http_stop.cancelled().await })
+        };
+        let server = tokio::spawn(async move { serve.await });
+
+        stop.cancelled().await;
+        tracing::info!(service = %name, "stopping: not ready any more, draining");
+        draining.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(settings.http.drain_ms)).await;
+        let deadline = Duration::from_millis(settings.http.shutdown_timeout_ms);
+
+        http_stop.cancel();
+        match tokio::time::timeout(deadline, server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => tracing::warn!(error = %error, "HTTP server ended with an error"),
+            Ok(Err(error)) => tracing::warn!(error = %error, "HTTP server task failed"),
+            Err(_) => tracing::warn!("in-flight requests did not finish in time"),
+        }
+        handlers_stop.cancel();
+        consumer_tracker.close();
+        if tokio::time::timeout(deadline, consumer_tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("event handlers did not finish in time");
+        }
+        tasks_stop.cancel();
+        task_tracker.close();
+        if tokio::time::timeout(deadline, task_tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("background tasks did not finish in time");
+        }
+        relays_stop.cancel();
+        background.close();
+        if tokio::time::timeout(deadline, background.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the outbox relay did not finish in time");
+        }
+        tracing::info!(service = %name, "stopped");
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+struct BusCheck(Arc<dyn Bus>);
+
+#[async_trait]
+impl ReadinessCheck for BusCheck {
+    fn name(&self) -> &'static str {
+        "bus"
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        self.0.check().await
+    }
+}
+
+#[derive(Clone)]
+struct AdminState {
+    name: String,
+    metrics: Metrics,
+    checks: Arc<Vec<Arc<dyn ReadinessCheck>>>,
+    draining: Arc<AtomicBool>,
+    consumers: Arc<Vec<Arc<ConsumerGroup>>>,
+    breakers: Arc<Vec<CircuitBreaker>>,
+    relays: Arc<Vec<Arc<dyn OutboxSource>>>,
+}
+
+fn admin_routes(state: AdminState) -> Router {
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/admin/status", get(status))
+        .route("/admin/deadletters", get(dead_letters))
+        .route("/admin/deadletters/{id}/replay", post(replay))
+        .with_state(state)
+}
+
+async fn live(State(state): State<AdminState>) -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "live", "service": state.name }))
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    status: &'static str,
+    service: String,
+    draining: bool,
+    checks: BTreeMap<&'static str, String>,
+}
+
+async fn readiness(state: &AdminState) -> Readiness {
+    let draining = state.draining.load(Ordering::SeqCst);
+    let mut checks = BTreeMap::new();
+    let mut ok = !draining;
+    for check in state.checks.iter() {
+        let result = tokio::time::timeout(Duration::from_secs(2), check.check()).await;
+        let verdict = match result {
+            Ok(Ok(())) => "ok".to_owned(),
+            Ok(Err(error)) => {
+                ok = false;
+                format!("{error:#}")
+            }
+            Err(_) => {
+                ok = false;
+                "timed out".to_owned()
+            }
+        };
+        checks.insert(check.name(), verdict);
+    }
+    Readiness {
+        status: if ok { "ready" } else { "not_ready" },
+        service: state.name.clone(),
+        draining,
+        checks,
+    }
+}
+
+async fn ready(State(state): State<AdminState>) -> impl IntoResponse {
+    let readiness = readiness(&state).await;
+    let status = if readiness.status == "ready" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(readiness))
+}
+
+async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
+    (
+        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+}
+
+#[derive(Serialize)]
+struct BreakerStatus {
+    dependency: String,
+    state: &'static str,
+}
+
+#[derive(Serialize)]
+struct Status {
+    service: String,
+    ready: Readiness,
+    consumers: Vec<GroupStatus>,
+    breakers: Vec<BreakerStatus>,
+    outbox_backlog: u64,
+    dead_letters: u64,
+}
+
+async fn status(State(state): State<AdminState>) -> Result<Json<Status>, ApiError> {
+    let mut outbox_backlog = 0;
+    for relay in state.relays.iter() {
+        outbox_backlog += relay.backlog().await.unwrap_or_default();
+    }
+    let mut dead_letters = 0;
+    for consumer in state.consumers.iter() {
+        dead_letters += consumer.dead_letters().parked().await.unwrap_or_default();
+    }
+    Ok(Json(Status {
+        service: state.name.clone(),
+        ready: readiness(&state).await,
+        consumers: state.consumers.iter().map(|c| c.status()).collect(),
+        breakers: state
+            .breakers
+            .iter()
+            .map(|b| BreakerStatus {
+                dependency: b.name().to_owned(),
+                state: b.state().as_str(),
+            })
+            .collect(),
+        outbox_backlog,
+        dead_letters,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupQuery {
+    group: Option<String>,
+}
+
+fn consumer_of<'a>(
+    state: &'a AdminState,
+    group: Option<&str>,
+) -> Result<&'a Arc<ConsumerGroup>, ApiError> {
+    match group {
+        Some(group) => state
+            .consumers
+            .iter()
+            .find(|c| c.group() == group)
+            .ok_or_else(|| {
+                ApiError::not_found("unknown_group", format!("no consumer group {group} here"))
+            }),
+        None => state
+            .consumers
+            .first()
+            .ok_or_else(|| ApiError::not_found("no_consumer", "this service consumes no events")),
+    }
+}
+
+async fn dead_letters(
+    State(state): State<AdminState>,
+    Query(query): Query<GroupQuery>,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+    let consumer = consumer_of(&state, query.group.as_deref())?;
+    Ok(Json(consumer.dead_letters().list().await?))
+}
+
+async fn replay(
+    State(state): State<AdminState>,
+    Path(id): Path<i64>,
+    Query(query): Query<GroupQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let consumer = consumer_of(&state, query.group.as_deref())?;
+    let outcome = consumer.replay(id).await?;
+    let status = match outcome {
+        ReplayOutcome::Replayed | ReplayOutcome::AlreadyReplayed => StatusCode::OK,
+        ReplayOutcome::NotFound => StatusCode::NOT_FOUND,
+        ReplayOutcome::Failed { .. } => StatusCode::CONFLICT,
+    };
+    Ok((status, Json(outcome)))
+}

@@ -1,0 +1,745 @@
+//! Relational stores (SQLite, PostgreSQL, MariaDB/MySQL): connections, migrations, and the
+//! transaction type through which a service changes state, appends to its outbox and records its
+//! inbox — all in one commit.
+//!
+//! There is no way to publish an event except [`Tx::publish`], so an event cannot leave without
+//! the state change that caused it, nor a state change commit without its events.
+
+mod dialect;
+
+use crate::context;
+use crate::deadletter::{DeadLetter, DeadLetterStore};
+use crate::envelope::{Envelope, NewEvent};
+use crate::health::ReadinessCheck;
+use crate::outbox::OutboxSource;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use dialect::Dialect;
+use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, Postgres};
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions as _, Database, Executor as _, Pool, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// Milliseconds since the Unix epoch, the kernel's timestamp column type.
+pub fn now_millis() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// One schema change of a component, applied once and recorded in `msa_migrations`.
+#[derive(Clone, Copy, Debug)]
+pub struct Migration {
+    /// Increasing version within the component.
+    pub version: i64,
+    /// A short description.
+    pub name: &'static str,
+    /// The statements, separated by `;` at line ends.
+    pub sql: &'static str,
+}
+
+/// The kind of store a URL points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// `sqlite://path` or `sqlite::memory:`.
+    Sqlite,
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+    /// `mysql://` or `mariadb://`.
+    MySql,
+    /// `redis://`.
+    Redis,
+}
+
+impl StoreKind {
+    /// Tells the kind of a store URL, or says clearly why the URL is not understood.
+    pub fn of(url: &str) -> anyhow::Result<Self> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "mysql" | "mariadb" => Ok(Self::MySql),
+            "redis" | "rediss" => Ok(Self::Redis),
+            _ => anyhow::bail!(
+                "store url {url:?} has an unknown scheme; use sqlite://, postgres://, mysql:// or redis://"
+            ),
+        }
+    }
+}
+
+/// Opens a SQLite file in WAL mode, creating it (and its directory) if missing.
+pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("bad sqlite url {url:?}"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        .pragma("temp_store", "memory")
+        .disable_statement_logging();
+    let path = options.get_filename();
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() && path.to_str() != Some(":memory:") {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        }
+    }
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot open sqlite database {url}"))
+}
+
+/// Connects to PostgreSQL, creating the database named in the URL if it does not exist yet.
+pub async fn connect_postgres(url: &str) -> anyhow::Result<Pool<Postgres>> {
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("bad postgres url {url:?}"))?
+        .disable_statement_logging();
+    if let Some(database) = options.get_database().map(str::to_owned) {
+        let admin = options.clone().database("postgres");
+        let mut conn = admin
+            .connect()
+            .await
+            .context("cannot connect to postgres to create the database")?;
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(&database)
+                .fetch_optional(&mut conn)
+                .await
+                .context("cannot look up the postgres database")?;
+        if exists.is_none() {
+            let create = format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\""));
+            if let Err(error) = sqlx::raw_sql(&create).execute(&mut conn).await {
+                // Another replica may have created it first.
+                let raced = error
+                    .as_database_error()
+                    .and_then(|e| e.code())
+                    .is_some_and(|code| code == "42P04" || code == "23505");
+                if !raced {
+                    return Err(error).context("cannot create the postgres database");
+                }
+            }
+        }
+    }
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to postgres at {}", redact(url)))
+}
+
+/// Connects to MariaDB / MySQL, creating the database named in the URL if it does not exist yet.
+pub async fn connect_mysql(url: &str) -> anyhow::Result<Pool<MySql>> {
+    let url = url.replacen("mariadb://", "mysql://", 1);
+    let options = MySqlConnectOptions::from_str(&url)
+        .with_context(|| format!("bad mysql url {:?}", redact(&url)))?
+        .disable_statement_logging();
+    let database = url
+        .rsplit_once('/')
+        .map(|(_, db)| db.split('?').next().unwrap_or_default().to_owned())
+        .filter(|db| !db.is_empty() && !db.contains('@'));
+    if let Some(database) = database {
+        let mut conn = MySqlConnectOptions::from_str(&url)?
+            .database("mysql")
+            .connect()
+            .await
+            .context("cannot connect to mysql to create the database")?;
+        let create = format!(
+            "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4",
+            database.replace('`', "``")
+        );
+        sqlx::raw_sql(&create)
+            .execute(&mut conn)
+            .await
+            .context("cannot create the mysql database")?;
+    }
+    MySqlPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to mysql at {}", redact(&url)))
+}
+
+/// A URL with its password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A service's relational store: a pool, the service's name (outbox source and inbox consumer),
+/// and the relay to wake after each commit.
+pub struct SqlStore<DB: Database> {
+    pool: Pool<DB>,
+    name: Arc<str>,
+    wake: Arc<Notify>,
+}
+
+impl<DB: Database> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            name: self.name.clone(),
+            wake: self.wake.clone(),
+        }
+    }
+}
+
+impl<DB: Database> std::fmt::Debug for SqlStore<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl<DB: Database> SqlStore<DB> {
+    /// Wraps `pool` for service `name` (`<system>/<service>`), which is the outbox `source` and
+    /// the inbox consumer name.
+    pub fn new(pool: Pool<DB>, name: &str) -> Self {
+        Self {
+            pool,
+            name: name.into(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The pool, for queries that only read.
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
+    /// The service name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A database transaction of a service: its state changes, its outbox appends and its inbox
+/// record commit together or not at all.
+pub struct Tx<DB: Database> {
+    tx: Transaction<'static, DB>,
+    source: Arc<str>,
+    wake: Arc<Notify>,
+    traceparent: Option<String>,
+    causation: Option<Uuid>,
+    published: usize,
+}
+
+impl<DB: Database> std::fmt::Debug for Tx<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("source", &self.source).finish()
+    }
+}
+
+impl<DB: Database> Tx<DB> {
+    /// The connection inside the transaction, for the service's own statements.
+    pub fn conn(&mut self) -> &mut DB::Connection {
+        &mut self.tx
+    }
+
+    /// Events appended so far.
+    pub fn published(&self) -> usize {
+        self.published
+    }
+}
+
+fn split_statements(sql: &'static str) -> impl Iterator<Item = &'static str> {
+    sql.split(";\n")
+        .flat_map(|chunk| chunk.split(";\r\n"))
+        .map(|s| s.trim().trim_end_matches(';').trim())
+        .filter(|s| {
+            !s.is_empty()
+                && !s
+                    .lines()
+                    .all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
+        })
+}
+
+fn decode_dead_letter(
+    row: (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+    ),
+) -> DeadLetter {
+    let (
+        id,
+        consumer,
+        event_id,
+        subject,
+        event_type,
+        payload,
+        error,
+        attempts,
+        parked_at,
+        replayed_at,
+    ) = row;
+    DeadLetter {
+        id,
+        consumer,
+        event_id,
+        subject,
+        event_type,
+        payload,
+        error,
+        attempts: attempts as u32,
+        parked_at,
+        replayed_at,
+    }
+}
+
+type DeadLetterRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+macro_rules! sql_backend {
+    ($db:ty, $dialect:expr, $begin:literal) => {
+        impl SqlStore<$db> {
+            const DIALECT: &'static Dialect = &$dialect;
+
+            /// Starts a write transaction; events published in it carry the ambient trace context.
+            pub async fn begin(&self) -> anyhow::Result<Tx<$db>> {
+                let tx = if $begin.is_empty() {
+                    self.pool.begin().await
+                } else {
+                    self.pool.begin_with($begin).await
+                }
+                .context("cannot begin a transaction")?;
+                let ambient = context::current();
+                Ok(Tx {
+                    tx,
+                    source: self.name.clone(),
+                    wake: self.wake.clone(),
+                    traceparent: ambient.traceparent,
+                    causation: ambient.causation,
+                    published: 0,
+                })
+            }
+
+            /// Starts the transaction that handles `event`, recording it in the inbox first.
+            ///
+            /// Returns `None` when this service already handled the event: a redelivery has no
+            /// second effect. Events published in the transaction are caused by `event`.
+            pub async fn begin_handling(
+                &self,
+                event: &Envelope,
+            ) -> anyhow::Result<Option<Tx<$db>>> {
+                let mut tx = self.begin().await?;
+                let inserted = sqlx::query(Self::DIALECT.inbox_insert)
+                    .bind(&*self.name)
+                    .bind(event.id.to_string())
+                    .bind(now_millis())
+                    .execute(&mut *tx.tx)
+                    .await
+                    .context("cannot record the event in the inbox")?
+                    .rows_affected();
+                if inserted == 0 {
+                    tx.tx.rollback().await.context("cannot roll back")?;
+                    return Ok(None);
+                }
+                tx.causation = Some(event.id);
+                if event.traceparent.is_some() {
+                    tx.traceparent = event.traceparent.clone();
+                }
+                Ok(Some(tx))
+            }
+
+            /// Whether this service has handled `event_id` (for tests and diagnostics).
+            pub async fn has_handled(&self, event_id: Uuid) -> anyhow::Result<bool> {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM msa_inbox WHERE consumer = {} AND event_id = {}",
+                    (Self::DIALECT.placeholder)(1),
+                    (Self::DIALECT.placeholder)(2)
+                );
+                let count: i64 = sqlx::query_scalar(&sql)
+                    .bind(&*self.name)
+                    .bind(event_id.to_string())
+                    .fetch_one(&self.pool)
+                    .await
+                    .context("cannot read the inbox")?;
+                Ok(count > 0)
+            }
+
+            /// Creates the kernel's tables, then applies `component`'s migrations not applied yet.
+            pub async fn migrate(
+                &self,
+                component: &str,
+                migrations: &[Migration],
+            ) -> anyhow::Result<()> {
+                for statement in Self::DIALECT.schema {
+                    (&self.pool)
+                        .execute(sqlx::raw_sql(statement))
+                        .await
+                        .context("cannot create the kernel tables")?;
+                }
+                for migration in migrations {
+                    let mut tx = self.begin().await?;
+                    let applied: i64 = sqlx::query_scalar(Self::DIALECT.migration_applied)
+                        .bind(component)
+                        .bind(migration.version)
+                        .fetch_one(&mut *tx.tx)
+                        .await
+                        .context("cannot read applied migrations")?;
+                    if applied > 0 {
+                        continue;
+                    }
+                    let statements: Vec<&'static str> = split_statements(migration.sql).collect();
+                    for statement in statements {
+                        let conn: &mut <$db as Database>::Connection = &mut tx.tx;
+                        if let Err(error) = conn.execute(sqlx::raw_sql(statement)).await {
+                            return Err(error).with_context(|| {
+                                format!(
+                                    "migration {component} v{} ({}) failed",
+                                    migration.version, migration.name
+                                )
+                            });
+                        }
+                    }
+                    let recorded = sqlx::query(Self::DIALECT.migration_record)
+                        .bind(component)
+                        .bind(migration.version)
+                        .bind(migration.name)
+                        .bind(now_millis())
+                        .execute(&mut *tx.tx)
+                        .await;
+                    match recorded {
+                        Ok(_) => tx.tx.commit().await.context("cannot commit a migration")?,
+                        // A replica starting at the same time applied it first.
+                        Err(error) if is_unique_violation(&error) => {}
+                        Err(error) => return Err(error).context("cannot record a migration"),
+                    }
+                    tracing::info!(
+                        component,
+                        version = migration.version,
+                        name = migration.name,
+                        "applied migration"
+                    );
+                }
+                Ok(())
+            }
+
+            /// Answers whether the store is reachable.
+            pub async fn ping(&self) -> anyhow::Result<()> {
+                sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .context("store unreachable")?;
+                Ok(())
+            }
+        }
+
+        impl Tx<$db> {
+            /// Appends `event` to the outbox, to be published after (and only if) this commits.
+            pub async fn publish(&mut self, event: NewEvent) -> anyhow::Result<Envelope> {
+                let envelope =
+                    event.into_envelope(&self.source, self.traceparent.clone(), self.causation);
+                sqlx::query(SqlStore::<$db>::DIALECT.outbox_insert)
+                    .bind(envelope.id.to_string())
+                    .bind(&envelope.subject)
+                    .bind(&envelope.event_type)
+                    .bind(envelope.to_json())
+                    .bind(now_millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .context("cannot append to the outbox")?;
+                self.published += 1;
+                Ok(envelope)
+            }
+
+            /// Commits state, outbox and inbox together, then wakes the relay.
+            pub async fn commit(self) -> anyhow::Result<()> {
+                self.tx.commit().await.context("cannot commit")?;
+                if self.published > 0 {
+                    self.wake.notify_one();
+                }
+                Ok(())
+            }
+
+            /// Abandons the transaction.
+            pub async fn rollback(self) -> anyhow::Result<()> {
+                self.tx.rollback().await.context("cannot roll back")
+            }
+        }
+
+        #[async_trait]
+        impl OutboxSource for SqlStore<$db> {
+            fn name(&self) -> &str {
+                &self.name
+            }
+
+            fn wake(&self) -> Arc<Notify> {
+                self.wake.clone()
+            }
+
+            async fn try_lease(
+                &self,
+                lease: &str,
+                owner: &str,
+                ttl: Duration,
+            ) -> anyhow::Result<bool> {
+                let now = now_millis();
+                let expires = now + ttl.as_millis() as i64;
+                let renewed = sqlx::query(Self::DIALECT.lease_renew)
+                    .bind(owner)
+                    .bind(expires)
+                    .bind(lease)
+                    .bind(owner)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .context("cannot renew the relay lease")?
+                    .rows_affected();
+                if renewed > 0 {
+                    return Ok(true);
+                }
+                let inserted = sqlx::query(Self::DIALECT.lease_insert)
+                    .bind(lease)
+                    .bind(owner)
+                    .bind(expires)
+                    .execute(&self.pool)
+                    .await
+                    .context("cannot take the relay lease")?
+                    .rows_affected();
+                Ok(inserted > 0)
+            }
+
+            async fn unpublished(&self, limit: u32) -> anyhow::Result<Vec<(i64, Envelope)>> {
+                let rows: Vec<(i64, String)> = sqlx::query_as(Self::DIALECT.outbox_unpublished)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .context("cannot read the outbox")?;
+                rows.into_iter()
+                    .map(|(position, json)| {
+                        let envelope = Envelope::from_json(json.as_bytes())
+                            .with_context(|| format!("outbox row {position} is not an envelope"))?;
+                        Ok((position, envelope))
+                    })
+                    .collect()
+            }
+
+            async fn mark_published(&self, positions: &[i64]) -> anyhow::Result<()> {
+                if positions.is_empty() {
+                    return Ok(());
+                }
+                let placeholders: Vec<String> = (0..positions.len())
+                    .map(|i| (Self::DIALECT.placeholder)(i + 2))
+                    .collect();
+                let sql = format!(
+                    "{}{})",
+                    Self::DIALECT.outbox_mark_prefix,
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(now_millis());
+                for position in positions {
+                    query = query.bind(*position);
+                }
+                query
+                    .execute(&self.pool)
+                    .await
+                    .context("cannot mark outbox rows published")?;
+                Ok(())
+            }
+
+            async fn backlog(&self) -> anyhow::Result<u64> {
+                let count: i64 = sqlx::query_scalar(Self::DIALECT.outbox_backlog)
+                    .fetch_one(&self.pool)
+                    .await
+                    .context("cannot count the outbox backlog")?;
+                Ok(count as u64)
+            }
+
+            async fn purge(&self, before_millis: i64) -> anyhow::Result<()> {
+                sqlx::query(Self::DIALECT.outbox_purge)
+                    .bind(before_millis)
+                    .execute(&self.pool)
+                    .await
+                    .context("cannot purge the outbox")?;
+                sqlx::query(Self::DIALECT.inbox_purge)
+                    .bind(before_millis)
+                    .execute(&self.pool)
+                    .await
+                    .context("cannot purge the inbox")?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl DeadLetterStore for SqlStore<$db> {
+            async fn park(
+                &self,
+                payload: &str,
+                envelope: Option<&Envelope>,
+                error: &str,
+                attempts: u32,
+            ) -> anyhow::Result<()> {
+                sqlx::query(Self::DIALECT.dead_letter_insert)
+                    .bind(&*self.name)
+                    .bind(envelope.map(|e| e.id.to_string()))
+                    .bind(envelope.map(|e| e.subject.clone()))
+                    .bind(envelope.map(|e| e.event_type.clone()))
+                    .bind(payload)
+                    .bind(error)
+                    .bind(i64::from(attempts))
+                    .bind(now_millis())
+                    .execute(&self.pool)
+                    .await
+                    .context("cannot park a dead letter")?;
+                Ok(())
+            }
+
+            async fn list(&self) -> anyhow::Result<Vec<DeadLetter>> {
+                let rows: Vec<DeadLetterRow> = sqlx::query_as(Self::DIALECT.dead_letter_list)
+                    .bind(&*self.name)
+                    .fetch_all(&self.pool)
+                    .await
+                    .context("cannot list dead letters")?;
+                Ok(rows.into_iter().map(decode_dead_letter).collect())
+            }
+
+            async fn get(&self, id: i64) -> anyhow::Result<Option<DeadLetter>> {
+                let row: Option<DeadLetterRow> = sqlx::query_as(Self::DIALECT.dead_letter_get)
+                    .bind(&*self.name)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .context("cannot read a dead letter")?;
+                Ok(row.map(decode_dead_letter))
+            }
+
+            async fn mark_replayed(&self, id: i64) -> anyhow::Result<()> {
+                sqlx::query(Self::DIALECT.dead_letter_mark_replayed)
+                    .bind(now_millis())
+                    .bind(&*self.name)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .context("cannot mark a dead letter replayed")?;
+                Ok(())
+            }
+
+            async fn parked(&self) -> anyhow::Result<u64> {
+                let count: i64 = sqlx::query_scalar(Self::DIALECT.dead_letter_count)
+                    .bind(&*self.name)
+                    .fetch_one(&self.pool)
+                    .await
+                    .context("cannot count dead letters")?;
+                Ok(count as u64)
+            }
+        }
+
+        #[async_trait]
+        impl ReadinessCheck for SqlStore<$db> {
+            fn name(&self) -> &'static str {
+                "store"
+            }
+
+            async fn check(&self) -> anyhow::Result<()> {
+                self.ping().await
+            }
+        }
+    };
+}
+
+sql_backend!(Sqlite, dialect::SQLITE, "BEGIN IMMEDIATE");
+sql_backend!(Postgres, dialect::POSTGRES, "");
+sql_backend!(MySql, dialect::MYSQL, "");
+
+/// Whether `error` is a unique-constraint violation (a concurrent insert won).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_split_at_line_end_semicolons() {
+        let sql = "CREATE TABLE a (x INT);\n-- comment only\n;\nCREATE INDEX i ON a (x);\n";
+        let parts: Vec<&str> = split_statements(sql).collect();
+        assert_eq!(
+            parts,
+            vec!["CREATE TABLE a (x INT)", "CREATE INDEX i ON a (x)"]
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn store_kinds_follow_the_url_scheme() {
+        assert_eq!(StoreKind::of("sqlite://x.db").unwrap(), StoreKind::Sqlite);
+        assert_eq!(
+            StoreKind::of("postgresql://h/db").unwrap(),
+            StoreKind::Postgres
+        );
+        assert_eq!(StoreKind::of("mariadb://h/db").unwrap(), StoreKind::MySql);
+        assert!(StoreKind::of("ftp://x").is_err());
+    }
+}
+
+#[cfg(test)]
+mod send_checks {
+    use super::*;
+    fn assert_send<T: Send>(_: T) {}
+    #[allow(dead_code)]
+    fn futures_are_send(
+        store: SqlStore<Sqlite>,
+        tx: Tx<Sqlite>,
+        mut tx2: Tx<Sqlite>,
+        e: Envelope,
+        n: NewEvent,
+    ) {
+        assert_send(store.migrate("x", &[]));
+        assert_send(store.begin_handling(&e));
+        assert_send(store.begin());
+        assert_send(tx.commit());
+        assert_send(tx2.publish(n));
+        assert_send(store.ping());
+        assert_send(store.has_handled(e.id));
+    }
+}

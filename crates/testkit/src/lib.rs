@@ -1,0 +1,18 @@
+//! Test support shared by every crate's tests: bounded waiting ([`assert_eventually!`]), unique
+//! names for databases, streams and directories, spawning services on port 0, and the bus
+//! conformance suite every `Bus` adapter must pass.
+
+pub mod conformance;
+pub mod names;
+pub mod node;
+pub mod spawn;
+pub mod wait;
+
+pub use names::{TempDir, unique_name};
+pub use spawn::{SpawnedApp, spawn};
+pub use wait::eventually;
+
+/// The NATS server tests use: `MSA_TEST_NATS_URL`, default `nats://127.0.0.1:4222`.
+pub fn nats_url() -> String {
+    std::env::var("MSA_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}

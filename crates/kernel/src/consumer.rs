@@ -35,8 +35,17 @@ pub enum HandleError {
 }
 
 impl From<anyhow::Error> for HandleError {
+    /// A payload that breaks its contract will break it on every attempt: permanent. Anything
+    /// else is worth retrying.
     fn from(error: anyhow::Error) -> Self {
-        HandleError::Transient(error)
+        if error
+            .downcast_ref::<crate::envelope::EnvelopeError>()
+            .is_some()
+        {
+            HandleError::Permanent(error)
+        } else {
+            HandleError::Transient(error)
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod deadletter;
 pub mod envelope;
 pub mod health;
 pub mod http;
+pub mod manifest;
 pub mod metrics;
 pub mod outbox;
 pub mod runtime;

@@ -54,9 +54,9 @@ impl Default for HttpSettings {
     }
 }
 
-/// The store a service keeps its state in.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The store a service keeps its state in (empty for services without one, like the gateway).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct StoreSettings {
     /// `sqlite://...`, `postgres://...`, `mysql://...` or `redis://...`.
     pub url: String,
@@ -69,6 +69,7 @@ pub struct ServiceSettings {
     #[serde(default)]
     pub http: HttpSettings,
     /// The service's own store.
+    #[serde(default)]
     pub store: StoreSettings,
     /// The event bus.
     #[serde(default)]

@@ -379,6 +379,18 @@ macro_rules! sql_backend {
                 Ok(Some(tx))
             }
 
+            /// Starts the transaction of a command (`cause` is `None`) or of the handling of an
+            /// event (see [`Self::begin_handling`]); `None` when the event was handled before.
+            pub async fn begin_for(
+                &self,
+                cause: Option<&Envelope>,
+            ) -> anyhow::Result<Option<Tx<$db>>> {
+                match cause {
+                    Some(event) => self.begin_handling(event).await,
+                    None => self.begin().await.map(Some),
+                }
+            }
+
             /// Whether this service has handled `event_id` (for tests and diagnostics).
             pub async fn has_handled(&self, event_id: Uuid) -> anyhow::Result<bool> {
                 let sql = format!(

@@ -1,0 +1,370 @@
+//! `msa bench`: measurements of the event pipeline, each next to a bound measured in the same run.
+//!
+//! `msa bench bus` commits events one transaction at a time into a producer's outbox, lets the
+//! relay publish them, and has a consumer group handle each inside an inbox transaction; it
+//! reports commit-to-handled throughput and latency for the local bus and for NATS, and the same
+//! for a raw async-nats JetStream publish/consume loop (no outbox, no inbox, no ordering) as the
+//! bound.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures_util::StreamExt as _;
+use kernel::bus::{self, BusSettings};
+use kernel::consumer::{ConsumerGroup, ConsumerSettings, EventHandler, HandleError, Subscription};
+use kernel::metrics::Metrics;
+use kernel::outbox::{Relay, RelaySettings};
+use kernel::sql::{SqlStore, connect_sqlite};
+use kernel::{Envelope, NewEvent};
+use sqlx::Sqlite;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Benchmarks.
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Commit→handled throughput and latency through outbox, bus and inbox, per adapter, next to
+    /// a raw JetStream loop.
+    Bus {
+        /// Events per run.
+        #[arg(long, default_value_t = 5_000)]
+        events: usize,
+        /// Payload bytes per event.
+        #[arg(long, default_value_t = 1_024)]
+        size: usize,
+        /// Distinct subjects (correlation keys) the events are spread over.
+        #[arg(long, default_value_t = 64)]
+        subjects: usize,
+        /// Events per second offered; 0 offers them as fast as they commit.
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        /// Which paths to measure: any of local, nats, raw.
+        #[arg(long, default_value = "local,nats,raw", value_delimiter = ',')]
+        paths: Vec<String>,
+        /// The NATS server.
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+    },
+}
+
+/// Runs a benchmark.
+pub async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Bus {
+            events,
+            size,
+            subjects,
+            rate,
+            paths,
+            nats,
+        } => {
+            anyhow::ensure!(
+                events > 0 && subjects > 0,
+                "--events and --subjects must be positive"
+            );
+            println!(
+                "{events} events of {size} bytes over {subjects} subjects, offered {}",
+                if rate == 0 {
+                    "as fast as they commit".to_owned()
+                } else {
+                    format!("at {rate}/s")
+                }
+            );
+            println!(
+                "{:<34} {:>12} {:>9} {:>9} {:>9}",
+                "path", "events/s", "p50 ms", "p99 ms", "max ms"
+            );
+            let mut results = Vec::new();
+            for path in &paths {
+                let result = match path.as_str() {
+                    "local" => pipeline(data, "local", events, size, subjects, rate, &nats).await?,
+                    "nats" => pipeline(data, "nats", events, size, subjects, rate, &nats).await?,
+                    "raw" => raw_jetstream(&nats, events, size, rate).await?,
+                    other => anyhow::bail!("unknown path {other}: use local, nats or raw"),
+                };
+                println!(
+                    "{:<34} {:>12.0} {:>9.2} {:>9.2} {:>9.2}",
+                    result.name, result.throughput, result.p50_ms, result.p99_ms, result.max_ms
+                );
+                results.push(result);
+            }
+            if let Some(raw) = results.iter().find(|r| r.name.starts_with("raw")) {
+                for result in results.iter().filter(|r| !r.name.starts_with("raw")) {
+                    println!(
+                        "{} / raw: throughput {:.2}x, p99 {:.2}x",
+                        result.name,
+                        result.throughput / raw.throughput,
+                        result.p99_ms / raw.p99_ms
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+struct Outcome {
+    name: String,
+    throughput: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+fn summarize(name: &str, mut latencies: Vec<f64>, elapsed: Duration) -> Outcome {
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    Outcome {
+        name: name.to_owned(),
+        throughput: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms: at(0.50) * 1000.0,
+        p99_ms: at(0.99) * 1000.0,
+        max_ms: at(1.0) * 1000.0,
+    }
+}
+
+struct Recorder {
+    store: SqlStore<Sqlite>,
+    latencies: Mutex<Vec<f64>>,
+    expected: usize,
+    done: Notify,
+}
+
+#[async_trait]
+impl EventHandler for Recorder {
+    async fn handle(&self, event: &Envelope) -> Result<(), HandleError> {
+        let Some(tx) = self.store.begin_handling(event).await? else {
+            return Ok(());
+        };
+        tx.commit().await?;
+        let latency = (OffsetDateTime::now_utc() - event.time).as_seconds_f64();
+        let mut latencies = self.latencies.lock().expect("latencies lock");
+        latencies.push(latency);
+        if latencies.len() >= self.expected {
+            self.done.notify_one();
+        }
+        Ok(())
+    }
+}
+
+async fn pace(rate: u64, started: Instant, sent: usize) {
+    if rate > 0 {
+        let due = started + Duration::from_secs_f64(sent as f64 / rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+    }
+}
+
+async fn pipeline(
+    data: &str,
+    adapter: &str,
+    events: usize,
+    size: usize,
+    subjects: usize,
+    rate: u64,
+    nats: &str,
+) -> anyhow::Result<Outcome> {
+    let unique = format!("bench{:x}", fastrand_suffix());
+    let dir = std::path::Path::new(data).join("bench").join(&unique);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let settings = BusSettings {
+        url: match adapter {
+            "local" => format!("local://{}", dir.join("bus.db").display()),
+            _ => nats.to_owned(),
+        },
+        system: unique.clone(),
+        partitions: 8,
+        ..BusSettings::default()
+    };
+    let producer = SqlStore::new(
+        connect_sqlite(&format!("sqlite://{}", dir.join("producer.db").display())).await?,
+        &format!("{unique}/producer"),
+    );
+    producer.migrate("bench", &[]).await?;
+    let consumer_store = SqlStore::new(
+        connect_sqlite(&format!("sqlite://{}", dir.join("consumer.db").display())).await?,
+        "bench-consumer",
+    );
+    consumer_store.migrate("bench", &[]).await?;
+    let recorder = Arc::new(Recorder {
+        store: consumer_store.clone(),
+        latencies: Mutex::new(Vec::with_capacity(events)),
+        expected: events,
+        done: Notify::new(),
+    });
+    let stop = CancellationToken::new();
+    let group = ConsumerGroup::new(
+        bus::connect(&settings).await?,
+        Subscription {
+            group: "bench".to_owned(),
+            types: Vec::new(),
+            handler: recorder.clone(),
+            dead_letters: Arc::new(consumer_store),
+        },
+        ConsumerSettings {
+            heartbeat_ms: 100,
+            ..ConsumerSettings::default()
+        },
+        Metrics::default(),
+    );
+    let consumer = tokio::spawn(group.clone().run(stop.clone()));
+    let relay = Relay::new(
+        Arc::new(producer.clone()),
+        bus::connect(&settings).await?,
+        "bench-relay",
+        RelaySettings::default(),
+        Metrics::default(),
+    );
+    let relaying = tokio::spawn(relay.run(stop.clone()));
+    let ready = Instant::now();
+    while group.status().partitions.len() < settings.partitions as usize {
+        anyhow::ensure!(
+            ready.elapsed() < Duration::from_secs(30),
+            "the consumer did not take its partitions"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let payload = serde_json::json!({ "pad": "x".repeat(size.saturating_sub(32)) });
+    let event_type = format!("{unique}.bench.happened.v1");
+    let started = Instant::now();
+    for i in 0..events {
+        pace(rate, started, i).await;
+        let mut tx = producer.begin().await?;
+        tx.publish(NewEvent::raw(
+            &event_type,
+            format!("s{}", i % subjects),
+            (i / subjects) as u64 + 1,
+            payload.clone(),
+        )?)
+        .await?;
+        tx.commit().await?;
+    }
+    let patience = Duration::from_secs(300);
+    let waited = Instant::now();
+    while recorder.latencies.lock().expect("latencies lock").len() < events {
+        anyhow::ensure!(
+            waited.elapsed() < patience,
+            "the consumer did not handle every event in time"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(200), recorder.done.notified()).await;
+    }
+    let elapsed = started.elapsed();
+    stop.cancel();
+    let _ = consumer.await;
+    let _ = relaying.await;
+    if adapter == "nats" {
+        if let Ok(client) = async_nats::connect(nats).await {
+            let js = async_nats::jetstream::new(client);
+            let stream = unique.to_ascii_uppercase();
+            let _ = js.delete_stream(&stream).await;
+            let _ = js.delete_stream(format!("KV_{stream}_leases")).await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let latencies = recorder.latencies.lock().expect("latencies lock").clone();
+    Ok(summarize(
+        &format!("{adapter} bus: outbox→relay→inbox"),
+        latencies,
+        elapsed,
+    ))
+}
+
+fn fastrand_suffix() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+async fn raw_jetstream(
+    url: &str,
+    events: usize,
+    size: usize,
+    rate: u64,
+) -> anyhow::Result<Outcome> {
+    use async_nats::jetstream::{self, consumer::pull, stream};
+    let client = async_nats::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to NATS at {url}"))?;
+    let js = jetstream::new(client);
+    let unique = format!("benchraw{:x}", fastrand_suffix());
+    let stream_name = unique.to_ascii_uppercase();
+    let stream = js
+        .get_or_create_stream(stream::Config {
+            name: stream_name.clone(),
+            subjects: vec![format!("{unique}.>")],
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the raw stream: {e}"))?;
+    let consumer: jetstream::consumer::Consumer<pull::Config> = stream
+        .get_or_create_consumer(
+            "raw",
+            pull::Config {
+                durable_name: Some("raw".to_owned()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the raw consumer: {e}"))?;
+    let receiving = tokio::spawn(async move {
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot consume: {e}"))?;
+        let mut latencies = Vec::with_capacity(events);
+        while latencies.len() < events {
+            let Some(message) = messages.next().await else {
+                anyhow::bail!("the raw consumer ended early");
+            };
+            let message = message.map_err(|e| anyhow::anyhow!("raw delivery failed: {e}"))?;
+            let sent: i128 = std::str::from_utf8(&message.payload[..20])
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or_default();
+            message
+                .ack()
+                .await
+                .map_err(|e| anyhow::anyhow!("raw ack failed: {e}"))?;
+            let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
+            latencies.push((now - sent) as f64 / 1e9);
+        }
+        anyhow::Ok(latencies)
+    });
+    let started = Instant::now();
+    let mut pending = Vec::new();
+    for i in 0..events {
+        pace(rate, started, i).await;
+        let mut payload =
+            format!("{:>20}", OffsetDateTime::now_utc().unix_timestamp_nanos()).into_bytes();
+        payload.resize(size.max(20), b'x');
+        pending.push(
+            js.publish(format!("{unique}.s{}", i % 64), payload.into())
+                .await
+                .map_err(|e| anyhow::anyhow!("raw publish failed: {e}"))?,
+        );
+        if pending.len() >= 256 {
+            for ack in pending.drain(..) {
+                ack.await
+                    .map_err(|e| anyhow::anyhow!("raw publish not confirmed: {e}"))?;
+            }
+        }
+    }
+    for ack in pending {
+        ack.await
+            .map_err(|e| anyhow::anyhow!("raw publish not confirmed: {e}"))?;
+    }
+    let latencies = tokio::time::timeout(Duration::from_secs(300), receiving)
+        .await
+        .context("the raw consumer did not finish in time")???;
+    let elapsed = started.elapsed();
+    let _ = js.delete_stream(&stream_name).await;
+    Ok(summarize(
+        "raw async-nats JetStream (bound)",
+        latencies,
+        elapsed,
+    ))
+}

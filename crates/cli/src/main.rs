@@ -1,0 +1,189 @@
+//! `msa`: one binary that runs any service of any system (`msa serve roaming/reservation`), a
+//! whole system on one machine (`msa up`), and the operator's tools (status, dead letters,
+//! benchmarks).
+
+mod bench;
+mod ops;
+mod systems;
+mod up;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Event-driven microservice systems in Rust.
+#[derive(Debug, Parser)]
+#[command(name = "msa", version, about, propagate_version = true)]
+struct Cli {
+    /// Data directory for SQLite files, the local bus and logs.
+    #[arg(long, global = true, env = "MSA_DATA", default_value = "data")]
+    data: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where services listen and keep data.
+#[derive(Debug, Clone, clap::Args)]
+struct Placement {
+    /// The system.
+    #[arg(long, default_value = "roaming")]
+    system: String,
+    /// Added to every port of the manifest (to run two systems side by side).
+    #[arg(long, env = "MSA_PORT_OFFSET", default_value_t = 0)]
+    port_offset: u16,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the gateway and every service of a system as child processes, wait until they are
+    /// ready, and supervise them until Ctrl-C.
+    Up {
+        #[command(flatten)]
+        placement: Placement,
+        /// Event bus: `local` (a SQLite file in the data directory) or `nats://host:port`.
+        #[arg(long, default_value = "local")]
+        bus: String,
+        /// `embedded` (SQLite everywhere) or `prod` (the manifest's production stores).
+        #[arg(long, default_value = "embedded")]
+        profile: String,
+        /// Extra replicas, e.g. `--replicas rental=2`.
+        #[arg(long, value_parser = up::parse_replicas)]
+        replicas: Vec<(String, usize)>,
+    },
+    /// Run one service, e.g. `msa serve roaming/reservation`.
+    Serve {
+        /// `<system>/<service>` (`roaming/gateway` for the gateway).
+        target: String,
+        #[command(flatten)]
+        placement_offset: ServeOptions,
+    },
+    /// Show what is running: health, breakers, outbox backlog, consumer lag, dead letters.
+    Status {
+        #[command(flatten)]
+        placement: Placement,
+    },
+    /// List or replay dead letters.
+    Deadletters {
+        #[command(subcommand)]
+        command: DeadLetterCommand,
+    },
+    /// Measure the event pipeline.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+    /// Print the version.
+    Version,
+}
+
+/// Options of `msa serve`.
+#[derive(Debug, Clone, clap::Args)]
+struct ServeOptions {
+    /// Added to the manifest's ports.
+    #[arg(long, env = "MSA_PORT_OFFSET", default_value_t = 0)]
+    port_offset: u16,
+    /// `embedded` or `prod`.
+    #[arg(long, env = "MSA_PROFILE", default_value = "embedded")]
+    profile: String,
+    /// A TOML settings file layered over the defaults (environment variables win over it).
+    #[arg(long, env = "MSA_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeadLetterCommand {
+    /// List dead letters of every service (or one).
+    List {
+        #[command(flatten)]
+        placement: Placement,
+        /// Only this service (`roaming/customer`).
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// Run a dead letter's handler again.
+    Replay {
+        #[command(flatten)]
+        placement: Placement,
+        /// The service that parked it (`roaming/customer`).
+        service: String,
+        /// The dead letter's id.
+        id: i64,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Version => {
+            println!("msa {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Serve {
+            target,
+            placement_offset: options,
+        } => {
+            kernel::telemetry::init();
+            systems::serve(
+                &target,
+                &cli.data,
+                options.port_offset,
+                &options.profile,
+                options.config.as_deref(),
+            )
+            .await
+        }
+        Command::Up {
+            placement,
+            bus,
+            profile,
+            replicas,
+        } => {
+            up::run(up::UpOptions {
+                system: placement.system,
+                data: cli.data,
+                port_offset: placement.port_offset,
+                bus,
+                profile,
+                replicas,
+            })
+            .await
+        }
+        Command::Status { placement } => {
+            ops::status(&placement.system, placement.port_offset).await
+        }
+        Command::Deadletters { command } => match command {
+            DeadLetterCommand::List { placement, service } => {
+                ops::list_dead_letters(&placement.system, placement.port_offset, service.as_deref())
+                    .await
+            }
+            DeadLetterCommand::Replay {
+                placement,
+                service,
+                id,
+            } => {
+                ops::replay_dead_letter(&placement.system, placement.port_offset, &service, id)
+                    .await
+            }
+        },
+        Command::Bench { command } => bench::run(command, &cli.data).await,
+    }
+}

@@ -1,0 +1,341 @@
+//! `msa up`: a whole system on one machine. Every service runs as its own OS process (this same
+//! binary, `msa serve ...`), logs go to `<data>/logs/`, and the supervisor restarts a process that
+//! dies or stops answering its liveness probe. Ctrl-C stops them all gracefully.
+
+use crate::systems;
+use anyhow::Context as _;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// What `msa up` was asked to run.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// The system.
+    pub system: String,
+    /// Data directory.
+    pub data: String,
+    /// Port offset.
+    pub port_offset: u16,
+    /// `local` or a NATS URL.
+    pub bus: String,
+    /// `embedded` or `prod`.
+    pub profile: String,
+    /// Extra replicas per service.
+    pub replicas: Vec<(String, usize)>,
+}
+
+/// Parses `service=N`.
+pub fn parse_replicas(value: &str) -> Result<(String, usize), String> {
+    let (service, count) = value
+        .split_once('=')
+        .ok_or_else(|| format!("expected service=N, got {value:?}"))?;
+    let count: usize = count
+        .parse()
+        .map_err(|_| format!("replica count of {service} must be a number"))?;
+    if !(1..=9).contains(&count) {
+        return Err(format!("replicas of {service} must be between 1 and 9"));
+    }
+    Ok((service.to_owned(), count))
+}
+
+struct Process {
+    label: String,
+    service: String,
+    port: u16,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+    failed_probes: u32,
+    restarts: u32,
+    started: Instant,
+}
+
+/// Replica `i` (0-based) of a service listens 100 ports above replica `i - 1`.
+const REPLICA_PORT_STEP: u16 = 100;
+
+fn check_port_free(port: u16) -> anyhow::Result<()> {
+    std::net::TcpListener::bind(("127.0.0.1", port))
+        .map(drop)
+        .with_context(|| {
+            format!(
+                "port {port} is in use: is another `msa up` running? Stop it, or pass --port-offset"
+            )
+        })
+}
+
+impl Process {
+    fn spawn(&mut self, options: &UpOptions, logs: &PathBuf) -> anyhow::Result<()> {
+        let exe = std::env::current_exe().context("cannot find the msa binary")?;
+        let log_path = logs.join(format!("{}.log", self.label));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .with_context(|| format!("cannot open {}", log_path.display()))?;
+        let mut command = Command::new(exe);
+        command
+            .arg("--data")
+            .arg(&options.data)
+            .arg("serve")
+            .arg(format!("{}/{}", options.system, self.service))
+            .arg("--port-offset")
+            .arg(options.port_offset.to_string())
+            .arg("--profile")
+            .arg(&options.profile)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().context("cannot share the log file")?)
+            .stderr(log)
+            // Its own process group: a Ctrl-C in the terminal reaches only the supervisor, which
+            // then stops the services in order.
+            .process_group(0)
+            .kill_on_drop(true);
+        self.child = Some(
+            command
+                .spawn()
+                .with_context(|| format!("cannot start {}", self.label))?,
+        );
+        self.started = Instant::now();
+        self.failed_probes = 0;
+        Ok(())
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn terminate(&self) {
+        if let Some(pid) = self.child.as_ref().and_then(Child::id) {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+        }
+    }
+}
+
+async fn probe(client: &reqwest::Client, url: &str) -> bool {
+    client
+        .get(url)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+/// Runs the system until Ctrl-C or SIGTERM.
+pub async fn run(options: UpOptions) -> anyhow::Result<()> {
+    let manifest = systems::manifest(&options.system)?;
+    let logs = PathBuf::from(&options.data).join("logs");
+    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    let replicas: HashMap<String, usize> = options.replicas.iter().cloned().collect();
+    for name in replicas.keys() {
+        anyhow::ensure!(
+            manifest.service(name).is_some(),
+            "--replicas names {name}, which is not a service of {}",
+            manifest.name
+        );
+    }
+    let mut bus_env = Vec::new();
+    if options.bus != "local" {
+        anyhow::ensure!(
+            options.bus.starts_with("nats://"),
+            "--bus must be `local` or a nats:// URL, not {:?}",
+            options.bus
+        );
+        bus_env.push(("MSA__BUS__URL".to_owned(), options.bus.clone()));
+    }
+
+    let mut processes = Vec::new();
+    let mut upstreams = Vec::new();
+    for service in &manifest.services {
+        let count = replicas.get(&service.name).copied().unwrap_or(1);
+        let mut urls = Vec::new();
+        for replica in 0..count {
+            let port = systems::port(service.port, options.port_offset)?
+                .checked_add(REPLICA_PORT_STEP * replica as u16)
+                .context("replica port out of range")?;
+            let mut env = bus_env.clone();
+            env.push(("MSA__HTTP__PORT".to_owned(), port.to_string()));
+            let label = if count > 1 {
+                format!("{}-{}", service.name, replica + 1)
+            } else {
+                service.name.clone()
+            };
+            urls.push(format!("http://127.0.0.1:{port}"));
+            processes.push(Process {
+                label,
+                service: service.name.clone(),
+                port,
+                env,
+                child: None,
+                failed_probes: 0,
+                restarts: 0,
+                started: Instant::now(),
+            });
+        }
+        upstreams.push((
+            format!("MSA__UPSTREAMS__{}", service.name.to_ascii_uppercase()),
+            urls.join(","),
+        ));
+    }
+    processes.push(Process {
+        label: "gateway".to_owned(),
+        service: "gateway".to_owned(),
+        port: systems::port(manifest.gateway.port, options.port_offset)?,
+        env: upstreams,
+        child: None,
+        failed_probes: 0,
+        restarts: 0,
+        started: Instant::now(),
+    });
+    for process in &processes {
+        check_port_free(process.port)?;
+    }
+
+    let client = reqwest::Client::new();
+    println!(
+        "starting {} ({} profile, bus {}) with data in {}",
+        manifest.name,
+        options.profile,
+        if options.bus == "local" {
+            "local"
+        } else {
+            &options.bus
+        },
+        options.data
+    );
+    for process in processes.iter_mut() {
+        process.spawn(&options, &logs)?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut health: Vec<&'static str> = vec!["starting"; processes.len()];
+    loop {
+        for i in 0..processes.len() {
+            if health[i] == "ready" {
+                continue;
+            }
+            let exited = processes[i]
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                let label = processes[i].label.clone();
+                let log = logs.join(format!("{label}.log"));
+                let tail = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail: Vec<&str> = tail.lines().rev().take(5).collect();
+                for process in processes.iter() {
+                    process.terminate();
+                }
+                anyhow::bail!(
+                    "{label} exited while starting ({status}); last lines of {}:\n{}",
+                    log.display(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+            if probe(&client, &format!("{}/health/ready", processes[i].url())).await {
+                health[i] = "ready";
+            }
+        }
+        if health.iter().all(|h| *h == "ready") {
+            break;
+        }
+        if Instant::now() > deadline {
+            for process in processes.iter() {
+                process.terminate();
+            }
+            anyhow::bail!(
+                "not every service became ready within 90 s; see {}",
+                logs.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!();
+    println!("{:<16} {:<28} {:<8} LOG", "SERVICE", "URL", "HEALTH");
+    for (process, health) in processes.iter().zip(&health) {
+        println!(
+            "{:<16} {:<28} {:<8} {}",
+            process.label,
+            process.url(),
+            health,
+            logs.join(format!("{}.log", process.label)).display()
+        );
+    }
+    let gateway = processes.last().map(Process::url).unwrap_or_default();
+    println!();
+    println!("open {gateway}/ ; API at {gateway}/api/... ; Ctrl-C stops everything");
+
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = shutdown_signal() => break,
+            _ = tick.tick() => {}
+        }
+        for process in processes.iter_mut() {
+            let exited = process
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            let live =
+                exited.is_none() && probe(&client, &format!("{}/health/live", process.url())).await;
+            if live {
+                process.failed_probes = 0;
+                continue;
+            }
+            process.failed_probes += 1;
+            let grace = process.started.elapsed() < Duration::from_secs(10);
+            if exited.is_none() && (process.failed_probes < 3 || grace) {
+                continue;
+            }
+            match exited {
+                Some(status) => eprintln!("{} exited ({status}); restarting it", process.label),
+                None => {
+                    eprintln!(
+                        "{} failed its liveness probe 3 times; restarting it",
+                        process.label
+                    );
+                    if let Some(child) = process.child.as_mut() {
+                        let _ = child.kill().await;
+                    }
+                }
+            }
+            process.restarts += 1;
+            if let Err(error) = process.spawn(&options, &logs) {
+                eprintln!("cannot restart {}: {error:#}", process.label);
+            }
+        }
+    }
+
+    println!("stopping...");
+    // The gateway first, so that no new requests come in, then the services.
+    for process in processes.iter().rev() {
+        process.terminate();
+    }
+    for process in processes.iter_mut().rev() {
+        if let Some(child) = process.child.as_mut() {
+            match tokio::time::timeout(Duration::from_secs(35), child.wait()).await {
+                Ok(Ok(status)) => println!("{:<16} stopped ({status})", process.label),
+                _ => {
+                    let _ = child.kill().await;
+                    println!("{:<16} killed (did not stop in time)", process.label);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match terminate.as_mut() {
+                Some(signal) => { signal.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}

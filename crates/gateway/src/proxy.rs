@@ -1,0 +1,194 @@
+//! Reverse proxying to the services.
+
+use crate::Settings;
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use futures_util::TryStreamExt as _;
+use kernel::http::ApiError;
+use kernel::manifest::SystemManifest;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Headers only the gateway may set: the services trust them as the caller's identity.
+pub const IDENTITY_PREFIX: &str = "x-msa-";
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+];
+
+struct Upstream {
+    bases: Vec<String>,
+    next: AtomicUsize,
+}
+
+#[derive(Clone)]
+struct ProxyState {
+    manifest: Arc<SystemManifest>,
+    upstreams: Arc<HashMap<String, Upstream>>,
+    client: reqwest::Client,
+}
+
+/// The catch-all route for `/api/...`.
+pub fn routes(settings: &Settings, manifest: &SystemManifest) -> anyhow::Result<Router> {
+    let mut upstreams = HashMap::new();
+    for service in &manifest.services {
+        let configured = settings
+            .upstreams
+            .get(&service.name)
+            .cloned()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}", service.port));
+        let bases: Vec<String> = configured
+            .split(',')
+            .map(|b| b.trim().trim_end_matches('/').to_owned())
+            .filter(|b| !b.is_empty())
+            .collect();
+        anyhow::ensure!(!bases.is_empty(), "upstreams.{} is empty", service.name);
+        upstreams.insert(
+            service.name.clone(),
+            Upstream {
+                bases,
+                next: AtomicUsize::new(0),
+            },
+        );
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(settings.upstream_timeout_ms))
+        .connect_timeout(Duration::from_secs(2))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot build the proxy client")?;
+    let state = ProxyState {
+        manifest: Arc::new(manifest.clone()),
+        upstreams: Arc::new(upstreams),
+        client,
+    };
+    Ok(Router::new()
+        .route("/api/{*rest}", any(forward))
+        .with_state(state))
+}
+
+fn forwarded_headers(incoming: &HeaderMap, peer: Option<SocketAddr>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in incoming {
+        let lower = name.as_str();
+        if HOP_BY_HOP.contains(&lower) || lower.starts_with(IDENTITY_PREFIX) {
+            continue;
+        }
+        headers.append(name.clone(), value.clone());
+    }
+    let context = kernel::context::current();
+    for (name, value) in [
+        (kernel::http::REQUEST_ID, context.request_id),
+        (kernel::http::TRACEPARENT, context.traceparent),
+    ] {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    if let Some(peer) = peer {
+        if let Ok(value) = HeaderValue::from_str(&peer.ip().to_string()) {
+            headers.insert("x-forwarded-for", value);
+        }
+    }
+    headers
+}
+
+async fn forward(State(state): State<ProxyState>, request: Request) -> Result<Response, ApiError> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
+    let path = request.uri().path().to_owned();
+    let service = state.manifest.route(&path).ok_or_else(|| {
+        ApiError::not_found("route_not_found", format!("no service serves {path}"))
+    })?;
+    let upstream = &state.upstreams[&service.name];
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or(path);
+    let method = request.method().clone();
+    let headers = forwarded_headers(request.headers(), peer);
+    let body = axum::body::to_bytes(request.into_body(), 4 * 1024 * 1024)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "request bodies are limited to 4 MiB",
+            )
+        })?;
+    let start = upstream.next.fetch_add(1, Ordering::Relaxed);
+    let replicas = upstream.bases.len();
+    let mut last_error = None;
+    for attempt in 0..replicas {
+        let base = &upstream.bases[(start + attempt) % replicas];
+        let sent = state
+            .client
+            .request(method.clone(), format!("{base}{path_and_query}"))
+            .headers(headers.clone())
+            .body(body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(response) => return Ok(relay(response)),
+            // The request never reached this replica: another may take it.
+            Err(error) if error.is_connect() => last_error = Some(error),
+            Err(error) if error.is_timeout() => {
+                tracing::warn!(service = %service.name, %error, "upstream timed out");
+                return Err(ApiError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    format!("{} did not answer in time", service.name),
+                ));
+            }
+            Err(error) => {
+                tracing::warn!(service = %service.name, %error, "upstream failed");
+                return Err(ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_failed",
+                    format!("{} failed to answer", service.name),
+                ));
+            }
+        }
+    }
+    tracing::warn!(service = %service.name, error = ?last_error, "no replica reachable");
+    Err(ApiError::unavailable(
+        "service_unavailable",
+        format!("{} is unavailable, try again shortly", service.name),
+        1,
+    ))
+}
+
+fn relay(response: reqwest::Response) -> Response {
+    let status = response.status();
+    let mut headers = HeaderMap::new();
+    for (name, value) in response.headers() {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let body = Body::from_stream(response.bytes_stream().map_err(std::io::Error::other));
+    let mut out = (status, body).into_response();
+    *out.headers_mut() = headers;
+    out
+}

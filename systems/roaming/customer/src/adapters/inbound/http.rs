@@ -1,0 +1,82 @@
+//! The my-page API: reads only the read model.
+
+use crate::adapters::document::ViewDocument;
+use crate::app::MyPage;
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use kernel::http::{ApiError, Json, Path, Query};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Header the gateway sets to the authenticated customer.
+pub const CUSTOMER_HEADER: &str = "x-msa-customer";
+
+/// The routes.
+pub fn routes(app: Arc<MyPage>) -> Router {
+    Router::new()
+        .route("/api/mypage", get(page))
+        .route("/api/mypage/reservations/{reservation_id}", get(one))
+        .with_state(app)
+}
+
+fn authenticated_customer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CUSTOMER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PageQuery {
+    customer_id: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    customer_id: String,
+    reservations: Vec<ViewDocument>,
+}
+
+async fn page(
+    State(app): State<Arc<MyPage>>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page>, ApiError> {
+    let customer_id = authenticated_customer(&headers)
+        .or(query.customer_id)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::bad_request("missing_customer_id", "give ?customerId=..."))?;
+    let views = app.customer(&customer_id).await?;
+    Ok(Json(Page {
+        customer_id,
+        reservations: views.iter().map(ViewDocument::from).collect(),
+    }))
+}
+
+async fn one(
+    State(app): State<Arc<MyPage>>,
+    headers: HeaderMap,
+    Path(reservation_id): Path<String>,
+) -> Result<Json<ViewDocument>, ApiError> {
+    kernel::http::record_correlation(&reservation_id);
+    let not_found = || {
+        ApiError::not_found(
+            "reservation_not_found",
+            format!("my page has no reservation {reservation_id}"),
+        )
+    };
+    let view = app
+        .reservation(&reservation_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if let Some(customer) = authenticated_customer(&headers) {
+        if view.customer_id.as_deref() != Some(customer.as_str()) {
+            return Err(not_found());
+        }
+    }
+    Ok(Json(ViewDocument::from(&view)))
+}

@@ -1,0 +1,5 @@
+//! Adapters: HTTP, events, the view store.
+
+pub mod document;
+pub mod inbound;
+pub mod outbound;

@@ -1,0 +1,3 @@
+//! Outbound adapters: the view store.
+
+pub mod sqlite;

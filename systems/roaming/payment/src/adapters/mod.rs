@@ -1,0 +1,4 @@
+//! Adapters: HTTP, events, SQL.
+
+pub mod inbound;
+pub mod outbound;

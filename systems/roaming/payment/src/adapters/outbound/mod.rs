@@ -1,0 +1,4 @@
+//! Outbound adapters: the store and the mapping to integration events.
+
+pub mod integration;
+pub mod sql;

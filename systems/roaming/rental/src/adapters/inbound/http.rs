@@ -1,0 +1,177 @@
+//! The booth REST API: the queue, hand out, collect.
+
+use crate::app::{BoothService, CommandError};
+use crate::domain::rental::{Rental, RentalError, RentalStatus};
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use kernel::http::{ApiError, Json, Path, Query};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+
+/// Header the gateway sets to the authenticated staff member's booth; when present, staff only
+/// see and act on their own booth.
+pub const BOOTH_HEADER: &str = "x-msa-booth";
+
+/// The routes.
+pub fn routes(service: Arc<BoothService>) -> Router {
+    Router::new()
+        .route("/api/rentals", get(queue))
+        .route("/api/rentals/{reservation_id}", get(one))
+        .route("/api/rentals/{reservation_id}/handout", post(hand_out))
+        .route("/api/rentals/{reservation_id}/collect", post(collect))
+        .with_state(service)
+}
+
+/// A rental as the API shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RentalDto {
+    reservation_id: String,
+    customer_id: String,
+    booth: String,
+    device_model: String,
+    rental_date: String,
+    return_date: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_serial: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Rental> for RentalDto {
+    fn from(r: &Rental) -> Self {
+        Self {
+            reservation_id: r.reservation_id.clone(),
+            customer_id: r.customer_id.clone(),
+            booth: r.booth.clone(),
+            device_model: r.device_model.clone(),
+            rental_date: r.rental_date.clone(),
+            return_date: r.return_date.clone(),
+            status: r.status.as_str(),
+            device_serial: r.device_serial.clone(),
+            created_at: r.created_at.format(&Rfc3339).unwrap_or_default(),
+            updated_at: r.updated_at.format(&Rfc3339).unwrap_or_default(),
+        }
+    }
+}
+
+fn staff_booth(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(BOOTH_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn command_error(error: CommandError) -> ApiError {
+    match error {
+        CommandError::NotFound(id) => ApiError::not_found(
+            "rental_not_found",
+            format!("no rental for reservation {id}"),
+        ),
+        CommandError::Rejected(rejection) => {
+            let code = match rejection {
+                RentalError::NotReturned => "device_not_returned",
+                RentalError::BadSerial => {
+                    return ApiError::unprocessable("invalid_device_serial", rejection.to_string());
+                }
+                RentalError::NotAllowed { .. } => "illegal_transition",
+            };
+            ApiError::conflict(code, rejection.to_string())
+        }
+        CommandError::Unknown(error) => ApiError::internal(error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueQuery {
+    booth: Option<String>,
+    status: Option<String>,
+}
+
+async fn queue(
+    State(service): State<Arc<BoothService>>,
+    headers: HeaderMap,
+    Query(query): Query<QueueQuery>,
+) -> Result<Json<Vec<RentalDto>>, ApiError> {
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            RentalStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_status",
+                    "status must be one of Accepted, HandedOut, Returned, Collected, Canceled",
+                )
+            })
+        })
+        .transpose()?;
+    let booth = match (staff_booth(&headers), query.booth) {
+        (Some(own), Some(asked)) if own != asked => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "other_booth",
+                "staff see only their own booth",
+            ));
+        }
+        (Some(own), _) => Some(own),
+        (None, asked) => asked,
+    };
+    let rentals = service.queue(booth.as_deref(), status).await?;
+    Ok(Json(rentals.iter().map(RentalDto::from).collect()))
+}
+
+async fn one(
+    State(service): State<Arc<BoothService>>,
+    headers: HeaderMap,
+    Path(reservation_id): Path<String>,
+) -> Result<Json<RentalDto>, ApiError> {
+    kernel::http::record_correlation(&reservation_id);
+    let rental = service
+        .get(&reservation_id, staff_booth(&headers).as_deref())
+        .await
+        .map_err(command_error)?;
+    Ok(Json(RentalDto::from(&rental)))
+}
+
+/// `POST /api/rentals/{id}/handout` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HandOutRequest {
+    device_serial: String,
+}
+
+async fn hand_out(
+    State(service): State<Arc<BoothService>>,
+    headers: HeaderMap,
+    Path(reservation_id): Path<String>,
+    Json(request): Json<HandOutRequest>,
+) -> Result<Json<RentalDto>, ApiError> {
+    kernel::http::record_correlation(&reservation_id);
+    let rental = service
+        .hand_out(
+            &reservation_id,
+            &request.device_serial,
+            staff_booth(&headers).as_deref(),
+        )
+        .await
+        .map_err(command_error)?;
+    Ok(Json(RentalDto::from(&rental)))
+}
+
+async fn collect(
+    State(service): State<Arc<BoothService>>,
+    headers: HeaderMap,
+    Path(reservation_id): Path<String>,
+) -> Result<Json<RentalDto>, ApiError> {
+    kernel::http::record_correlation(&reservation_id);
+    let rental = service
+        .collect(&reservation_id, staff_booth(&headers).as_deref())
+        .await
+        .map_err(command_error)?;
+    Ok(Json(RentalDto::from(&rental)))
+}

@@ -1,0 +1,4 @@
+//! Inbound adapters: the booth REST API and the booth's policies.
+
+pub mod events;
+pub mod http;

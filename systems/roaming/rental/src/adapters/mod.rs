@@ -1,0 +1,4 @@
+//! Adapters: HTTP, events, SQLite.
+
+pub mod inbound;
+pub mod outbound;

@@ -1,0 +1,310 @@
+//! The reservation REST API. Request bodies convert to commands here; domain errors become
+//! stable `{code, message}` answers.
+
+use crate::app::{CommandError, ReservationService, ReserveCommand, ReserveError};
+use crate::domain::catalog;
+use crate::domain::reservation::{Reservation, ReservationError};
+use crate::domain::values::format_date;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use kernel::http::{ApiError, Json, Path, Query};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+
+/// Header the gateway sets to the authenticated customer; when present, a customer only sees and
+/// acts on their own reservations.
+pub const CUSTOMER_HEADER: &str = "x-msa-customer";
+
+/// The routes.
+pub fn routes(service: Arc<ReservationService>) -> Router {
+    Router::new()
+        .route("/api/catalog", get(catalog_page))
+        .route("/api/reservations", post(reserve).get(list))
+        .route("/api/reservations/{id}", get(one))
+        .route("/api/reservations/{id}/cancel", post(cancel))
+        .route("/api/reservations/{id}/return", post(return_device))
+        .with_state(service)
+}
+
+/// `POST /api/reservations` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReserveRequest {
+    /// Who reserves (ignored in favour of the authenticated customer behind the gateway).
+    pub customer_id: Option<String>,
+    /// Catalog device model id.
+    pub device_model: String,
+    /// ISO country code.
+    pub country: String,
+    /// `YYYY-MM-DD`.
+    pub rental_date: String,
+    /// `YYYY-MM-DD`.
+    pub return_date: String,
+    /// Booth code.
+    pub booth: String,
+    /// Card number, digits only.
+    pub card_number: String,
+}
+
+/// A reservation as the API shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservationDto {
+    id: String,
+    customer_id: String,
+    device_model: String,
+    country: String,
+    rental_date: String,
+    return_date: String,
+    booth: String,
+    amount: i64,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancel_refused_reason: Option<String>,
+    handed_out: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Reservation> for ReservationDto {
+    fn from(r: &Reservation) -> Self {
+        Self {
+            id: r.id.clone(),
+            customer_id: r.customer.as_str().to_owned(),
+            device_model: r.terms.device_model.id.to_owned(),
+            country: r.terms.country.code.to_owned(),
+            rental_date: format_date(r.terms.period.rental_date()),
+            return_date: format_date(r.terms.period.return_date()),
+            booth: r.terms.booth.code.to_owned(),
+            amount: r.terms.amount.value(),
+            status: r.status.as_str(),
+            payment_id: r.payment_id.clone(),
+            failure_reason: r.failure.as_ref().map(|f| f.code().to_owned()),
+            cancel_refused_reason: r.cancel_refused_reason.clone(),
+            handed_out: r.handed_out,
+            created_at: r.created_at.format(&Rfc3339).unwrap_or_default(),
+            updated_at: r.updated_at.format(&Rfc3339).unwrap_or_default(),
+        }
+    }
+}
+
+fn authenticated_customer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CUSTOMER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn reserve_error(error: ReserveError) -> ApiError {
+    match error {
+        ReserveError::Invalid { code, message } => ApiError::unprocessable(code, message),
+        ReserveError::Declined {
+            code,
+            reservation_id,
+        } => ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            code.clone(),
+            format!("the payment was declined ({code}); reservation {reservation_id} was not made"),
+        ),
+        ReserveError::PaymentBusy { retry_after, .. } => ApiError::unavailable(
+            "payment_busy",
+            "payment is busy, try again shortly",
+            retry_after.as_secs(),
+        ),
+        ReserveError::KeyUsedUp { reason } => ApiError::conflict(
+            "idempotency_key_used",
+            format!(
+                "the reservation made with this Idempotency-Key failed ({reason}); send a new key"
+            ),
+        ),
+        ReserveError::Unknown(error) => ApiError::internal(error),
+    }
+}
+
+fn command_error(error: CommandError) -> ApiError {
+    match error {
+        CommandError::NotFound(id) => {
+            ApiError::not_found("reservation_not_found", format!("no reservation {id}"))
+        }
+        CommandError::Rejected(rejection) => {
+            let code = match rejection {
+                ReservationError::AlreadyHandedOut => "already_handed_out",
+                ReservationError::NotHandedOut => "not_handed_out",
+                ReservationError::NotAllowed { .. } => "illegal_transition",
+            };
+            ApiError::conflict(code, rejection.to_string())
+        }
+        CommandError::Unknown(error) => ApiError::internal(error),
+    }
+}
+
+async fn reserve(
+    State(service): State<Arc<ReservationService>>,
+    headers: HeaderMap,
+    Json(request): Json<ReserveRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let customer_id = match (authenticated_customer(&headers), request.customer_id) {
+        (Some(authenticated), _) => authenticated,
+        (None, Some(given)) => given,
+        (None, None) => {
+            return Err(ApiError::unprocessable(
+                "invalid_body",
+                "customerId is required",
+            ));
+        }
+    };
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be visible ASCII",
+            )
+        })?;
+    let reservation = service
+        .reserve(ReserveCommand {
+            customer_id,
+            device_model: request.device_model,
+            country: request.country,
+            rental_date: request.rental_date,
+            return_date: request.return_date,
+            booth: request.booth,
+            card_number: request.card_number,
+            idempotency_key,
+        })
+        .await
+        .map_err(reserve_error)?;
+    kernel::http::record_correlation(&reservation.id);
+    let location = format!("/api/reservations/{}", reservation.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(ReservationDto::from(&reservation)),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListQuery {
+    customer_id: Option<String>,
+}
+
+async fn list(
+    State(service): State<Arc<ReservationService>>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<ReservationDto>>, ApiError> {
+    let customer = authenticated_customer(&headers)
+        .or(query.customer_id)
+        .ok_or_else(|| ApiError::bad_request("missing_customer_id", "give ?customerId=..."))?;
+    let reservations = service.list(&customer).await.map_err(reserve_error)?;
+    Ok(Json(
+        reservations.iter().map(ReservationDto::from).collect(),
+    ))
+}
+
+async fn one(
+    State(service): State<Arc<ReservationService>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ReservationDto>, ApiError> {
+    kernel::http::record_correlation(&id);
+    let reservation = service
+        .get(&id, authenticated_customer(&headers).as_deref())
+        .await
+        .map_err(command_error)?;
+    Ok(Json(ReservationDto::from(&reservation)))
+}
+
+async fn cancel(
+    State(service): State<Arc<ReservationService>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    kernel::http::record_correlation(&id);
+    let reservation = service
+        .cancel(&id, authenticated_customer(&headers).as_deref())
+        .await
+        .map_err(command_error)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ReservationDto::from(&reservation)),
+    ))
+}
+
+async fn return_device(
+    State(service): State<Arc<ReservationService>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ReservationDto>, ApiError> {
+    kernel::http::record_correlation(&id);
+    let reservation = service
+        .return_device(&id, authenticated_customer(&headers).as_deref())
+        .await
+        .map_err(command_error)?;
+    Ok(Json(ReservationDto::from(&reservation)))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogEntry {
+    id: &'static str,
+    name_en: &'static str,
+    name_ko: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    daily_rate: Option<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogPage {
+    device_models: Vec<CatalogEntry>,
+    countries: Vec<CatalogEntry>,
+    booths: Vec<CatalogEntry>,
+    max_rental_days: i64,
+    currency: &'static str,
+}
+
+async fn catalog_page() -> Json<CatalogPage> {
+    Json(CatalogPage {
+        device_models: catalog::DEVICE_MODELS
+            .iter()
+            .map(|d| CatalogEntry {
+                id: d.id,
+                name_en: d.name_en,
+                name_ko: d.name_ko,
+                daily_rate: Some(d.daily_rate.value()),
+            })
+            .collect(),
+        countries: catalog::COUNTRIES
+            .iter()
+            .map(|c| CatalogEntry {
+                id: c.code,
+                name_en: c.name_en,
+                name_ko: c.name_ko,
+                daily_rate: None,
+            })
+            .collect(),
+        booths: catalog::BOOTHS
+            .iter()
+            .map(|b| CatalogEntry {
+                id: b.code,
+                name_en: b.name_en,
+                name_ko: b.name_ko,
+                daily_rate: None,
+            })
+            .collect(),
+        max_rental_days: crate::domain::values::MAX_RENTAL_DAYS,
+        currency: "KRW",
+    })
+}

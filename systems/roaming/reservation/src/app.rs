@@ -1,0 +1,498 @@
+//! The application service: the reservation use cases and the policies that react to the other
+//! services' events. It owns the transactions (through the store port) and the synchronous
+//! payment call.
+
+use crate::domain::catalog;
+use crate::domain::reservation::{
+    FailureReason, Reservation, ReservationError, ReservationEvent, ReservationStatus, Terms,
+};
+use crate::domain::values::{CustomerId, IdempotencyKey, RentalPeriod, ValueError, parse_date};
+use crate::ports::{
+    Clock, PaymentFailure, PaymentGateway, PaymentOutcome, PaymentState, ReservationStore,
+    StoreError,
+};
+use kernel::Envelope;
+use roaming_contracts::events as contract;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A reservation request as the customer makes it.
+#[derive(Debug, Clone)]
+pub struct ReserveCommand {
+    /// Who reserves.
+    pub customer_id: String,
+    /// Catalog id of the device model.
+    pub device_model: String,
+    /// Destination country code.
+    pub country: String,
+    /// Pickup day, `YYYY-MM-DD`.
+    pub rental_date: String,
+    /// Due-back day, `YYYY-MM-DD`.
+    pub return_date: String,
+    /// Pickup booth code.
+    pub booth: String,
+    /// Card to pay with.
+    pub card_number: String,
+    /// Client key that makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Why a reservation request did not produce a reservation.
+#[derive(Debug, thiserror::Error)]
+pub enum ReserveError {
+    /// The request is invalid; `code` is stable, `message` says what to fix.
+    #[error("{message}")]
+    Invalid {
+        /// Stable code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The card was declined; `code` is the payment's reason.
+    #[error("the payment was declined: {code}")]
+    Declined {
+        /// `card_declined`, `insufficient_funds`, ...
+        code: String,
+        /// The failed reservation.
+        reservation_id: String,
+    },
+    /// Payment is busy or unreachable: try again shortly.
+    #[error("payment is busy, try again shortly")]
+    PaymentBusy {
+        /// When to retry.
+        retry_after: Duration,
+        /// The reservation left behind (failed, or pending reconciliation).
+        reservation_id: String,
+    },
+    /// The earlier attempt with this idempotency key failed for good.
+    #[error("the reservation made with this idempotency key failed ({reason}); use a new key")]
+    KeyUsedUp {
+        /// The failure code.
+        reason: String,
+    },
+    /// The store or something else failed.
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Why a command on an existing reservation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// No such reservation (for this customer).
+    #[error("no reservation {0}")]
+    NotFound(String),
+    /// The reservation's state does not allow it.
+    #[error(transparent)]
+    Rejected(#[from] ReservationError),
+    /// The store or something else failed.
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Tuning of the use cases.
+#[derive(Debug, Clone)]
+pub struct ReservationPolicy {
+    /// Reservations pending payment longer than this are reconciled.
+    pub reconcile_after: Duration,
+}
+
+/// The use cases.
+pub struct ReservationService {
+    store: Arc<dyn ReservationStore>,
+    payments: Arc<dyn PaymentGateway>,
+    clock: Arc<dyn Clock>,
+    policy: ReservationPolicy,
+}
+
+impl std::fmt::Debug for ReservationService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReservationService")
+    }
+}
+
+fn invalid(code: &'static str, error: impl std::fmt::Display) -> ReserveError {
+    ReserveError::Invalid {
+        code,
+        message: error.to_string(),
+    }
+}
+
+fn value_error(error: ValueError) -> ReserveError {
+    let code = match error {
+        ValueError::BadCustomerId => "invalid_customer_id",
+        ValueError::RentalDateInPast(_) => "rental_date_in_past",
+        ValueError::ReturnNotAfterRental => "return_before_rental",
+        ValueError::TooLong { .. } => "rental_too_long",
+        ValueError::BadDate { .. } => "invalid_date",
+        ValueError::BadIdempotencyKey => "invalid_idempotency_key",
+    };
+    invalid(code, error)
+}
+
+const CONFLICT_RETRIES: usize = 8;
+
+impl ReservationService {
+    /// Wires the use cases to their ports.
+    pub fn new(
+        store: Arc<dyn ReservationStore>,
+        payments: Arc<dyn PaymentGateway>,
+        clock: Arc<dyn Clock>,
+        policy: ReservationPolicy,
+    ) -> Self {
+        Self {
+            store,
+            payments,
+            clock,
+            policy,
+        }
+    }
+
+    fn terms(&self, command: &ReserveCommand) -> Result<Terms, ReserveError> {
+        let device_model = catalog::device_model(&command.device_model).ok_or_else(|| {
+            invalid(
+                "unknown_device_model",
+                format!("no device model {:?} in the catalog", command.device_model),
+            )
+        })?;
+        let country = catalog::country(&command.country).ok_or_else(|| {
+            invalid(
+                "unknown_country",
+                format!("no roaming to country {:?}", command.country),
+            )
+        })?;
+        let booth = catalog::booth(&command.booth)
+            .ok_or_else(|| invalid("unknown_booth", format!("no booth {:?}", command.booth)))?;
+        let rental_date = parse_date(&command.rental_date, "rentalDate").map_err(value_error)?;
+        let return_date = parse_date(&command.return_date, "returnDate").map_err(value_error)?;
+        let period =
+            RentalPeriod::new(rental_date, return_date, self.clock.today()).map_err(value_error)?;
+        let digits = command.card_number.len();
+        if !(12..=19).contains(&digits) || !command.card_number.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(invalid(
+                "invalid_card_number",
+                "cardNumber must be 12 to 19 digits",
+            ));
+        }
+        Ok(Terms {
+            device_model,
+            country,
+            period,
+            booth,
+            amount: catalog::price(device_model, &period),
+        })
+    }
+
+    /// Takes a reservation and pays for it synchronously.
+    pub async fn reserve(&self, command: ReserveCommand) -> Result<Reservation, ReserveError> {
+        let customer = CustomerId::parse(&command.customer_id).map_err(value_error)?;
+        let key = command
+            .idempotency_key
+            .as_deref()
+            .map(IdempotencyKey::parse)
+            .transpose()
+            .map_err(value_error)?;
+        let terms = self.terms(&command)?;
+        let mut takes_key_from = None;
+        if let Some(key) = &key {
+            if let Some(existing) = self
+                .store
+                .by_idempotency_key(&customer, key)
+                .await
+                .map_err(unknown)?
+            {
+                let existing_id = existing.id.clone();
+                if let Some(settled) = self.resume(existing, &command.card_number).await? {
+                    return Ok(settled);
+                }
+                takes_key_from = Some(existing_id);
+            }
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let (reservation, events) =
+            Reservation::request(id, customer.clone(), terms, key.clone(), self.clock.now());
+        match self
+            .store
+            .create(&reservation, &events, takes_key_from.as_deref())
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::DuplicateKey) => {
+                // A concurrent request with the same key won; answer as that one does.
+                let key = key.expect("only keyed reservations collide");
+                let existing = self
+                    .store
+                    .by_idempotency_key(&customer, &key)
+                    .await
+                    .map_err(unknown)?
+                    .ok_or_else(|| anyhow::anyhow!("idempotency key vanished"))?;
+                return match self.resume(existing, &command.card_number).await? {
+                    Some(settled) => Ok(settled),
+                    None => Err(ReserveError::PaymentBusy {
+                        retry_after: Duration::from_secs(1),
+                        reservation_id: reservation.id,
+                    }),
+                };
+            }
+            Err(error) => return Err(unknown(error)),
+        }
+        self.settle(reservation, &command.card_number).await
+    }
+
+    /// Picks up an earlier attempt made with the same idempotency key. `None` means that attempt
+    /// failed only because payment was unavailable, so a fresh attempt may take its key.
+    async fn resume(
+        &self,
+        existing: Reservation,
+        card_number: &str,
+    ) -> Result<Option<Reservation>, ReserveError> {
+        match existing.status {
+            ReservationStatus::PaymentPending => self.settle(existing, card_number).await.map(Some),
+            ReservationStatus::ReserveFailed => match existing.failure {
+                Some(FailureReason::PaymentUnavailable) => Ok(None),
+                Some(FailureReason::Declined(code)) => Err(ReserveError::Declined {
+                    code,
+                    reservation_id: existing.id,
+                }),
+                Some(reason) => Err(ReserveError::KeyUsedUp {
+                    reason: reason.code().to_owned(),
+                }),
+                None => Err(ReserveError::KeyUsedUp {
+                    reason: "unknown".to_owned(),
+                }),
+            },
+            _ => Ok(Some(existing)),
+        }
+    }
+
+    /// Calls payment and records its answer.
+    async fn settle(
+        &self,
+        reservation: Reservation,
+        card_number: &str,
+    ) -> Result<Reservation, ReserveError> {
+        let id = reservation.id.clone();
+        match self.payments.pay(&reservation, card_number).await {
+            Ok(PaymentOutcome::Approved { payment_id }) => {
+                let reserved = self
+                    .mutate(&id, None, |r| r.confirm_payment(&payment_id))
+                    .await
+                    .map_err(command_to_reserve)?;
+                Ok(reserved)
+            }
+            Ok(PaymentOutcome::Declined { reason }) => {
+                self.mutate(&id, None, |r| {
+                    r.fail(FailureReason::Declined(reason.clone()))
+                })
+                .await
+                .map_err(command_to_reserve)?;
+                Err(ReserveError::Declined {
+                    code: reason,
+                    reservation_id: id,
+                })
+            }
+            Err(PaymentFailure::Unavailable { retry_after }) => {
+                self.mutate(&id, None, |r| r.fail(FailureReason::PaymentUnavailable))
+                    .await
+                    .map_err(command_to_reserve)?;
+                Err(ReserveError::PaymentBusy {
+                    retry_after,
+                    reservation_id: id,
+                })
+            }
+            Err(PaymentFailure::Unknown { retry_after }) => {
+                self.mutate(&id, None, Reservation::report_payment_unconfirmed)
+                    .await
+                    .map_err(command_to_reserve)?;
+                Err(ReserveError::PaymentBusy {
+                    retry_after,
+                    reservation_id: id,
+                })
+            }
+            Err(PaymentFailure::Voided) => {
+                self.mutate(&id, None, |r| r.fail(FailureReason::PaymentTimedOut))
+                    .await
+                    .map_err(command_to_reserve)?;
+                Err(ReserveError::KeyUsedUp {
+                    reason: FailureReason::PaymentTimedOut.code().to_owned(),
+                })
+            }
+        }
+    }
+
+    /// One reservation, if `customer` (when given) owns it.
+    pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<Reservation, CommandError> {
+        let reservation = self
+            .store
+            .get(id)
+            .await
+            .map_err(|e| CommandError::Unknown(e.into()))?
+            .ok_or_else(|| CommandError::NotFound(id.to_owned()))?;
+        if customer.is_some_and(|c| c != reservation.customer.as_str()) {
+            return Err(CommandError::NotFound(id.to_owned()));
+        }
+        Ok(reservation)
+    }
+
+    /// A customer's reservations, newest first.
+    pub async fn list(&self, customer_id: &str) -> Result<Vec<Reservation>, ReserveError> {
+        let customer = CustomerId::parse(customer_id).map_err(value_error)?;
+        self.store.by_customer(&customer).await.map_err(unknown)
+    }
+
+    /// The customer asks to cancel: starts the cancel saga.
+    pub async fn cancel(
+        &self,
+        id: &str,
+        customer: Option<&str>,
+    ) -> Result<Reservation, CommandError> {
+        self.get(id, customer).await?;
+        self.mutate(id, None, Reservation::request_cancel).await
+    }
+
+    /// The customer returns the device at the booth.
+    pub async fn return_device(
+        &self,
+        id: &str,
+        customer: Option<&str>,
+    ) -> Result<Reservation, CommandError> {
+        self.get(id, customer).await?;
+        self.mutate(id, None, Reservation::return_device).await
+    }
+
+    /// Policies: how the reservation reacts to the booth's and payment's events.
+    pub async fn on_event(&self, event: &Envelope) -> anyhow::Result<()> {
+        let id = event.subject.as_str();
+        let outcome = if event.is::<contract::RentalHandedOut>() {
+            self.mutate(id, Some(event), Reservation::note_handed_out)
+                .await
+        } else if event.is::<contract::RentalCancelRefused>() {
+            let refusal: contract::RentalCancelRefused = event.decode()?;
+            self.mutate(id, Some(event), |r| r.refuse_cancel(&refusal.reason))
+                .await
+        } else if event.is::<contract::PaymentCanceled>() {
+            self.mutate(id, Some(event), Reservation::complete_cancel)
+                .await
+        } else if event.is::<contract::RentalCollected>() {
+            self.mutate(id, Some(event), Reservation::complete).await
+        } else {
+            return Ok(());
+        };
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(CommandError::Rejected(rejection)) => {
+                // The event does not apply to the reservation as it stands (e.g. a refund for a
+                // reservation that was never reserved); it is recorded in the log, not retried.
+                tracing::warn!(reservation = id, event_type = %event.event_type, %rejection, "event ignored");
+                Ok(())
+            }
+            Err(CommandError::NotFound(_)) => {
+                anyhow::bail!("event {} is about unknown reservation {id}", event.id)
+            }
+            Err(CommandError::Unknown(error)) => Err(error),
+        }
+    }
+
+    /// Settles reservations whose payment outcome stayed unknown: confirms those paid behind a
+    /// crash, and voids (refunding if needed) those the customer was told to retry.
+    pub async fn reconcile(&self) -> anyhow::Result<usize> {
+        let before = self.clock.now() - self.policy.reconcile_after;
+        let pending = self.store.payment_pending_before(before, 100).await?;
+        let mut settled = 0;
+        for reservation in pending {
+            let id = reservation.id.clone();
+            let state = match self.payments.state(&id).await {
+                Ok(state) => state,
+                Err(error) => {
+                    tracing::warn!(reservation = %id, error = format!("{error:#}"), "cannot reconcile yet");
+                    continue;
+                }
+            };
+            let result = match state {
+                PaymentState::Approved { payment_id } if !reservation.payment_unconfirmed => {
+                    self.mutate(&id, None, |r| r.confirm_payment(&payment_id))
+                        .await
+                }
+                PaymentState::Declined { reason } => {
+                    self.mutate(&id, None, |r| {
+                        r.fail(FailureReason::Declined(reason.clone()))
+                    })
+                    .await
+                }
+                _ => match self.payments.void(&id).await {
+                    Ok(PaymentState::Declined { reason }) => {
+                        self.mutate(&id, None, |r| {
+                            r.fail(FailureReason::Declined(reason.clone()))
+                        })
+                        .await
+                    }
+                    Ok(_) => {
+                        self.mutate(&id, None, |r| r.fail(FailureReason::PaymentTimedOut))
+                            .await
+                    }
+                    Err(error) => {
+                        tracing::warn!(reservation = %id, error = format!("{error:#}"), "cannot void yet");
+                        continue;
+                    }
+                },
+            };
+            match result {
+                Ok(done) => {
+                    tracing::info!(reservation = %id, status = done.status.as_str(), "reconciled a pending payment");
+                    settled += 1;
+                }
+                Err(error) => tracing::warn!(reservation = %id, %error, "reconciliation failed"),
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Loads, decides and stores, deciding again on fresh state when a concurrent change won.
+    async fn mutate<F>(
+        &self,
+        id: &str,
+        cause: Option<&Envelope>,
+        decide: F,
+    ) -> Result<Reservation, CommandError>
+    where
+        F: Fn(&Reservation) -> Result<Vec<ReservationEvent>, ReservationError>,
+    {
+        for _ in 0..CONFLICT_RETRIES {
+            let mut reservation = self
+                .store
+                .get(id)
+                .await
+                .map_err(|e| CommandError::Unknown(e.into()))?
+                .ok_or_else(|| CommandError::NotFound(id.to_owned()))?;
+            let events = decide(&reservation)?;
+            if events.is_empty() {
+                return Ok(reservation);
+            }
+            let previous = reservation.version;
+            reservation.apply_all(&events, self.clock.now());
+            match self
+                .store
+                .update(&reservation, previous, &events, cause)
+                .await
+            {
+                Ok(()) | Err(StoreError::AlreadyHandled) => return Ok(reservation),
+                Err(StoreError::Conflict) => continue,
+                Err(error) => return Err(CommandError::Unknown(error.into())),
+            }
+        }
+        Err(CommandError::Unknown(anyhow::anyhow!(
+            "reservation {id} kept changing concurrently"
+        )))
+    }
+}
+
+fn unknown(error: StoreError) -> ReserveError {
+    ReserveError::Unknown(error.into())
+}
+
+fn command_to_reserve(error: CommandError) -> ReserveError {
+    match error {
+        CommandError::Unknown(error) => ReserveError::Unknown(error),
+        other => ReserveError::Unknown(anyhow::anyhow!("{other}")),
+    }
+}

@@ -1,0 +1,130 @@
+//! The reservation service of the roaming system (core domain): customers reserve a roaming
+//! device for a trip and pay synchronously; they cancel (a saga through the booth and payment)
+//! or return the device at the booth.
+//!
+//! Layout (hexagonal): [`domain`] is pure; [`ports`] are the traits the application needs;
+//! [`app`] holds the use cases and policies; [`adapters`] connect HTTP, events, SQL and payment.
+
+pub mod adapters;
+pub mod app;
+pub mod domain;
+pub mod ports;
+
+use adapters::inbound::{events, http};
+use adapters::outbound::clock::SystemClock;
+use adapters::outbound::payment_client::{HttpPaymentGateway, PaymentSettings};
+use adapters::outbound::sql::{MIGRATIONS, SqlReservationStore};
+use app::{ReservationPolicy, ReservationService};
+use kernel::consumer::Subscription;
+use kernel::sql::{SqlStore, StoreKind, connect_postgres, connect_sqlite};
+use kernel::{Application, Service, ServiceSettings};
+use ports::ReservationStore;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The service's name: outbox source, consumer group, log field.
+pub const NAME: &str = "roaming/reservation";
+
+/// How often and after how long pending payments are reconciled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconcileSettings {
+    /// A reservation pending payment this long (ms) is reconciled.
+    pub after_ms: u64,
+    /// How often the reconciler looks, in milliseconds.
+    pub every_ms: u64,
+}
+
+impl Default for ReconcileSettings {
+    fn default() -> Self {
+        Self {
+            after_ms: 10_000,
+            every_ms: 2_000,
+        }
+    }
+}
+
+/// The reservation service's settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// What every service has.
+    #[serde(flatten)]
+    pub service: ServiceSettings,
+    /// The payment service.
+    #[serde(default)]
+    pub payment: PaymentSettings,
+    /// The payment reconciler.
+    #[serde(default)]
+    pub reconcile: ReconcileSettings,
+}
+
+/// Builds the service on the store its URL names (SQLite or PostgreSQL).
+pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    let url = settings.service.store.url.clone();
+    match StoreKind::of(&url)? {
+        StoreKind::Sqlite => {
+            let store = SqlStore::new(connect_sqlite(&url).await?, NAME);
+            store.migrate(NAME, MIGRATIONS).await?;
+            let port = Arc::new(SqlReservationStore::new(store.clone()));
+            assemble(settings, port, store).await
+        }
+        StoreKind::Postgres => {
+            let store = SqlStore::new(connect_postgres(&url).await?, NAME);
+            store.migrate(NAME, MIGRATIONS).await?;
+            let port = Arc::new(SqlReservationStore::new(store.clone()));
+            assemble(settings, port, store).await
+        }
+        other => anyhow::bail!("the reservation service cannot keep its data in {other:?}"),
+    }
+}
+
+async fn assemble<S>(
+    settings: Settings,
+    reservations: Arc<dyn ReservationStore>,
+    store: S,
+) -> anyhow::Result<Application>
+where
+    S: kernel::outbox::OutboxSource
+        + kernel::deadletter::DeadLetterStore
+        + kernel::health::ReadinessCheck
+        + Clone,
+{
+    let service = Service::new(NAME, settings.service.clone());
+    let payments = HttpPaymentGateway::new(&settings.payment, service.metrics())?;
+    let breaker = payments.breaker();
+    let app = Arc::new(ReservationService::new(
+        reservations,
+        Arc::new(payments),
+        Arc::new(SystemClock),
+        ReservationPolicy {
+            reconcile_after: Duration::from_millis(settings.reconcile.after_ms),
+        },
+    ));
+    let reconciler = app.clone();
+    let every = Duration::from_millis(settings.reconcile.every_ms);
+    service
+        .routes(http::routes(app.clone()))
+        .check(Arc::new(store.clone()))
+        .relay(Arc::new(store.clone()))
+        .breaker(breaker)
+        .consume(Subscription {
+            group: NAME.to_owned(),
+            types: events::subscribed_types(),
+            handler: Arc::new(events::ReservationPolicies(app)),
+            dead_letters: Arc::new(store),
+        })
+        .task(move |stop| async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                if let Err(error) = reconciler.reconcile().await {
+                    tracing::warn!(error = format!("{error:#}"), "reconciliation round failed");
+                }
+            }
+        })
+        .build()
+        .await
+}

@@ -253,13 +253,13 @@ async fn pipeline(
     stop.cancel();
     let _ = consumer.await;
     let _ = relaying.await;
-    if adapter == "nats" {
-        if let Ok(client) = async_nats::connect(nats).await {
-            let js = async_nats::jetstream::new(client);
-            let stream = unique.to_ascii_uppercase();
-            let _ = js.delete_stream(&stream).await;
-            let _ = js.delete_stream(format!("KV_{stream}_leases")).await;
-        }
+    if adapter == "nats"
+        && let Ok(client) = async_nats::connect(nats).await
+    {
+        let js = async_nats::jetstream::new(client);
+        let stream = unique.to_ascii_uppercase();
+        let _ = js.delete_stream(&stream).await;
+        let _ = js.delete_stream(format!("KV_{stream}_leases")).await;
     }
     let _ = std::fs::remove_dir_all(&dir);
     let latencies = recorder.latencies.lock().expect("latencies lock").clone();

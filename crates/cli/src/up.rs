@@ -67,7 +67,7 @@ fn check_port_free(port: u16) -> anyhow::Result<()> {
 }
 
 impl Process {
-    fn spawn(&mut self, options: &UpOptions, logs: &PathBuf) -> anyhow::Result<()> {
+    fn spawn(&mut self, options: &UpOptions, logs: &std::path::Path) -> anyhow::Result<()> {
         let exe = std::env::current_exe().context("cannot find the msa binary")?;
         let log_path = logs.join(format!("{}.log", self.label));
         let log = std::fs::OpenOptions::new()
@@ -193,6 +193,15 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         check_port_free(process.port)?;
     }
 
+    // Listen for Ctrl-C and SIGTERM from now on; a signal is never missed between two checks.
+    let stop = tokio_util::sync::CancellationToken::new();
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            stop.cancel();
+        });
+    }
     let client = reqwest::Client::new();
     println!(
         "starting {} ({} profile, bus {}) with data in {}",
@@ -237,7 +246,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                 health[i] = "ready";
             }
         }
-        if health.iter().all(|h| *h == "ready") {
+        if health.iter().all(|h| *h == "ready") || stop.is_cancelled() {
             break;
         }
         if Instant::now() > deadline {
@@ -251,60 +260,17 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    println!();
-    println!("{:<16} {:<28} {:<8} LOG", "SERVICE", "URL", "HEALTH");
-    for (process, health) in processes.iter().zip(&health) {
-        println!(
-            "{:<16} {:<28} {:<8} {}",
-            process.label,
-            process.url(),
-            health,
-            logs.join(format!("{}.log", process.label)).display()
-        );
+    if !stop.is_cancelled() {
+        report(&processes, &health, &logs);
     }
-    let gateway = processes.last().map(Process::url).unwrap_or_default();
-    println!();
-    println!("open {gateway}/ ; API at {gateway}/api/... ; Ctrl-C stops everything");
 
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tokio::select! {
-            _ = shutdown_signal() => break,
+            _ = stop.cancelled() => break,
             _ = tick.tick() => {}
         }
-        for process in processes.iter_mut() {
-            let exited = process
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten());
-            let live =
-                exited.is_none() && probe(&client, &format!("{}/health/live", process.url())).await;
-            if live {
-                process.failed_probes = 0;
-                continue;
-            }
-            process.failed_probes += 1;
-            let grace = process.started.elapsed() < Duration::from_secs(10);
-            if exited.is_none() && (process.failed_probes < 3 || grace) {
-                continue;
-            }
-            match exited {
-                Some(status) => eprintln!("{} exited ({status}); restarting it", process.label),
-                None => {
-                    eprintln!(
-                        "{} failed its liveness probe 3 times; restarting it",
-                        process.label
-                    );
-                    if let Some(child) = process.child.as_mut() {
-                        let _ = child.kill().await;
-                    }
-                }
-            }
-            process.restarts += 1;
-            if let Err(error) = process.spawn(&options, &logs) {
-                eprintln!("cannot restart {}: {error:#}", process.label);
-            }
-        }
+        supervise(&mut processes, &client, &options, &logs).await;
     }
 
     println!("stopping...");
@@ -324,6 +290,68 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn report(processes: &[Process], health: &[&str], logs: &std::path::Path) {
+    println!();
+    println!("{:<16} {:<28} {:<8} LOG", "SERVICE", "URL", "HEALTH");
+    for (process, health) in processes.iter().zip(health) {
+        println!(
+            "{:<16} {:<28} {:<8} {}",
+            process.label,
+            process.url(),
+            health,
+            logs.join(format!("{}.log", process.label)).display()
+        );
+    }
+    let gateway = processes.last().map(Process::url).unwrap_or_default();
+    println!();
+    println!("open {gateway}/ ; API at {gateway}/api/... ; Ctrl-C stops everything");
+}
+
+/// Restarts processes that exited or failed their liveness probe three times in a row.
+async fn supervise(
+    processes: &mut [Process],
+    client: &reqwest::Client,
+    options: &UpOptions,
+    logs: &std::path::Path,
+) {
+    for process in processes.iter_mut() {
+        let exited = process
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
+        let live =
+            exited.is_none() && probe(client, &format!("{}/health/live", process.url())).await;
+        if live {
+            process.failed_probes = 0;
+            continue;
+        }
+        process.failed_probes += 1;
+        let grace = process.started.elapsed() < Duration::from_secs(10);
+        if exited.is_none() && (process.failed_probes < 3 || grace) {
+            continue;
+        }
+        process.restarts += 1;
+        match exited {
+            Some(status) => eprintln!(
+                "{} exited ({status}); restart #{}",
+                process.label, process.restarts
+            ),
+            None => {
+                eprintln!(
+                    "{} failed its liveness probe 3 times; restart #{}",
+                    process.label, process.restarts
+                );
+                if let Some(child) = process.child.as_mut() {
+                    let _ = child.kill().await;
+                }
+            }
+        }
+        if let Err(error) = process.spawn(options, logs) {
+            eprintln!("cannot restart {}: {error:#}", process.label);
+        }
+    }
 }
 
 async fn shutdown_signal() {

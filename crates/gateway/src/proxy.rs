@@ -103,10 +103,10 @@ fn forwarded_headers(incoming: &HeaderMap, peer: Option<SocketAddr>) -> HeaderMa
             headers.insert(HeaderName::from_static(name), value);
         }
     }
-    if let Some(peer) = peer {
-        if let Ok(value) = HeaderValue::from_str(&peer.ip().to_string()) {
-            headers.insert("x-forwarded-for", value);
-        }
+    if let Some(peer) = peer
+        && let Ok(value) = HeaderValue::from_str(&peer.ip().to_string())
+    {
+        headers.insert("x-forwarded-for", value);
     }
     headers
 }

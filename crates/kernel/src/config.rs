@@ -87,12 +87,11 @@ fn parse_scalar(raw: &str) -> Value {
         || raw == "false"
         || raw.parse::<i64>().is_ok()
         || (raw.parse::<f64>().is_ok() && raw.contains('.'));
-    if looks_structured || looks_scalar {
-        if let Ok(table) = toml::from_str::<Table>(&format!("v = {raw}")) {
-            if let Some(value) = table.get("v") {
-                return value.clone();
-            }
-        }
+    if (looks_structured || looks_scalar)
+        && let Ok(table) = toml::from_str::<Table>(&format!("v = {raw}"))
+        && let Some(value) = table.get("v")
+    {
+        return value.clone();
     }
     Value::String(raw.to_owned())
 }

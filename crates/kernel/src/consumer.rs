@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -140,6 +141,8 @@ pub struct GroupStatus {
     pub partitions: Vec<u32>,
     /// Unacknowledged messages per owned partition, last measured.
     pub lag: BTreeMap<u32, u64>,
+    /// Whether an operator paused this replica.
+    pub paused: bool,
 }
 
 struct Worker {
@@ -156,6 +159,7 @@ pub struct ConsumerGroup {
     metrics: Metrics,
     member: String,
     status: Arc<Mutex<GroupStatus>>,
+    paused: AtomicBool,
 }
 
 impl std::fmt::Debug for ConsumerGroup {
@@ -193,7 +197,19 @@ impl ConsumerGroup {
             metrics,
             member,
             status: Arc::new(Mutex::new(status)),
+            paused: AtomicBool::new(false),
         })
+    }
+
+    /// Stops consuming (in-flight handlers finish, partitions go to other replicas) until
+    /// [`Self::resume`]; the service keeps answering requests meanwhile.
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+    }
+
+    /// Consumes again after [`Self::pause`].
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
     }
 
     /// The group name.
@@ -221,6 +237,7 @@ impl ConsumerGroup {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut workers: HashMap<u32, Worker> = HashMap::new();
         let mut last_lag = Instant::now() - Duration::from_secs(3600);
+        let mut left = false;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
@@ -233,6 +250,28 @@ impl ConsumerGroup {
                 }
                 alive
             });
+            if self.paused.load(Ordering::SeqCst) {
+                if !left {
+                    let owned: Vec<u32> = workers.keys().copied().collect();
+                    for (_, worker) in workers.drain() {
+                        stop_worker(worker).await;
+                    }
+                    for partition in owned {
+                        let _ = coordinator.release(&group, partition, &self.member).await;
+                    }
+                    let _ = coordinator.leave(&group, &self.member).await;
+                    left = true;
+                    tracing::warn!(group, "consumer paused");
+                }
+                let mut status = self.status.lock().expect("status lock");
+                status.partitions.clear();
+                status.paused = true;
+                continue;
+            }
+            if left {
+                left = false;
+                tracing::warn!(group, "consumer resumed");
+            }
             let members = match coordinator.heartbeat(&group, &self.member, ttl).await {
                 Ok(members) if !members.is_empty() => members,
                 Ok(_) => vec![self.member.clone()],
@@ -304,10 +343,9 @@ impl ConsumerGroup {
                         if workers
                             .get(&partition)
                             .is_some_and(|w| w.renewed.elapsed() > ttl * 3 / 4)
+                            && let Some(worker) = workers.remove(&partition)
                         {
-                            if let Some(worker) = workers.remove(&partition) {
-                                stop_worker(worker).await;
-                            }
+                            stop_worker(worker).await;
                         }
                     }
                 }
@@ -339,6 +377,7 @@ impl ConsumerGroup {
                 }
             }
             let mut status = self.status.lock().expect("status lock");
+            status.paused = false;
             status.members = members.clone();
             status.partitions = owned;
             if measure_lag {

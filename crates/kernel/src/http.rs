@@ -136,10 +136,10 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(seconds));
         }
-        if let Some(challenge) = self.www_authenticate {
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert("www-authenticate", value);
-            }
+        if let Some(challenge) = self.www_authenticate
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            response.headers_mut().insert("www-authenticate", value);
         }
         response
     }

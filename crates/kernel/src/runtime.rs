@@ -456,6 +456,8 @@ fn admin_routes(state: AdminState) -> Router {
         .route("/admin/status", get(status))
         .route("/admin/deadletters", get(dead_letters))
         .route("/admin/deadletters/{id}/replay", post(replay))
+        .route("/admin/consumers/pause", post(pause))
+        .route("/admin/consumers/resume", post(resume))
         .with_state(state)
 }
 
@@ -603,4 +605,18 @@ async fn replay(
         ReplayOutcome::Failed { .. } => StatusCode::CONFLICT,
     };
     Ok((status, Json(outcome)))
+}
+
+async fn pause(State(state): State<AdminState>) -> Json<Vec<GroupStatus>> {
+    for consumer in state.consumers.iter() {
+        consumer.pause();
+    }
+    Json(state.consumers.iter().map(|c| c.status()).collect())
+}
+
+async fn resume(State(state): State<AdminState>) -> Json<Vec<GroupStatus>> {
+    for consumer in state.consumers.iter() {
+        consumer.resume();
+    }
+    Json(state.consumers.iter().map(|c| c.status()).collect())
 }

@@ -395,14 +395,14 @@ impl Coordinator for NatsCoordinator {
 
     async fn release(&self, group: &str, partition: u32, member: &str) -> anyhow::Result<()> {
         let key = format!("{}.p.{partition:02}", token(group));
-        if let Some((current, revision)) = self.read(&key).await? {
-            if current.owner == member {
-                let free = LeaseRecord {
-                    owner: String::new(),
-                    expires_at: 0,
-                };
-                self.write(&key, &free, Some(revision)).await;
-            }
+        if let Some((current, revision)) = self.read(&key).await?
+            && current.owner == member
+        {
+            let free = LeaseRecord {
+                owner: String::new(),
+                expires_at: 0,
+            };
+            self.write(&key, &free, Some(revision)).await;
         }
         Ok(())
     }

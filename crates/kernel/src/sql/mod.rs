@@ -85,11 +85,12 @@ pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
         .pragma("temp_store", "memory")
         .disable_statement_logging();
     let path = options.get_filename();
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() && path.to_str() != Some(":memory:") {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create directory {}", dir.display()))?;
-        }
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && path.to_str() != Some(":memory:")
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
     SqlitePoolOptions::new()
         .max_connections(8)
@@ -274,20 +275,7 @@ fn split_statements(sql: &'static str) -> impl Iterator<Item = &'static str> {
         })
 }
 
-fn decode_dead_letter(
-    row: (
-        i64,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-        i64,
-        i64,
-        Option<i64>,
-    ),
-) -> DeadLetter {
+fn decode_dead_letter(row: DeadLetterRow) -> DeadLetter {
     let (
         id,
         consumer,

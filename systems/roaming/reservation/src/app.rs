@@ -131,6 +131,9 @@ fn value_error(error: ValueError) -> ReserveError {
 
 const CONFLICT_RETRIES: usize = 8;
 
+/// Crash point: payment approved, reservation not yet updated.
+pub const PAID_NOT_RECORDED: &str = "reservation.paid_not_recorded";
+
 impl ReservationService {
     /// Wires the use cases to their ports.
     pub fn new(
@@ -194,19 +197,18 @@ impl ReservationService {
             .map_err(value_error)?;
         let terms = self.terms(&command)?;
         let mut takes_key_from = None;
-        if let Some(key) = &key {
-            if let Some(existing) = self
+        if let Some(key) = &key
+            && let Some(existing) = self
                 .store
                 .by_idempotency_key(&customer, key)
                 .await
                 .map_err(unknown)?
-            {
-                let existing_id = existing.id.clone();
-                if let Some(settled) = self.resume(existing, &command.card_number).await? {
-                    return Ok(settled);
-                }
-                takes_key_from = Some(existing_id);
+        {
+            let existing_id = existing.id.clone();
+            if let Some(settled) = self.resume(existing, &command.card_number).await? {
+                return Ok(settled);
             }
+            takes_key_from = Some(existing_id);
         }
         let id = uuid::Uuid::now_v7().to_string();
         let (reservation, events) =
@@ -274,6 +276,8 @@ impl ReservationService {
         let id = reservation.id.clone();
         match self.payments.pay(&reservation, card_number).await {
             Ok(PaymentOutcome::Approved { payment_id }) => {
+                // A crash here leaves a paid reservation pending: reconciliation confirms it.
+                kernel::crash::point(PAID_NOT_RECORDED);
                 let reserved = self
                     .mutate(&id, None, |r| r.confirm_payment(&payment_id))
                     .await

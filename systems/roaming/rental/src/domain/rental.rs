@@ -270,7 +270,7 @@ mod tests {
             device_serial: "SN-1".into(),
         };
         assert_eq!(accepted().hand_out("SN-1").unwrap(), vec![handed.clone()]);
-        let r = given(&[handed.clone()]);
+        let r = given(std::slice::from_ref(&handed));
         assert_eq!(
             r.collect(),
             Err(RentalError::NotReturned),

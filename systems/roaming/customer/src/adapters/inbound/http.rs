@@ -73,10 +73,10 @@ async fn one(
         .reservation(&reservation_id)
         .await?
         .ok_or_else(not_found)?;
-    if let Some(customer) = authenticated_customer(&headers) {
-        if view.customer_id.as_deref() != Some(customer.as_str()) {
-            return Err(not_found());
-        }
+    if let Some(customer) = authenticated_customer(&headers)
+        && view.customer_id.as_deref() != Some(customer.as_str())
+    {
+        return Err(not_found());
     }
     Ok(Json(ViewDocument::from(&view)))
 }

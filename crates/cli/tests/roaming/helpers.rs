@@ -1,0 +1,388 @@
+//! A roaming system of real processes (`msa serve ...`) on free ports and a temporary data
+//! directory, with helpers to drive it through the gateway.
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use testkit::{TempDir, eventually, unique_name};
+use tokio::process::{Child, Command};
+
+pub const MSA: &str = env!("CARGO_BIN_EXE_msa");
+pub const APPROVED_CARD: &str = "4242424242424242";
+pub const DECLINED_CARD: &str = "4000000000000002";
+pub const NO_FUNDS_CARD: &str = "4000000000009995";
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Which bus the processes share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bus {
+    Local,
+    Nats,
+}
+
+/// Knobs of a test system.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub bus: Bus,
+    /// Extra environment for every service.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            bus: Bus::Local,
+            env: Vec::new(),
+        }
+    }
+}
+
+struct Proc {
+    child: Child,
+}
+
+pub struct System {
+    pub dir: TempDir,
+    pub offset: u16,
+    pub client: reqwest::Client,
+    system_name: String,
+    options: Options,
+    procs: HashMap<String, Proc>,
+}
+
+pub const SERVICES: [&str; 5] = ["reservation", "payment", "rental", "customer", "gateway"];
+const BASE_PORTS: [u16; 5] = [8081, 8082, 8083, 8084, 8080];
+
+fn base_port(service: &str) -> u16 {
+    let i = SERVICES
+        .iter()
+        .position(|s| *s == service)
+        .expect("a roaming service");
+    BASE_PORTS[i]
+}
+
+fn ports_free(offset: u16) -> bool {
+    BASE_PORTS
+        .iter()
+        .flat_map(|p| [*p, *p + 100])
+        .all(|p| std::net::TcpListener::bind(("127.0.0.1", p + offset)).is_ok())
+}
+
+fn free_offset() -> u16 {
+    for _ in 0..200 {
+        let offset = 10_000 + fastrand_offset();
+        if ports_free(offset) {
+            return offset;
+        }
+    }
+    panic!("no free port range found");
+}
+
+fn fastrand_offset() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    ((nanos ^ std::process::id().rotate_left(7)) % 400) as u16 * 100 + 7
+}
+
+impl System {
+    /// Starts every service and waits until each is ready.
+    pub async fn start(options: Options) -> Self {
+        let mut system = Self::new(options);
+        for service in SERVICES {
+            system.spawn(service, service, None).await;
+        }
+        for service in SERVICES {
+            system.wait_ready(service, None).await;
+        }
+        system
+    }
+
+    /// A system with nothing started yet.
+    pub fn new(options: Options) -> Self {
+        Self {
+            dir: TempDir::new("roaming"),
+            offset: free_offset(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            system_name: unique_name("roaming"),
+            options,
+            procs: HashMap::new(),
+        }
+    }
+
+    pub fn port(&self, service: &str, replica: Option<u16>) -> u16 {
+        base_port(service) + self.offset + replica.unwrap_or(0) * 100
+    }
+
+    pub fn url(&self, service: &str) -> String {
+        format!("http://127.0.0.1:{}", self.port(service, None))
+    }
+
+    pub fn gateway(&self) -> String {
+        self.url("gateway")
+    }
+
+    /// Starts `service` with extra environment (a crash point, say); does not wait for it.
+    pub async fn spawn_with(&mut self, service: &str, extra: &[(&str, &str)]) {
+        let saved = self.options.env.clone();
+        self.options.env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        self.spawn(service, service, None).await;
+        self.options.env = saved;
+    }
+
+    /// Waits until process `label` exits on its own (a crash), and forgets it.
+    pub async fn wait_exit(&mut self, label: &str) {
+        let mut proc = self.procs.remove(label).expect("a running process");
+        tokio::time::timeout(PATIENCE, proc.child.wait())
+            .await
+            .expect("the process exits in time")
+            .unwrap();
+    }
+
+    /// Starts process `label` of `service` (replica `n` listens 100·n ports higher).
+    pub async fn spawn(&mut self, label: &str, service: &str, replica: Option<u16>) {
+        let log = std::fs::File::create(self.dir.path().join(format!("{label}.log"))).unwrap();
+        let mut command = Command::new(MSA);
+        command
+            .arg("--data")
+            .arg(self.dir.path())
+            .arg("serve")
+            .arg(format!("roaming/{service}"))
+            .arg("--port-offset")
+            .arg(self.offset.to_string())
+            .env("MSA_LOG", "info")
+            .env("MSA__HTTP__PORT", self.port(service, replica).to_string())
+            .env("MSA__CONSUMER__HEARTBEAT_MS", "100")
+            .env("MSA__CONSUMER__LEASE_MS", "1000")
+            .env("MSA__CONSUMER__BACKOFF_MS", "50")
+            .env("MSA__BUS__POLL_MS", "10")
+            .env("MSA__BUS__ACK_WAIT_MS", "2000")
+            .env("MSA__BUS__SYSTEM", &self.system_name)
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
+        if self.options.bus == Bus::Nats {
+            command.env("MSA__BUS__URL", testkit::nats_url());
+        }
+        if service == "gateway" {
+            let rental = (0..2u16)
+                .map(|r| format!("http://127.0.0.1:{}", self.port("rental", Some(r))))
+                .collect::<Vec<_>>()
+                .join(",");
+            command.env("MSA__UPSTREAMS__RENTAL", rental);
+        }
+        for (key, value) in &self.options.env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("msa starts");
+        self.procs.insert(label.to_owned(), Proc { child });
+    }
+
+    /// Waits until `/health/ready` of the service answers 200.
+    pub async fn wait_ready(&self, service: &str, replica: Option<u16>) {
+        let url = format!(
+            "http://127.0.0.1:{}/health/ready",
+            self.port(service, replica)
+        );
+        let client = self.client.clone();
+        eventually(PATIENCE, &format!("{service} ready"), || {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                let response = client
+                    .get(&url)
+                    .timeout(Duration::from_secs(2))
+                    .send()
+                    .await
+                    .ok()?;
+                response.status().is_success().then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// Stops a process gracefully (SIGTERM) and waits for it to exit.
+    pub async fn stop(&mut self, label: &str) {
+        let mut proc = self.procs.remove(label).expect("a running process");
+        if let Some(pid) = proc.child.id() {
+            kill(Pid::from_raw(pid as i32), Signal::SIGTERM).unwrap();
+        }
+        let status = tokio::time::timeout(PATIENCE, proc.child.wait())
+            .await
+            .expect("the process stops in time")
+            .unwrap();
+        assert!(
+            status.success(),
+            "{label} exited with {status} after SIGTERM"
+        );
+    }
+
+    /// Kills a process abruptly (SIGKILL).
+    pub async fn kill(&mut self, label: &str) {
+        let mut proc = self.procs.remove(label).expect("a running process");
+        proc.child.kill().await.unwrap();
+    }
+
+    /// Starts a stopped service again and waits until it is ready.
+    pub async fn restart(&mut self, service: &str) {
+        self.spawn(service, service, None).await;
+        self.wait_ready(service, None).await;
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.gateway()))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.gateway()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST /api/reservations` through the gateway; the response with its status and headers.
+    pub async fn reserve_raw(&self, customer: &str, card: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/reservations", self.gateway()))
+            .json(&reservation_request(customer, card))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Reserves and returns (status, body).
+    pub async fn reserve(&self, customer: &str, card: &str) -> (u16, Value) {
+        let response = self.reserve_raw(customer, card).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Reserves with an approved card and returns the reservation id.
+    pub async fn reserved(&self, customer: &str) -> String {
+        let (status, body) = self.reserve(customer, APPROVED_CARD).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["status"], "Reserved");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// My page's view of a reservation, once it satisfies `accept`.
+    pub async fn mypage_until(
+        &self,
+        id: &str,
+        what: &str,
+        accept: impl Fn(&Value) -> bool,
+    ) -> Value {
+        eventually(PATIENCE, &format!("my page of {id}: {what}"), || async {
+            let (status, body) = self.get(&format!("/api/mypage/reservations/{id}")).await;
+            (status == 200 && accept(&body)).then_some(body)
+        })
+        .await
+    }
+
+    /// The booth's view of a rental, once it satisfies `accept`.
+    pub async fn rental_until(
+        &self,
+        id: &str,
+        what: &str,
+        accept: impl Fn(&Value) -> bool,
+    ) -> Value {
+        eventually(PATIENCE, &format!("rental of {id}: {what}"), || async {
+            let (status, body) = self.get(&format!("/api/rentals/{id}")).await;
+            (status == 200 && accept(&body)).then_some(body)
+        })
+        .await
+    }
+
+    /// The reservation, once it satisfies `accept`.
+    pub async fn reservation_until(
+        &self,
+        id: &str,
+        what: &str,
+        accept: impl Fn(&Value) -> bool,
+    ) -> Value {
+        eventually(PATIENCE, &format!("reservation {id}: {what}"), || async {
+            let (status, body) = self.get(&format!("/api/reservations/{id}")).await;
+            (status == 200 && accept(&body)).then_some(body)
+        })
+        .await
+    }
+
+    /// Sets payment's injected faults directly on the payment service.
+    pub async fn payment_faults(&self, latency_ms: u64, error_rate: f64) {
+        let response = self
+            .client
+            .put(format!("{}/admin/faults", self.url("payment")))
+            .json(&json!({ "latencyMs": latency_ms, "errorRate": error_rate }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    }
+
+    /// Payment's record for a reservation.
+    pub async fn payment_of(&self, id: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!(
+                "{}/api/payments/by-reservation/{id}",
+                self.url("payment")
+            ))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Removes what the test left on shared servers.
+    pub async fn cleanup(self) {
+        if self.options.bus == Bus::Nats {
+            testkit::conformance::delete_nats_stream(&self.system_name).await;
+        }
+    }
+}
+
+/// A valid reservation request a few days ahead.
+pub fn reservation_request(customer: &str, card: &str) -> Value {
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap())
+        .date();
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    json!({
+        "customerId": customer,
+        "deviceModel": "galaxy-s24",
+        "country": "JP",
+        "rentalDate": (today + time::Duration::days(3)).format(format).unwrap(),
+        "returnDate": (today + time::Duration::days(7)).format(format).unwrap(),
+        "booth": "ICN-T1",
+        "cardNumber": card,
+    })
+}
+
+/// Seconds since `start`, for reports.
+pub fn elapsed_ms(start: Instant) -> u128 {
+    start.elapsed().as_millis()
+}

@@ -1,0 +1,9 @@
+//! Black-box tests of the roaming system: real `msa` processes, real HTTP through the gateway,
+//! a real bus, SQLite files in a temporary directory.
+
+mod faults;
+mod flows;
+mod helpers;
+mod input;
+mod scale;
+mod up;

@@ -1,0 +1,103 @@
+//! Scaling out a consumer: two booth replicas share the stream.
+
+use crate::helpers::{Options, PATIENCE, System};
+use serde_json::Value;
+use std::collections::HashSet;
+use testkit::eventually;
+
+async fn handled_reserved(system: &System, port: u16) -> u64 {
+    let text = system
+        .client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| {
+            l.starts_with("events_handled_total{")
+                && l.contains("type=\"roaming.reservation.reserved.v1\"")
+                && l.contains("outcome=\"handled\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn owned_partitions(system: &System, port: u16) -> usize {
+    let status: Value = system
+        .client
+        .get(format!("http://127.0.0.1:{port}/admin/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    status["consumers"][0]["partitions"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn two_booth_replicas_make_exactly_one_rental_per_reservation() {
+    let mut system = System::start(Options::default()).await;
+    system.spawn("rental-2", "rental", Some(1)).await;
+    system.wait_ready("rental", Some(1)).await;
+    let (first, second) = (system.port("rental", None), system.port("rental", Some(1)));
+    eventually(PATIENCE, "both replicas to own partitions", || async {
+        let (a, b) = (
+            owned_partitions(&system, first).await,
+            owned_partitions(&system, second).await,
+        );
+        (a > 0 && b > 0 && a + b == 8).then_some(())
+    })
+    .await;
+
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        ids.push(system.reserved(&format!("group-tour-{i}")).await);
+    }
+    for id in &ids {
+        system
+            .rental_until(id, "accepted", |r| r["status"] == "Accepted")
+            .await;
+    }
+    let (status, queue) = system.get("/api/rentals?booth=ICN-T1").await;
+    assert_eq!(status, 200);
+    let rentals: Vec<&str> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reservationId"].as_str().unwrap())
+        .collect();
+    let distinct: HashSet<&str> = rentals.iter().copied().collect();
+    assert_eq!(
+        rentals.len(),
+        ids.len(),
+        "one rental per reservation: {rentals:?}"
+    );
+    assert_eq!(distinct.len(), ids.len());
+    for id in &ids {
+        // Exactly one `accepted` event per reservation: the rental's sequence stayed at 1.
+        let view = system
+            .mypage_until(id, "booth status known", |v| {
+                v["rentalStatus"] == "Accepted"
+            })
+            .await;
+        assert_eq!(view["sourceSequences"][2], 1, "{view}");
+    }
+    let (a, b) = (
+        handled_reserved(&system, first).await,
+        handled_reserved(&system, second).await,
+    );
+    assert!(a > 0 && b > 0, "both replicas took a share: {a} and {b}");
+    assert_eq!(
+        a + b,
+        ids.len() as u64,
+        "each reservation handled by exactly one replica"
+    );
+    system.cleanup().await;
+}

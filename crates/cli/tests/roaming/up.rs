@@ -1,0 +1,100 @@
+//! `msa up`, the README's run command: starts everything, shows it, stops it on Ctrl-C, and finds
+//! its data again on the next start.
+
+use crate::helpers::{APPROVED_CARD, MSA, reservation_request};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::process::Stdio;
+use std::time::Duration;
+use testkit::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+async fn up(dir: &TempDir, offset: u16) -> (Child, Vec<String>) {
+    let mut child = Command::new(MSA)
+        .arg("--data")
+        .arg(dir.path())
+        .arg("up")
+        .arg("--port-offset")
+        .arg(offset.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let banner = tokio::time::timeout(Duration::from_secs(90), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.contains("Ctrl-C stops everything");
+            seen.push(line);
+            if done {
+                return;
+            }
+        }
+        panic!("msa up ended before it was ready: {seen:?}");
+    })
+    .await;
+    assert!(banner.is_ok(), "msa up did not become ready");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, seen)
+}
+
+async fn interrupt(mut child: Child) {
+    kill(Pid::from_raw(child.id().unwrap() as i32), Signal::SIGINT).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("msa up stops on Ctrl-C")
+        .unwrap();
+    assert!(status.success(), "msa up exited with {status}");
+}
+
+#[tokio::test]
+async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
+    let dir = TempDir::new("up");
+    let offset = 20_000 + (std::process::id() % 200) as u16 * 100 + 41;
+    let (child, banner) = up(&dir, offset).await;
+    for service in ["reservation", "payment", "rental", "customer", "gateway"] {
+        assert!(
+            banner
+                .iter()
+                .any(|l| l.starts_with(service) && l.contains("ready")),
+            "{service} is listed as ready: {banner:?}"
+        );
+    }
+    let gateway = format!("http://127.0.0.1:{}", 8080 + offset);
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{gateway}/api/reservations"))
+        .json(&reservation_request("kang", APPROVED_CARD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    interrupt(child).await;
+    assert!(
+        client
+            .get(format!("{gateway}/health/live"))
+            .send()
+            .await
+            .is_err(),
+        "everything stopped"
+    );
+
+    let (child, _) = up(&dir, offset).await;
+    let again = client
+        .get(format!("{gateway}/api/reservations/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status().as_u16(),
+        200,
+        "the second run finds the first run's data"
+    );
+    interrupt(child).await;
+}

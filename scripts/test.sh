@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The test command. On a fresh Debian machine it installs and starts what the tests talk to
+# (NATS with JetStream, PostgreSQL, MariaDB, Redis) when nothing answers on their usual ports,
+# then checks formatting and lints, and runs every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+  echo "need root to run: $*" >&2; return 1; fi; }
+wait_for() { for _ in $(seq 1 100); do answers "$1" && return 0; sleep 0.2; done
+  echo "nothing answers on 127.0.0.1:$1" >&2; return 1; }
+apt_install() { log "installing $*"; as_root apt-get update -qq >/dev/null; \
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null; }
+
+ensure_nats() {
+  answers 4222 && return 0
+  command -v nats-server >/dev/null || apt_install nats-server
+  local store; store="$(mktemp -d /tmp/msa-nats.XXXXXX)"
+  log "starting nats-server with JetStream on 127.0.0.1:4222 (store $store)"
+  nats-server -a 127.0.0.1 -p 4222 -js -sd "$store" -l "$store/nats.log" &
+  disown
+  wait_for 4222
+}
+
+ensure_postgres() {
+  answers 5432 && return 0
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql
+  local version; version="$(ls /etc/postgresql | sort -V | tail -1)"
+  local hba="/etc/postgresql/$version/main/pg_hba.conf"
+  # Tests connect over TCP as postgres without a password, as on the development machines.
+  if ! as_root grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  log "starting PostgreSQL $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  wait_for 5432
+}
+
+ensure_mariadb() {
+  answers 3306 && return 0
+  command -v mariadbd >/dev/null || apt_install mariadb-server
+  log "starting MariaDB"
+  as_root mkdir -p /run/mysqld && as_root chown mysql:mysql /run/mysqld
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  wait_for 3306
+  # root over TCP with an empty password, as on the development machines.
+  as_root mariadb -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')" || true
+}
+
+ensure_redis() {
+  answers 6379 && return 0
+  command -v redis-server >/dev/null || apt_install redis-server
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  wait_for 6379
+}
+
+ensure_nats
+ensure_postgres
+ensure_mariadb
+ensure_redis
+
+log "format"
+cargo fmt --all -- --check
+log "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --profile "${NEXTEST_PROFILE:-default}"
+else
+  cargo test --workspace --locked
+fi

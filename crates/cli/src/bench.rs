@@ -85,8 +85,13 @@ pub async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
                     other => anyhow::bail!("unknown path {other}: use local, nats or raw"),
                 };
                 println!(
-                    "{:<34} {:>12.0} {:>9.2} {:>9.2} {:>9.2}",
-                    result.name, result.throughput, result.p50_ms, result.p99_ms, result.max_ms
+                    "{:<34} {:>10.0} {:>10.0} {:>9.2} {:>9.2} {:>9.2}",
+                    result.name,
+                    result.offered,
+                    result.throughput,
+                    result.p50_ms,
+                    result.p99_ms,
+                    result.max_ms
                 );
                 results.push(result);
             }
@@ -107,17 +112,24 @@ pub async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
 
 struct Outcome {
     name: String,
+    offered: f64,
     throughput: f64,
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
 }
 
-fn summarize(name: &str, mut latencies: Vec<f64>, elapsed: Duration) -> Outcome {
+fn summarize(
+    name: &str,
+    mut latencies: Vec<f64>,
+    offered_in: Duration,
+    elapsed: Duration,
+) -> Outcome {
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
     Outcome {
         name: name.to_owned(),
+        offered: latencies.len() as f64 / offered_in.as_secs_f64(),
         throughput: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50_ms: at(0.50) * 1000.0,
         p99_ms: at(0.99) * 1000.0,
@@ -202,10 +214,7 @@ async fn pipeline(
             handler: recorder.clone(),
             dead_letters: Arc::new(consumer_store),
         },
-        ConsumerSettings {
-            heartbeat_ms: 100,
-            ..ConsumerSettings::default()
-        },
+        ConsumerSettings::default(),
         Metrics::default(),
     );
     let consumer = tokio::spawn(group.clone().run(stop.clone()));
@@ -240,6 +249,7 @@ async fn pipeline(
         .await?;
         tx.commit().await?;
     }
+    let offered_in = started.elapsed();
     let patience = Duration::from_secs(300);
     let waited = Instant::now();
     while recorder.latencies.lock().expect("latencies lock").len() < events {
@@ -266,6 +276,7 @@ async fn pipeline(
     Ok(summarize(
         &format!("{adapter} bus: outbox→relay→inbox"),
         latencies,
+        offered_in,
         elapsed,
     ))
 }
@@ -357,6 +368,7 @@ async fn raw_jetstream(
         ack.await
             .map_err(|e| anyhow::anyhow!("raw publish not confirmed: {e}"))?;
     }
+    let offered_in = started.elapsed();
     let latencies = tokio::time::timeout(Duration::from_secs(300), receiving)
         .await
         .context("the raw consumer did not finish in time")???;
@@ -365,6 +377,7 @@ async fn raw_jetstream(
     Ok(summarize(
         "raw async-nats JetStream (bound)",
         latencies,
+        offered_in,
         elapsed,
     ))
 }

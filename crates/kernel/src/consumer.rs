@@ -416,13 +416,13 @@ impl ConsumerGroup {
         };
         loop {
             let delivery = tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => break,
                 delivery = reader.next() => delivery,
             };
             match delivery {
                 Ok(delivery) => {
                     if !self.process(reader.as_mut(), delivery, &stop).await {
-                        return;
+                        break;
                     }
                 }
                 Err(error) => {
@@ -433,9 +433,17 @@ impl ConsumerGroup {
                         "cannot read partition"
                     );
                     // Ending the worker lets the next tick reopen the partition from its offset.
-                    return;
+                    break;
                 }
             }
+        }
+        if let Err(error) = reader.close().await {
+            tracing::warn!(
+                group,
+                partition,
+                error = format!("{error:#}"),
+                "cannot close partition"
+            );
         }
     }
 

@@ -312,6 +312,12 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
                 elapsed_ms = elapsed * 1000.0,
                 "request failed"
             );
+        } else if status.is_client_error() {
+            tracing::info!(
+                status = status.as_u16(),
+                elapsed_ms = elapsed * 1000.0,
+                "request refused"
+            );
         } else {
             tracing::debug!(
                 status = status.as_u16(),

@@ -2,6 +2,7 @@
 //! names for databases, streams and directories, spawning services on port 0, and the bus
 //! conformance suite every `Bus` adapter must pass.
 
+pub mod architecture;
 pub mod conformance;
 pub mod names;
 pub mod node;

@@ -141,13 +141,13 @@ impl System {
         self.options.env = saved;
     }
 
-    /// Waits until process `label` exits on its own (a crash), and forgets it.
-    pub async fn wait_exit(&mut self, label: &str) {
+    /// Waits until process `label` exits, forgets it, and returns how it exited.
+    pub async fn wait_exit(&mut self, label: &str) -> std::process::ExitStatus {
         let mut proc = self.procs.remove(label).expect("a running process");
         tokio::time::timeout(PATIENCE, proc.child.wait())
             .await
             .expect("the process exits in time")
-            .unwrap();
+            .unwrap()
     }
 
     /// Starts process `label` of `service` (replica `n` listens 100·n ports higher).
@@ -226,6 +226,21 @@ impl System {
             status.success(),
             "{label} exited with {status} after SIGTERM"
         );
+    }
+
+    /// Sends SIGTERM without waiting; [`Self::wait_exit`] waits.
+    pub fn terminate(&self, label: &str) {
+        let proc = self.procs.get(label).expect("a running process");
+        kill(
+            Pid::from_raw(proc.child.id().unwrap() as i32),
+            Signal::SIGTERM,
+        )
+        .unwrap();
+    }
+
+    /// The log of process `label` so far.
+    pub fn log(&self, label: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{label}.log"))).unwrap_or_default()
     }
 
     /// Kills a process abruptly (SIGKILL).

@@ -5,5 +5,6 @@ mod faults;
 mod flows;
 mod helpers;
 mod input;
+mod lifecycle;
 mod scale;
 mod up;

@@ -71,8 +71,14 @@ pub struct LocalBus {
     head: watch::Receiver<i64>,
     head_sender: Arc<watch::Sender<i64>>,
     coordinator: Arc<LocalCoordinator>,
+    writer: Writer,
+    doorbell: Arc<Doorbell>,
     _watcher: Arc<DropGuard>,
 }
+
+/// The bus file allows one writer at a time: writers of this process queue here (see
+/// `SqlStore`), so that only other processes ever meet SQLite's busy handler.
+type Writer = Arc<tokio::sync::Mutex<()>>;
 
 impl std::fmt::Debug for LocalBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -131,20 +137,126 @@ impl LocalBus {
             Duration::from_millis(settings.poll_ms.max(1)),
             stop.clone(),
         ));
+        let doorbell = Doorbell::open(path, pool.clone(), sender.clone(), stop.clone()).await;
         let stream: Arc<str> = settings.system.as_str().into();
+        let writer = Writer::default();
         Ok(Self {
             coordinator: Arc::new(LocalCoordinator {
                 pool: pool.clone(),
                 stream: stream.clone(),
+                writer: writer.clone(),
             }),
+            writer,
             pool,
             stream,
             partitions: settings.partitions,
             path: path.to_owned(),
             head,
             head_sender: sender,
+            doorbell: Arc::new(doorbell),
             _watcher: Arc::new(stop.drop_guard()),
         })
+    }
+}
+
+fn advance(sender: &watch::Sender<i64>, head: i64) {
+    sender.send_if_modified(|current| {
+        if head > *current {
+            *current = head;
+            true
+        } else {
+            false
+        }
+    });
+}
+
+/// Wakes readers in other processes the moment events are appended: each bus instance binds a
+/// Unix datagram socket in `<bus file>.wake/`, and a publisher rings all of them after its commit.
+/// Polling the head (`poll_ms`) remains as the fallback when no socket can be bound.
+struct Doorbell {
+    dir: std::path::PathBuf,
+    own: Option<std::path::PathBuf>,
+    sender: Option<std::os::unix::net::UnixDatagram>,
+}
+
+impl Doorbell {
+    async fn open(
+        bus_path: &str,
+        pool: Pool<Sqlite>,
+        head: Arc<watch::Sender<i64>>,
+        stop: CancellationToken,
+    ) -> Self {
+        let dir = std::path::PathBuf::from(format!("{bus_path}.wake"));
+        let own = dir.join(format!("{}-{:08x}", std::process::id(), fastrand::u32(..)));
+        let bound =
+            std::fs::create_dir_all(&dir).and_then(|()| tokio::net::UnixDatagram::bind(&own));
+        let sender = std::os::unix::net::UnixDatagram::unbound().and_then(|s| {
+            s.set_nonblocking(true)?;
+            Ok(s)
+        });
+        match (bound, sender) {
+            (Ok(socket), Ok(sender)) => {
+                let path = own.clone();
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 16];
+                    loop {
+                        tokio::select! {
+                            _ = stop.cancelled() => break,
+                            received = socket.recv(&mut buffer) => {
+                                if received.is_err() {
+                                    break;
+                                }
+                                if let Ok(position) = read_head(&pool).await {
+                                    advance(&head, position);
+                                }
+                            }
+                        }
+                    }
+                    let _ = std::fs::remove_file(path);
+                });
+                Self {
+                    dir,
+                    own: Some(own),
+                    sender: Some(sender),
+                }
+            }
+            (bound, sender) => {
+                let error = bound
+                    .err()
+                    .or(sender.err())
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                tracing::debug!(%error, "no doorbell for the local bus; readers poll instead");
+                Self {
+                    dir,
+                    own: None,
+                    sender: None,
+                }
+            }
+        }
+    }
+
+    /// Wakes every other bus instance of this file.
+    fn ring(&self) {
+        let Some(sender) = &self.sender else { return };
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if Some(&path) == self.own.as_ref() {
+                continue;
+            }
+            if let Err(error) = sender.send_to(b"!", &path) {
+                // Nobody listens there any more (a process that was killed): forget it.
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+                ) {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
     }
 }
 
@@ -161,14 +273,7 @@ async fn watch_head(
             _ = tokio::time::sleep(every) => {}
         }
         if let Ok(head) = read_head(&pool).await {
-            sender.send_if_modified(|current| {
-                if head > *current {
-                    *current = head;
-                    true
-                } else {
-                    false
-                }
-            });
+            advance(&sender, head);
         }
     }
 }
@@ -183,6 +288,7 @@ impl Bus for LocalBus {
         if events.is_empty() {
             return Ok(());
         }
+        let _writer = self.writer.lock().await;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -210,15 +316,8 @@ impl Bus for LocalBus {
             .await
             .context("cannot read the bus head")?;
         tx.commit().await.context("cannot commit to the bus log")?;
-        let head = head.unwrap_or(0);
-        self.head_sender.send_if_modified(|current| {
-            if head > *current {
-                *current = head;
-                true
-            } else {
-                false
-            }
-        });
+        advance(&self.head_sender, head.unwrap_or(0));
+        self.doorbell.ring();
         Ok(())
     }
 
@@ -240,6 +339,10 @@ impl Bus for LocalBus {
             cursor: committed.unwrap_or(0),
             buffer: VecDeque::new(),
             head: self.head.clone(),
+            writer: self.writer.clone(),
+            acked: None,
+            unflushed: 0,
+            flushed: std::time::Instant::now(),
         }))
     }
 
@@ -273,6 +376,12 @@ impl Bus for LocalBus {
     }
 }
 
+/// Offsets are committed after this many acknowledgements, or this long after the last commit
+/// (also when the partition is idle), or when the reader closes. A crash in between redelivers a few events, which
+/// the consumers' inboxes recognise; in exchange the bus is not written once per event.
+const OFFSET_BATCH: u32 = 256;
+const OFFSET_EVERY: Duration = Duration::from_millis(200);
+
 struct LocalReader {
     pool: Pool<Sqlite>,
     stream: Arc<str>,
@@ -281,6 +390,36 @@ struct LocalReader {
     cursor: i64,
     buffer: VecDeque<(i64, String)>,
     head: watch::Receiver<i64>,
+    writer: Writer,
+    acked: Option<i64>,
+    unflushed: u32,
+    flushed: std::time::Instant,
+}
+
+impl LocalReader {
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        let Some(position) = self.acked else {
+            return Ok(());
+        };
+        if self.unflushed == 0 {
+            return Ok(());
+        }
+        let _writer = self.writer.lock().await;
+        sqlx::query(
+            "INSERT INTO bus_offsets (stream, grp, partition, position) VALUES (?, ?, ?, ?)
+             ON CONFLICT (stream, grp, partition) DO UPDATE SET position = MAX(position, excluded.position)",
+        )
+        .bind(&*self.stream)
+        .bind(&self.group)
+        .bind(self.partition)
+        .bind(position)
+        .execute(&self.pool)
+        .await
+        .context("cannot commit the group offset")?;
+        self.unflushed = 0;
+        self.flushed = std::time::Instant::now();
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -307,13 +446,19 @@ impl PartitionReader for LocalReader {
             .await
             .context("cannot read the bus log")?;
             if rows.is_empty() {
+                // Caught up: the offset becomes current once the partition stays idle a moment.
+                let idle_flush = if self.unflushed > 0 {
+                    self.flushed + OFFSET_EVERY
+                } else {
+                    std::time::Instant::now() + Duration::from_millis(500)
+                };
                 tokio::select! {
                     changed = self.head.changed() => {
                         if changed.is_err() {
                             anyhow::bail!("the local bus was closed");
                         }
                     }
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = tokio::time::sleep_until(idle_flush.into()) => self.flush().await?,
                 }
             } else {
                 self.buffer.extend(rows);
@@ -322,18 +467,17 @@ impl PartitionReader for LocalReader {
     }
 
     async fn ack(&mut self, delivery: &Delivery) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO bus_offsets (stream, grp, partition, position) VALUES (?, ?, ?, ?)
-             ON CONFLICT (stream, grp, partition) DO UPDATE SET position = MAX(position, excluded.position)",
-        )
-        .bind(&*self.stream)
-        .bind(&self.group)
-        .bind(self.partition)
-        .bind(delivery.position as i64)
-        .execute(&self.pool)
-        .await
-        .context("cannot commit the group offset")?;
+        let position = delivery.position as i64;
+        self.acked = Some(self.acked.map_or(position, |acked| acked.max(position)));
+        self.unflushed += 1;
+        if self.unflushed >= OFFSET_BATCH || self.flushed.elapsed() >= OFFSET_EVERY {
+            self.flush().await?;
+        }
         Ok(())
+    }
+
+    async fn close(&mut self) -> anyhow::Result<()> {
+        self.flush().await
     }
 
     async fn in_progress(&mut self, _delivery: &Delivery) -> anyhow::Result<()> {
@@ -341,6 +485,7 @@ impl PartitionReader for LocalReader {
     }
 
     async fn release(&mut self, _delivery: &Delivery) -> anyhow::Result<()> {
+        let _writer = self.writer.lock().await;
         // The offset was not advanced, so the next reader of the partition starts at this delivery.
         Ok(())
     }
@@ -349,6 +494,7 @@ impl PartitionReader for LocalReader {
 struct LocalCoordinator {
     pool: Pool<Sqlite>,
     stream: Arc<str>,
+    writer: Writer,
 }
 
 #[async_trait]
@@ -359,6 +505,7 @@ impl Coordinator for LocalCoordinator {
         member: &str,
         ttl: Duration,
     ) -> anyhow::Result<Vec<String>> {
+        let _writer = self.writer.lock().await;
         let now = now_millis();
         sqlx::query(
             "INSERT INTO bus_members (stream, grp, member, expires_at) VALUES (?, ?, ?, ?)
@@ -390,6 +537,7 @@ impl Coordinator for LocalCoordinator {
         member: &str,
         ttl: Duration,
     ) -> anyhow::Result<bool> {
+        let _writer = self.writer.lock().await;
         let now = now_millis();
         let record = LeaseRecord {
             owner: member.to_owned(),
@@ -428,6 +576,7 @@ impl Coordinator for LocalCoordinator {
     }
 
     async fn leave(&self, group: &str, member: &str) -> anyhow::Result<()> {
+        let _writer = self.writer.lock().await;
         sqlx::query("DELETE FROM bus_members WHERE stream = ? AND grp = ? AND member = ?")
             .bind(&*self.stream)
             .bind(group)

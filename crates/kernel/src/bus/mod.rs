@@ -70,6 +70,10 @@ pub trait PartitionReader: Send {
     async fn in_progress(&mut self, delivery: &Delivery) -> anyhow::Result<()>;
     /// Gives an unfinished delivery back so that the next owner of the partition gets it at once.
     async fn release(&mut self, delivery: &Delivery) -> anyhow::Result<()>;
+    /// Makes every acknowledgement so far durable before the partition changes hands.
+    async fn close(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Membership and partition leases of consumer groups.
@@ -139,7 +143,7 @@ impl Default for BusSettings {
             system: "roaming".to_owned(),
             partitions: 8,
             ack_wait_ms: 10_000,
-            poll_ms: 20,
+            poll_ms: 100,
         }
     }
 }

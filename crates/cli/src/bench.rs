@@ -25,6 +25,22 @@ use tokio_util::sync::CancellationToken;
 /// Benchmarks.
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
+    /// Reservations through a running gateway at a fixed rate: latency of `POST
+    /// /api/reservations`, and the event lag until my page shows the booth's acceptance.
+    Reserve {
+        /// The gateway.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        gateway: String,
+        /// Requests per second (open loop: sent on schedule whatever the answers).
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Every n-th reservation is followed until my page shows it accepted by the booth.
+        #[arg(long, default_value_t = 10)]
+        lag_every: usize,
+    },
     /// Commit→handled throughput and latency through outbox, bus and inbox, per adapter, next to
     /// a raw JetStream loop.
     Bus {
@@ -52,6 +68,12 @@ pub enum BenchCommand {
 /// Runs a benchmark.
 pub async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Reserve {
+            gateway,
+            rate,
+            duration,
+            lag_every,
+        } => crate::load::reserve(&gateway, rate, duration, lag_every.max(1)).await,
         BenchCommand::Bus {
             events,
             size,
@@ -73,8 +95,8 @@ pub async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
                 }
             );
             println!(
-                "{:<34} {:>12} {:>9} {:>9} {:>9}",
-                "path", "events/s", "p50 ms", "p99 ms", "max ms"
+                "{:<34} {:>10} {:>10} {:>9} {:>9} {:>9}",
+                "path", "offered/s", "handled/s", "p50 ms", "p99 ms", "max ms"
             );
             let mut results = Vec::new();
             for path in &paths {

@@ -3,6 +3,7 @@
 //! benchmarks).
 
 mod bench;
+mod load;
 mod ops;
 mod systems;
 mod up;
@@ -142,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             placement_offset: options,
         } => {
             kernel::telemetry::init();
+            up::follow_supervisor()?;
             systems::serve(
                 &target,
                 &cli.data,

@@ -28,6 +28,26 @@ pub struct UpOptions {
     pub replicas: Vec<(String, usize)>,
 }
 
+/// Set on the services `msa up` starts: the supervisor's process id.
+const SUPERVISOR_PID: &str = "MSA_SUPERVISOR_PID";
+
+/// In a service started by `msa up`: asks the kernel to send SIGTERM when the supervisor dies, so
+/// that a killed supervisor does not leave its services running.
+pub fn follow_supervisor() -> anyhow::Result<()> {
+    let Some(supervisor) = std::env::var(SUPERVISOR_PID)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok())
+    else {
+        return Ok(());
+    };
+    nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).context("cannot follow the supervisor")?;
+    anyhow::ensure!(
+        nix::unistd::getppid().as_raw() == supervisor,
+        "the msa up that started this service is gone"
+    );
+    Ok(())
+}
+
 /// Parses `service=N`.
 pub fn parse_replicas(value: &str) -> Result<(String, usize), String> {
     let (service, count) = value
@@ -86,6 +106,7 @@ impl Process {
             .arg("--profile")
             .arg(&options.profile)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env(SUPERVISOR_PID, std::process::id().to_string())
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().context("cannot share the log file")?)
             .stderr(log)

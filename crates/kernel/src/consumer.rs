@@ -398,7 +398,11 @@ impl ConsumerGroup {
     async fn work(self: Arc<Self>, partition: u32, stop: CancellationToken) {
         let group = self.subscription.group.clone();
         let mut reader = loop {
-            match self.bus.open(&group, partition).await {
+            match self
+                .bus
+                .open(&group, partition, &self.subscription.types)
+                .await
+            {
                 Ok(reader) => break reader,
                 Err(error) => {
                     tracing::warn!(

@@ -1,24 +1,27 @@
 //! The embedded bus: a SQLite file (WAL mode) shared by every process of one machine.
 //!
 //! It holds a partitioned log per system, each group's committed offset per partition, group
-//! membership and partition leases with heartbeats. Readers notice new events by watching the
-//! log's head: immediately for publishers in the same process, within `poll_ms` for others.
-//! It is meant for one machine; anything larger uses NATS JetStream.
+//! membership and partition leases with heartbeats. Each bus instance tracks the head of every
+//! partition with one query per change, so that an idle reader wakes only when its own partition
+//! grew: at once for publishers in this process or in others (a doorbell datagram), within
+//! `poll_ms` otherwise. Readers fetch only the event types their group wants. It is meant for one
+//! machine; anything larger uses NATS JetStream.
 
 use super::{
     AckHandle, Bus, BusSettings, Coordinator, Delivery, LeaseRecord, PartitionReader, RelayPermit,
     partition_of,
 };
 use crate::envelope::Envelope;
-use crate::sql::{connect_sqlite, now_millis};
+use crate::sql::{connect_sqlite, now_millis, sqlite_writer};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use bytes::Bytes;
 use sqlx::{Pool, Sqlite};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::watch;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 const SCHEMA: &[&str] = &[
@@ -62,23 +65,21 @@ const SCHEMA: &[&str] = &[
     )",
 ];
 
+/// The bus file's writer queue in this process (see [`crate::sql::sqlite_writer`]).
+type Writer = Arc<tokio::sync::Mutex<()>>;
+
 /// The SQLite-file bus.
 pub struct LocalBus {
     pool: Pool<Sqlite>,
     stream: Arc<str>,
     partitions: u32,
     path: String,
-    head: watch::Receiver<i64>,
-    head_sender: Arc<watch::Sender<i64>>,
+    heads: Arc<Heads>,
     coordinator: Arc<LocalCoordinator>,
     writer: Writer,
     doorbell: Arc<Doorbell>,
     _watcher: Arc<DropGuard>,
 }
-
-/// The bus file allows one writer at a time: writers of this process queue here (see
-/// `SqlStore`), so that only other processes ever meet SQLite's busy handler.
-type Writer = Arc<tokio::sync::Mutex<()>>;
 
 impl std::fmt::Debug for LocalBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,12 +87,68 @@ impl std::fmt::Debug for LocalBus {
     }
 }
 
-async fn read_head(pool: &Pool<Sqlite>) -> anyhow::Result<i64> {
-    let head: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM bus_log")
-        .fetch_one(pool)
+/// The last position of every partition of the stream, as this process knows it.
+struct Heads {
+    pool: Pool<Sqlite>,
+    stream: Arc<str>,
+    /// The highest position seen in any partition: the next query only looks beyond it.
+    seen: AtomicI64,
+    sender: watch::Sender<Vec<i64>>,
+    poke: Notify,
+}
+
+impl Heads {
+    /// Looks for positions appended since the last look; one query whatever the partition count.
+    async fn refresh(&self) -> anyhow::Result<()> {
+        let since = self.seen.load(Ordering::SeqCst);
+        // `+stream` keeps SQLite on the rowid range (new rows only) instead of walking the
+        // stream's whole index.
+        let grown: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT partition, MAX(position) FROM bus_log WHERE position > ? AND +stream = ? GROUP BY partition",
+        )
+        .bind(since)
+        .bind(&*self.stream)
+        .fetch_all(&self.pool)
         .await
-        .context("cannot read the bus head")?;
-    Ok(head.unwrap_or(0))
+        .context("cannot read the bus heads")?;
+        if grown.is_empty() {
+            return Ok(());
+        }
+        let top = grown
+            .iter()
+            .map(|(_, position)| *position)
+            .max()
+            .unwrap_or(since);
+        self.seen.fetch_max(top, Ordering::SeqCst);
+        self.sender.send_if_modified(|heads| {
+            let mut changed = false;
+            for (partition, position) in &grown {
+                if let Some(head) = heads.get_mut(*partition as usize)
+                    && *position > *head
+                {
+                    *head = *position;
+                    changed = true;
+                }
+            }
+            changed
+        });
+        Ok(())
+    }
+}
+
+/// Refreshes the heads when poked (a publish here or a doorbell from another process) and
+/// every `every` in case a doorbell was missed.
+async fn watch_heads(heads: Arc<Heads>, every: Duration, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = heads.poke.notified() => {}
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(error) = heads.refresh().await {
+            tracing::debug!(error = format!("{error:#}"), "cannot refresh the bus heads");
+        }
+    }
 }
 
 impl LocalBus {
@@ -102,20 +159,24 @@ impl LocalBus {
             "local bus url needs a file path: local://data/bus.db"
         );
         let pool = connect_sqlite(&format!("sqlite://{path}")).await?;
-        for statement in SCHEMA {
-            sqlx::raw_sql(statement)
-                .execute(&pool)
-                .await
-                .context("cannot create the bus tables")?;
+        let writer = sqlite_writer(std::path::Path::new(path));
+        {
+            let _writer = writer.lock().await;
+            for statement in SCHEMA {
+                sqlx::raw_sql(statement)
+                    .execute(&pool)
+                    .await
+                    .context("cannot create the bus tables")?;
+            }
+            sqlx::query(
+                "INSERT INTO bus_streams (stream, partitions) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&settings.system)
+            .bind(i64::from(settings.partitions))
+            .execute(&pool)
+            .await
+            .context("cannot register the stream")?;
         }
-        sqlx::query(
-            "INSERT INTO bus_streams (stream, partitions) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&settings.system)
-        .bind(i64::from(settings.partitions))
-        .execute(&pool)
-        .await
-        .context("cannot register the stream")?;
         let partitions: i64 =
             sqlx::query_scalar("SELECT partitions FROM bus_streams WHERE stream = ?")
                 .bind(&settings.system)
@@ -128,18 +189,22 @@ impl LocalBus {
             settings.system,
             settings.partitions
         );
-        let (sender, head) = watch::channel(read_head(&pool).await?);
-        let sender = Arc::new(sender);
+        let stream: Arc<str> = settings.system.as_str().into();
+        let heads = Arc::new(Heads {
+            pool: pool.clone(),
+            stream: stream.clone(),
+            seen: AtomicI64::new(0),
+            sender: watch::Sender::new(vec![0; settings.partitions as usize]),
+            poke: Notify::new(),
+        });
+        heads.refresh().await?;
         let stop = CancellationToken::new();
-        tokio::spawn(watch_head(
-            pool.clone(),
-            sender.clone(),
+        tokio::spawn(watch_heads(
+            heads.clone(),
             Duration::from_millis(settings.poll_ms.max(1)),
             stop.clone(),
         ));
-        let doorbell = Doorbell::open(path, pool.clone(), sender.clone(), stop.clone()).await;
-        let stream: Arc<str> = settings.system.as_str().into();
-        let writer = Writer::default();
+        let doorbell = Doorbell::open(path, heads.clone(), stop.clone()).await;
         Ok(Self {
             coordinator: Arc::new(LocalCoordinator {
                 pool: pool.clone(),
@@ -151,23 +216,11 @@ impl LocalBus {
             stream,
             partitions: settings.partitions,
             path: path.to_owned(),
-            head,
-            head_sender: sender,
+            heads,
             doorbell: Arc::new(doorbell),
             _watcher: Arc::new(stop.drop_guard()),
         })
     }
-}
-
-fn advance(sender: &watch::Sender<i64>, head: i64) {
-    sender.send_if_modified(|current| {
-        if head > *current {
-            *current = head;
-            true
-        } else {
-            false
-        }
-    });
 }
 
 /// Wakes readers in other processes the moment events are appended: each bus instance binds a
@@ -180,12 +233,7 @@ struct Doorbell {
 }
 
 impl Doorbell {
-    async fn open(
-        bus_path: &str,
-        pool: Pool<Sqlite>,
-        head: Arc<watch::Sender<i64>>,
-        stop: CancellationToken,
-    ) -> Self {
+    async fn open(bus_path: &str, heads: Arc<Heads>, stop: CancellationToken) -> Self {
         let dir = std::path::PathBuf::from(format!("{bus_path}.wake"));
         let own = dir.join(format!("{}-{:08x}", std::process::id(), fastrand::u32(..)));
         let bound =
@@ -206,9 +254,7 @@ impl Doorbell {
                                 if received.is_err() {
                                     break;
                                 }
-                                if let Ok(position) = read_head(&pool).await {
-                                    advance(&head, position);
-                                }
+                                heads.poke.notify_one();
                             }
                         }
                     }
@@ -260,24 +306,6 @@ impl Doorbell {
     }
 }
 
-/// Follows the log head so that idle readers wake when another process appends.
-async fn watch_head(
-    pool: Pool<Sqlite>,
-    sender: Arc<watch::Sender<i64>>,
-    every: Duration,
-    stop: CancellationToken,
-) {
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-        if let Ok(head) = read_head(&pool).await {
-            advance(&sender, head);
-        }
-    }
-}
-
 #[async_trait]
 impl Bus for LocalBus {
     fn partitions(&self) -> u32 {
@@ -288,40 +316,43 @@ impl Bus for LocalBus {
         if events.is_empty() {
             return Ok(());
         }
-        let _writer = self.writer.lock().await;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .context("cannot begin a bus transaction")?;
-        let now = now_millis();
-        for event in events {
-            sqlx::query(
-                "INSERT INTO bus_log (stream, partition, event_id, subject, event_type, envelope, appended_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(&*self.stream)
-            .bind(i64::from(partition_of(&event.subject, self.partitions)))
-            .bind(event.id.to_string())
-            .bind(&event.subject)
-            .bind(&event.event_type)
-            .bind(event.to_json())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .context("cannot append to the bus log")?;
+        {
+            let _writer = self.writer.lock().await;
+            let mut tx = self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .context("cannot begin a bus transaction")?;
+            let now = now_millis();
+            for event in events {
+                sqlx::query(
+                    "INSERT INTO bus_log (stream, partition, event_id, subject, event_type, envelope, appended_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(&*self.stream)
+                .bind(i64::from(partition_of(&event.subject, self.partitions)))
+                .bind(event.id.to_string())
+                .bind(&event.subject)
+                .bind(&event.event_type)
+                .bind(event.to_json())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .context("cannot append to the bus log")?;
+            }
+            tx.commit().await.context("cannot commit to the bus log")?;
         }
-        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM bus_log")
-            .fetch_one(&mut *tx)
-            .await
-            .context("cannot read the bus head")?;
-        tx.commit().await.context("cannot commit to the bus log")?;
-        advance(&self.head_sender, head.unwrap_or(0));
+        self.heads.poke.notify_one();
         self.doorbell.ring();
         Ok(())
     }
 
-    async fn open(&self, group: &str, partition: u32) -> anyhow::Result<Box<dyn PartitionReader>> {
+    async fn open(
+        &self,
+        group: &str,
+        partition: u32,
+        types: &[String],
+    ) -> anyhow::Result<Box<dyn PartitionReader>> {
         let committed: Option<i64> = sqlx::query_scalar(
             "SELECT position FROM bus_offsets WHERE stream = ? AND grp = ? AND partition = ?",
         )
@@ -331,18 +362,29 @@ impl Bus for LocalBus {
         .fetch_optional(&self.pool)
         .await
         .context("cannot read the group offset")?;
+        let filter = if types.is_empty() {
+            String::new()
+        } else {
+            format!(" AND event_type IN ({})", vec!["?"; types.len()].join(", "))
+        };
         Ok(Box::new(LocalReader {
             pool: self.pool.clone(),
             stream: self.stream.clone(),
             group: group.to_owned(),
             partition: i64::from(partition),
+            fetch: format!(
+                "SELECT position, envelope FROM bus_log WHERE stream = ? AND partition = ? AND position > ? \
+                 AND position <= ?{filter} ORDER BY position LIMIT {FETCH}"
+            ),
+            types: types.to_vec(),
             cursor: committed.unwrap_or(0),
+            covered: None,
             buffer: VecDeque::new(),
-            head: self.head.clone(),
+            heads: self.heads.sender.subscribe(),
             writer: self.writer.clone(),
-            acked: None,
+            acked: committed,
             unflushed: 0,
-            flushed: std::time::Instant::now(),
+            flushed: Instant::now(),
         }))
     }
 
@@ -365,7 +407,11 @@ impl Bus for LocalBus {
     }
 
     async fn check(&self) -> anyhow::Result<()> {
-        read_head(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .context("the bus file is not readable")?;
+        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -376,9 +422,13 @@ impl Bus for LocalBus {
     }
 }
 
+/// Rows fetched per query.
+const FETCH: usize = 128;
+
 /// Offsets are committed after this many acknowledgements, or this long after the last commit
-/// (also when the partition is idle), or when the reader closes. A crash in between redelivers a few events, which
-/// the consumers' inboxes recognise; in exchange the bus is not written once per event.
+/// (also when the partition is idle), or when the reader closes. A crash in between redelivers
+/// a few events, which the consumers' inboxes recognise; in exchange the bus is not written once
+/// per event.
 const OFFSET_BATCH: u32 = 256;
 const OFFSET_EVERY: Duration = Duration::from_millis(200);
 
@@ -387,16 +437,28 @@ struct LocalReader {
     stream: Arc<str>,
     group: String,
     partition: i64,
+    fetch: String,
+    types: Vec<String>,
+    /// Everything up to here was fetched (or skipped as unwanted).
     cursor: i64,
+    /// The end of the last fetch, which counts as handled once its rows are.
+    covered: Option<i64>,
     buffer: VecDeque<(i64, String)>,
-    head: watch::Receiver<i64>,
+    heads: watch::Receiver<Vec<i64>>,
     writer: Writer,
     acked: Option<i64>,
     unflushed: u32,
-    flushed: std::time::Instant,
+    flushed: Instant,
 }
 
 impl LocalReader {
+    fn advance(&mut self, position: i64) {
+        if self.acked.is_none_or(|acked| position > acked) {
+            self.acked = Some(position);
+            self.unflushed += 1;
+        }
+    }
+
     async fn flush(&mut self) -> anyhow::Result<()> {
         let Some(position) = self.acked else {
             return Ok(());
@@ -417,7 +479,7 @@ impl LocalReader {
         .await
         .context("cannot commit the group offset")?;
         self.unflushed = 0;
-        self.flushed = std::time::Instant::now();
+        self.flushed = Instant::now();
         Ok(())
     }
 }
@@ -427,57 +489,67 @@ impl PartitionReader for LocalReader {
     async fn next(&mut self) -> anyhow::Result<Delivery> {
         loop {
             if let Some((position, envelope)) = self.buffer.pop_front() {
-                self.cursor = position;
                 return Ok(Delivery::new(
                     Bytes::from(envelope),
                     position as u64,
                     AckHandle::Local,
                 ));
             }
-            self.head.mark_unchanged();
-            let rows: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT position, envelope FROM bus_log
-                 WHERE stream = ? AND partition = ? AND position > ? ORDER BY position LIMIT 128",
-            )
-            .bind(&*self.stream)
-            .bind(self.partition)
-            .bind(self.cursor)
-            .fetch_all(&self.pool)
-            .await
-            .context("cannot read the bus log")?;
-            if rows.is_empty() {
-                // Caught up: the offset becomes current once the partition stays idle a moment.
-                let idle_flush = if self.unflushed > 0 {
-                    self.flushed + OFFSET_EVERY
-                } else {
-                    std::time::Instant::now() + Duration::from_millis(500)
-                };
-                tokio::select! {
-                    changed = self.head.changed() => {
-                        if changed.is_err() {
-                            anyhow::bail!("the local bus was closed");
-                        }
-                    }
-                    _ = tokio::time::sleep_until(idle_flush.into()) => self.flush().await?,
+            // Deliveries are handled one at a time, so everything fetched before is done now,
+            // including the unwanted events the fetch skipped.
+            if let Some(covered) = self.covered.take() {
+                self.advance(covered);
+                if self.unflushed >= OFFSET_BATCH {
+                    self.flush().await?;
                 }
-            } else {
+            }
+            let head = self.heads.borrow_and_update()[self.partition as usize];
+            if head > self.cursor {
+                let mut query = sqlx::query_as(&self.fetch)
+                    .bind(&*self.stream)
+                    .bind(self.partition)
+                    .bind(self.cursor)
+                    .bind(head);
+                for event_type in &self.types {
+                    query = query.bind(event_type);
+                }
+                let rows: Vec<(i64, String)> = query
+                    .fetch_all(&self.pool)
+                    .await
+                    .context("cannot read the bus log")?;
+                let end = if rows.len() < FETCH {
+                    head
+                } else {
+                    rows.last().map_or(head, |(position, _)| *position)
+                };
+                self.cursor = end;
+                self.covered = Some(end);
                 self.buffer.extend(rows);
+                continue;
+            }
+            // Caught up: the offset becomes current once the partition stays idle a moment.
+            let idle_flush = if self.unflushed > 0 {
+                self.flushed + OFFSET_EVERY
+            } else {
+                Instant::now() + Duration::from_secs(1)
+            };
+            tokio::select! {
+                changed = self.heads.changed() => {
+                    if changed.is_err() {
+                        anyhow::bail!("the local bus was closed");
+                    }
+                }
+                _ = tokio::time::sleep_until(idle_flush.into()) => self.flush().await?,
             }
         }
     }
 
     async fn ack(&mut self, delivery: &Delivery) -> anyhow::Result<()> {
-        let position = delivery.position as i64;
-        self.acked = Some(self.acked.map_or(position, |acked| acked.max(position)));
-        self.unflushed += 1;
+        self.advance(delivery.position as i64);
         if self.unflushed >= OFFSET_BATCH || self.flushed.elapsed() >= OFFSET_EVERY {
             self.flush().await?;
         }
         Ok(())
-    }
-
-    async fn close(&mut self) -> anyhow::Result<()> {
-        self.flush().await
     }
 
     async fn in_progress(&mut self, _delivery: &Delivery) -> anyhow::Result<()> {
@@ -485,9 +557,12 @@ impl PartitionReader for LocalReader {
     }
 
     async fn release(&mut self, _delivery: &Delivery) -> anyhow::Result<()> {
-        let _writer = self.writer.lock().await;
         // The offset was not advanced, so the next reader of the partition starts at this delivery.
         Ok(())
+    }
+
+    async fn close(&mut self) -> anyhow::Result<()> {
+        self.flush().await
     }
 }
 

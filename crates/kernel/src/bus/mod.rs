@@ -109,7 +109,14 @@ pub trait Bus: Send + Sync + 'static {
     /// already on the bus is not appended twice.
     async fn publish(&self, permit: RelayPermit, events: &[Envelope]) -> anyhow::Result<()>;
     /// Opens `partition` for `group`, positioned after the group's last acknowledged message.
-    async fn open(&self, group: &str, partition: u32) -> anyhow::Result<Box<dyn PartitionReader>>;
+    /// An adapter may skip events whose type is not in `types` (empty: all); the consumer
+    /// runtime skips them in any case.
+    async fn open(
+        &self,
+        group: &str,
+        partition: u32,
+        types: &[String],
+    ) -> anyhow::Result<Box<dyn PartitionReader>>;
     /// The group membership and lease store that goes with this bus.
     fn coordinator(&self) -> Arc<dyn Coordinator>;
     /// Messages of `partition` that `group` has not acknowledged yet.

@@ -166,7 +166,12 @@ impl Bus for NatsBus {
         Ok(())
     }
 
-    async fn open(&self, group: &str, partition: u32) -> anyhow::Result<Box<dyn PartitionReader>> {
+    async fn open(
+        &self,
+        group: &str,
+        partition: u32,
+        _types: &[String],
+    ) -> anyhow::Result<Box<dyn PartitionReader>> {
         let stream = self
             .js
             .get_stream(&self.stream_name)

@@ -85,8 +85,11 @@ pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
         .pragma("temp_store", "memory")
         // Checkpoints run in the background instead (see `checkpoint`).
         .pragma("wal_autocheckpoint", "0")
+        .pragma("journal_size_limit", "33554432")
+        // Pages are read through a memory map instead of a read() per page.
+        .pragma("mmap_size", "268435456")
         .disable_statement_logging();
-    let path = options.get_filename();
+    let path = options.get_filename().to_owned();
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
         && path.to_str() != Some(":memory:")
@@ -95,31 +98,93 @@ pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
     let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+        .max_connections(4)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
         .with_context(|| format!("cannot open sqlite database {url}"))?;
-    tokio::spawn(checkpoint(pool.clone()));
+    tokio::spawn(checkpoint(pool.clone(), sqlite_writer(&path)));
     Ok(pool)
 }
 
-/// Moves the write-ahead log into the database file in the background. Commits then never pay
-/// for a checkpoint themselves (SQLite's automatic checkpoint runs inside the commit that crosses
-/// the threshold and turned into the slowest percentile of every benchmark).
-async fn checkpoint(pool: Pool<Sqlite>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
+/// The writer queue of a SQLite file, shared by every pool and bus of this process on that file.
+/// SQLite allows one writer at a time; writers that queue here, in order, never meet SQLite's
+/// busy handler (which sleeps with backoff and turns contention into latency spikes). Writers of
+/// other processes still do.
+pub fn sqlite_writer(path: &std::path::Path) -> Arc<tokio::sync::Mutex<()>> {
+    static WRITERS: std::sync::OnceLock<
+        std::sync::Mutex<
+            std::collections::HashMap<std::path::PathBuf, Arc<tokio::sync::Mutex<()>>>,
+        >,
+    > = std::sync::OnceLock::new();
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    WRITERS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("writer registry lock")
+        .entry(key)
+        .or_default()
+        .clone()
+}
+
+/// The file of a database that allows a single writer (SQLite), `None` for the others.
+trait SingleWriter {
+    fn single_writer_file(&self) -> Option<std::path::PathBuf>;
+}
+
+impl SingleWriter for Pool<Sqlite> {
+    fn single_writer_file(&self) -> Option<std::path::PathBuf> {
+        Some(self.connect_options().get_filename().to_owned())
+    }
+}
+
+impl SingleWriter for Pool<Postgres> {
+    fn single_writer_file(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+}
+
+impl SingleWriter for Pool<MySql> {
+    fn single_writer_file(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+}
+
+fn single_writer_file(pool: &impl SingleWriter) -> Option<std::path::PathBuf> {
+    pool.single_writer_file()
+}
+
+/// A write-ahead log this many pages long is reset under the writer lock.
+const LARGE_WAL_PAGES: i64 = 4_096;
+
+/// Moves the write-ahead log into the database file in the background, so that commits never
+/// pay for a checkpoint themselves (SQLite's automatic checkpoint runs inside the commit that
+/// crosses its threshold, and was the slowest percentile of every benchmark). A passive
+/// checkpoint cannot finish while writes keep coming, so a log that grows past
+/// `LARGE_WAL_PAGES` is checkpointed and truncated with this process's writers held back.
+async fn checkpoint(pool: Pool<Sqlite>, writer: Arc<tokio::sync::Mutex<()>>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         if pool.is_closed() {
             return;
         }
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            tracing::debug!(%error, "checkpoint failed; retrying later");
+        let passive: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await;
+        match passive {
+            Ok((_, log, done)) if log > LARGE_WAL_PAGES && done < log => {
+                let _writer = writer.lock().await;
+                if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::debug!(%error, "truncating checkpoint failed; retrying later");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::debug!(%error, "checkpoint failed; retrying later"),
         }
     }
 }
@@ -216,9 +281,8 @@ pub struct SqlStore<DB: Database> {
     pool: Pool<DB>,
     name: Arc<str>,
     wake: Arc<Notify>,
-    /// SQLite allows one writer at a time; queueing writers here, in order, avoids SQLite's
-    /// busy handler, which sleeps with backoff and turns contention into latency spikes.
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// The file's writer queue, for SQLite (see [`sqlite_writer`]).
+    writer: Arc<std::sync::OnceLock<Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl<DB: Database> Clone for SqlStore<DB> {
@@ -248,7 +312,7 @@ impl<DB: Database> SqlStore<DB> {
             pool,
             name: name.into(),
             wake: Arc::new(Notify::new()),
-            writer: Arc::new(tokio::sync::Mutex::new(())),
+            writer: Arc::default(),
         }
     }
 
@@ -352,11 +416,9 @@ macro_rules! sql_backend {
 
             /// Takes the in-process writer lock where the database has a single writer.
             async fn write_guard(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-                if $begin.is_empty() {
-                    None
-                } else {
-                    Some(self.writer.clone().lock_owned().await)
-                }
+                let file = single_writer_file(&self.pool)?;
+                let writer = self.writer.get_or_init(|| sqlite_writer(&file)).clone();
+                Some(writer.lock_owned().await)
             }
 
             /// Starts a write transaction; events published in it carry the ambient trace context.

@@ -32,7 +32,7 @@ impl MyPage {
                 Some((view, revision)) => (view, Some(revision)),
                 None => (ReservationView::new(&event.subject, fact.at), None),
             };
-            view.apply(fact);
+            view.apply(fact, time::OffsetDateTime::now_utc());
             match self.store.save(&view, revision, event).await {
                 Ok(()) | Err(StoreError::AlreadyHandled) => return Ok(()),
                 Err(StoreError::Conflict) => continue,

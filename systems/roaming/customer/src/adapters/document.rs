@@ -65,6 +65,8 @@ pub struct TimelineDocument {
     /// Reason, serial...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// When my page learned of it (RFC 3339).
+    pub recorded_at: String,
 }
 
 fn format(at: OffsetDateTime) -> String {
@@ -104,6 +106,7 @@ impl From<&ReservationView> for ViewDocument {
                     source: e.source.as_str().to_owned(),
                     event: e.event.clone(),
                     detail: e.detail.clone(),
+                    recorded_at: format(e.recorded_at),
                 })
                 .collect(),
             created_at: format(view.created_at),
@@ -151,6 +154,7 @@ impl TryFrom<ViewDocument> for ReservationView {
                         .with_context(|| format!("bad source {}", e.source))?,
                     event: e.event,
                     detail: e.detail,
+                    recorded_at: parse(&e.recorded_at)?,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

@@ -193,6 +193,8 @@ pub struct TimelineEntry {
     pub event: String,
     /// Reason, serial, card digits...
     pub detail: Option<String>,
+    /// When my page learned of it (the difference to `at` is the event lag).
+    pub recorded_at: OffsetDateTime,
 }
 
 /// A reservation on my page.
@@ -254,13 +256,14 @@ impl ReservationView {
 
     /// Folds one fact in. Facts may come in any order across sources; a source's status never
     /// goes back to an older one.
-    pub fn apply(&mut self, fact: &Fact) {
+    pub fn apply(&mut self, fact: &Fact, recorded_at: OffsetDateTime) {
         let source = fact.kind.source();
         let entry = TimelineEntry {
             at: fact.at,
             source,
             event: fact.kind.name().to_owned(),
             detail: fact.kind.detail(),
+            recorded_at,
         };
         let position = self.timeline.partition_point(|e| e.at <= entry.at);
         self.timeline.insert(position, entry);
@@ -344,6 +347,8 @@ mod tests {
         }
     }
 
+    const NOW: OffsetDateTime = datetime!(2026-11-22 11:00 UTC);
+
     fn fact(sequence: u64, minute: u8, kind: FactKind) -> Fact {
         Fact {
             customer_id: Some("c1".into()),
@@ -356,17 +361,20 @@ mod tests {
     #[test]
     fn the_view_shows_all_three_statuses_and_a_timeline() {
         let mut view = ReservationView::new("r1", datetime!(2026-11-22 10:00 UTC));
-        view.apply(&fact(1, 0, FactKind::Requested(terms())));
-        view.apply(&fact(
-            1,
-            1,
-            FactKind::PaymentApproved {
-                payment_id: "p1".into(),
-                card_last4: "4242".into(),
-            },
-        ));
-        view.apply(&fact(2, 1, FactKind::Reserved(terms())));
-        view.apply(&fact(1, 2, FactKind::RentalAccepted));
+        view.apply(&fact(1, 0, FactKind::Requested(terms())), NOW);
+        view.apply(
+            &fact(
+                1,
+                1,
+                FactKind::PaymentApproved {
+                    payment_id: "p1".into(),
+                    card_last4: "4242".into(),
+                },
+            ),
+            NOW,
+        );
+        view.apply(&fact(2, 1, FactKind::Reserved(terms())), NOW);
+        view.apply(&fact(1, 2, FactKind::RentalAccepted), NOW);
         assert_eq!(view.reservation_status.as_deref(), Some("Reserved"));
         assert_eq!(view.payment_status.as_deref(), Some("Approved"));
         assert_eq!(view.rental_status.as_deref(), Some("Accepted"));
@@ -378,8 +386,8 @@ mod tests {
     #[test]
     fn a_late_older_fact_does_not_move_a_status_back() {
         let mut view = ReservationView::new("r1", datetime!(2026-11-22 10:00 UTC));
-        view.apply(&fact(2, 1, FactKind::Reserved(terms())));
-        view.apply(&fact(1, 0, FactKind::Requested(terms())));
+        view.apply(&fact(2, 1, FactKind::Reserved(terms())), NOW);
+        view.apply(&fact(1, 0, FactKind::Requested(terms())), NOW);
         assert_eq!(view.reservation_status.as_deref(), Some("Reserved"));
         assert_eq!(
             view.timeline[0].event, "requested",
@@ -390,15 +398,18 @@ mod tests {
     #[test]
     fn a_refused_cancel_shows_the_refusal_and_the_restored_status() {
         let mut view = ReservationView::new("r1", datetime!(2026-11-22 10:00 UTC));
-        view.apply(&fact(2, 1, FactKind::Reserved(terms())));
-        view.apply(&fact(2, 2, FactKind::RentalHandedOut("SN-1".into())));
-        view.apply(&fact(3, 3, FactKind::CancelRequested));
-        view.apply(&fact(4, 4, FactKind::ReservationHandedOut));
-        view.apply(&fact(
-            5,
-            5,
-            FactKind::CancelRefused("the device was already handed out".into()),
-        ));
+        view.apply(&fact(2, 1, FactKind::Reserved(terms())), NOW);
+        view.apply(&fact(2, 2, FactKind::RentalHandedOut("SN-1".into())), NOW);
+        view.apply(&fact(3, 3, FactKind::CancelRequested), NOW);
+        view.apply(&fact(4, 4, FactKind::ReservationHandedOut), NOW);
+        view.apply(
+            &fact(
+                5,
+                5,
+                FactKind::CancelRefused("the device was already handed out".into()),
+            ),
+            NOW,
+        );
         assert_eq!(view.reservation_status.as_deref(), Some("HandedOut"));
         assert_eq!(
             view.cancel_refused_reason.as_deref(),

@@ -1,0 +1,174 @@
+//! `msa bench reserve`: an open-loop load of reservations through the gateway, and the event lag
+//! from a reservation to my page.
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
+fn request(customer: &str) -> Value {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let korea = time::UtcOffset::from_hms(9, 0, 0).expect("a valid offset");
+    let today = time::OffsetDateTime::now_utc().to_offset(korea).date();
+    json!({
+        "customerId": customer,
+        "deviceModel": "egg-lte",
+        "country": "JP",
+        "rentalDate": (today + time::Duration::days(2)).format(format).expect("a date formats"),
+        "returnDate": (today + time::Duration::days(5)).format(format).expect("a date formats"),
+        "booth": "ICN-T2",
+        "cardNumber": "4242424242424242",
+    })
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<f64>,
+    statuses: BTreeMap<String, usize>,
+    lags: Vec<f64>,
+    followed: Vec<(String, time::OffsetDateTime)>,
+}
+
+/// Runs the load and prints latency and lag percentiles.
+pub async fn reserve(
+    gateway: &str,
+    rate: u64,
+    duration: u64,
+    lag_every: usize,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        rate > 0 && duration > 0,
+        "--rate and --duration must be positive"
+    );
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(256)
+        .build()
+        .context("cannot build the client")?;
+    client
+        .get(format!("{gateway}/api/catalog"))
+        .send()
+        .await
+        .with_context(|| {
+            format!("the gateway at {gateway} does not answer; is `msa up` running?")
+        })?;
+    let run = format!(
+        "{:x}",
+        time::OffsetDateTime::now_utc().unix_timestamp() % 0xffff_ff
+    );
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let total = (rate * duration) as usize;
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let client = client.clone();
+        let tally = tally.clone();
+        let gateway = gateway.to_owned();
+        let customer = format!("bench-{run}-{}", i % 1000);
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let sent_at = time::OffsetDateTime::now_utc();
+            let answer = client
+                .post(format!("{gateway}/api/reservations"))
+                .json(&request(&customer))
+                .send()
+                .await;
+            let latency = sent.elapsed().as_secs_f64();
+            let (status, id) = match answer {
+                Ok(response) => {
+                    let status = response.status().as_u16().to_string();
+                    let body: Value = response.json().await.unwrap_or(Value::Null);
+                    (status, body["id"].as_str().map(str::to_owned))
+                }
+                Err(error) => (format!("error: {error}"), None),
+            };
+            {
+                let mut tally = tally.lock().await;
+                tally.latencies.push(latency);
+                *tally.statuses.entry(status).or_default() += 1;
+            }
+            if let (Some(id), true) = (id, i % lag_every == 0) {
+                tally.lock().await.followed.push((id, sent_at));
+            }
+        }));
+    }
+    let offered_for = started.elapsed();
+    for task in tasks {
+        let _ = task.await;
+    }
+    let mut tally = Arc::try_unwrap(tally)
+        .map_err(|_| anyhow::anyhow!("load tasks still running"))?
+        .into_inner();
+    // The lag is read from my page afterwards (when it recorded the booth's acceptance), so that
+    // measuring it adds no load while the load runs.
+    let settle = Instant::now() + Duration::from_secs(60);
+    for (id, sent_at) in std::mem::take(&mut tally.followed) {
+        loop {
+            let view: Value = client
+                .get(format!("{gateway}/api/mypage/reservations/{id}"))
+                .send()
+                .await?
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            let accepted = view["timeline"].as_array().and_then(|entries| {
+                entries
+                    .iter()
+                    .find(|e| e["source"] == "rental" && e["event"] == "accepted")
+                    .and_then(|e| e["recordedAt"].as_str())
+                    .and_then(|at| {
+                        time::OffsetDateTime::parse(
+                            at,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .ok()
+                    })
+            });
+            if let Some(recorded) = accepted {
+                tally.lags.push((recorded - sent_at).as_seconds_f64());
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < settle,
+                "my page never showed reservation {id} accepted"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    tally.latencies.sort_by(f64::total_cmp);
+    tally.lags.sort_by(f64::total_cmp);
+    let ms = |v: f64| v * 1000.0;
+    println!(
+        "POST /api/reservations at {rate}/s for {duration}s: {} sent in {:.1}s ({:.0}/s)",
+        tally.latencies.len(),
+        offered_for.as_secs_f64(),
+        tally.latencies.len() as f64 / offered_for.as_secs_f64()
+    );
+    println!("  answers: {:?}", tally.statuses);
+    println!(
+        "  latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        ms(percentile(&tally.latencies, 0.50)),
+        ms(percentile(&tally.latencies, 0.90)),
+        ms(percentile(&tally.latencies, 0.99)),
+        ms(percentile(&tally.latencies, 1.0))
+    );
+    println!(
+        "  reserve → my page shows the booth accepted ({} samples), ms: p50 {:.1}  p99 {:.1}  max {:.1}",
+        tally.lags.len(),
+        ms(percentile(&tally.lags, 0.50)),
+        ms(percentile(&tally.lags, 0.99)),
+        ms(percentile(&tally.lags, 1.0))
+    );
+    Ok(())
+}

@@ -63,7 +63,7 @@ pub async fn reserve(
         })?;
     let run = format!(
         "{:x}",
-        time::OffsetDateTime::now_utc().unix_timestamp() % 0xffff_ff
+        time::OffsetDateTime::now_utc().unix_timestamp() % 0x00ff_ffff
     );
     let tally = Arc::new(Mutex::new(Tally::default()));
     let total = (rate * duration) as usize;

@@ -57,7 +57,16 @@ ensure_redis() {
   wait_for 6379
 }
 
+ensure_browser() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && fc-list 2>/dev/null | grep -qi nanum; then
+    return 0
+  fi
+  # Headless Chromium and its WebDriver for the UI tests, and Korean fonts for their screenshots.
+  apt_install chromium chromium-driver fonts-nanum
+}
+
 ensure_nats
+ensure_browser
 ensure_postgres
 ensure_mariadb
 ensure_redis

@@ -72,6 +72,11 @@ enum Command {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    /// Identity tools for the embedded issuer.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -88,6 +93,12 @@ struct ServeOptions {
     /// A TOML settings file layered over the defaults (environment variables win over it).
     #[arg(long, env = "MSA_CONFIG")]
     config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthCommand {
+    /// Read a password on standard input and print its Argon2id hash (for a users file).
+    HashPassword,
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,5 +198,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::Bench { command } => bench::run(command, &cli.data).await,
+        Command::Auth {
+            command: AuthCommand::HashPassword,
+        } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(!password.is_empty(), "give the password on standard input");
+            println!("{}", auth::hash_password(password));
+            Ok(())
+        }
     }
 }

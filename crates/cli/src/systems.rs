@@ -53,10 +53,14 @@ pub fn defaults(
         port(entry.port, offset)
     };
     if service == "gateway" {
+        let gateway_port = port(manifest.gateway.port, offset)?;
+        writeln!(toml, "[http]\nport = {gateway_port}")?;
+        writeln!(toml, "[auth]\nissuer = \"http://127.0.0.1:{gateway_port}\"")?;
         writeln!(
             toml,
-            "[http]\nport = {}",
-            port(manifest.gateway.port, offset)?
+            "[auth.embedded_issuer]\nkey_file = {}\nops_secret_file = {}\nweb_redirect_uris = [\"http://127.0.0.1:{gateway_port}/\", \"http://localhost:{gateway_port}/\"]",
+            toml_string(&format!("{data}/auth/signing-key.pem")),
+            toml_string(&format!("{data}/auth/ops-client-secret")),
         )?;
         writeln!(toml, "[upstreams]")?;
         for entry in &manifest.services {
@@ -100,6 +104,43 @@ pub fn defaults(
     Ok(toml)
 }
 
+/// The roaming system's API document and web UI, served by its gateway.
+pub fn roaming_extras() -> gateway::Extras {
+    let asset = |path, content_type, body| gateway::WebAsset {
+        path,
+        content_type,
+        body,
+    };
+    gateway::Extras {
+        openapi: gateway::openapi(
+            "roaming",
+            vec![
+                roaming_reservation::openapi(),
+                roaming_payment::openapi(),
+                roaming_rental::openapi(),
+                roaming_customer::openapi(),
+            ],
+        ),
+        web: vec![
+            asset(
+                "/",
+                "text/html; charset=utf-8",
+                include_bytes!("../../../systems/roaming/web/index.html").as_slice(),
+            ),
+            asset(
+                "/app.js",
+                "text/javascript; charset=utf-8",
+                include_bytes!("../../../systems/roaming/web/app.js").as_slice(),
+            ),
+            asset(
+                "/app.css",
+                "text/css; charset=utf-8",
+                include_bytes!("../../../systems/roaming/web/app.css").as_slice(),
+            ),
+        ],
+    }
+}
+
 /// Builds and runs `<system>/<service>` until it is stopped.
 pub async fn serve(
     target: &str,
@@ -118,7 +159,9 @@ pub async fn serve(
     }
     let layers = layers.with_env();
     let app = match (system, service) {
-        ("roaming", "gateway") => gateway::build(layers.build()?, manifest).await?,
+        ("roaming", "gateway") => {
+            gateway::build(layers.build()?, manifest, roaming_extras()).await?
+        }
         ("roaming", "reservation") => roaming_reservation::build(layers.build()?).await?,
         ("roaming", "payment") => roaming_payment::build(layers.build()?).await?,
         ("roaming", "rental") => roaming_rental::build(layers.build()?).await?,

@@ -1,14 +1,25 @@
-//! The gateway: the single public entry point of a system. It routes `/api/...` by the system
-//! manifest's prefixes to the services (round-robin over replicas, failing over when a replica
-//! refuses the connection), carries the request id and trace context, and strips identity
-//! headers clients might try to forge.
+//! The gateway: the single public entry point of a system.
+//!
+//! - routes `/api/...` by the system manifest's prefixes to the services (round-robin over
+//!   replicas, failing over when a replica refuses the connection) — [`proxy`];
+//! - guards every `/api/...` route with the manifest's access rules, a bearer-token check
+//!   against the identity provider's keys and a per-client rate limit, and forwards the caller's
+//!   identity as `x-msa-*` headers (removing any a client sent) — [`edge`], [`identity`];
+//! - serves the embedded OAuth2 / OIDC issuer when configured (`auth.embedded`), the web UI, the
+//!   OpenAPI document and the operator's system view — [`pages`].
 
+pub mod edge;
+pub mod identity;
+mod pages;
 mod proxy;
 
+use edge::{CorsSettings, Edge, Limiter, RateLimitSettings};
+use identity::{AuthSettings, Verifier};
 use kernel::manifest::SystemManifest;
 use kernel::{Application, Service, ServiceSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The gateway's name.
 pub const NAME: &str = "gateway";
@@ -25,15 +36,109 @@ pub struct Settings {
     /// Longest wait for a service's answer, in milliseconds.
     #[serde(default = "default_timeout")]
     pub upstream_timeout_ms: u64,
+    /// Token checking and the embedded issuer.
+    #[serde(default)]
+    pub auth: AuthSettings,
+    /// Per-client rate limit.
+    #[serde(default)]
+    pub rate_limit: RateLimitSettings,
+    /// Cross-origin access for UIs served elsewhere.
+    #[serde(default)]
+    pub cors: CorsSettings,
 }
 
 fn default_timeout() -> u64 {
     30_000
 }
 
+/// A file of the web UI, embedded in the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct WebAsset {
+    /// URL path (`/`, `/app.js`).
+    pub path: &'static str,
+    /// Content type.
+    pub content_type: &'static str,
+    /// Contents.
+    pub body: &'static [u8],
+}
+
+/// What the gateway serves besides the services: the OpenAPI document of the whole system and
+/// the web UI.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// OpenAPI 3 document of every service's API.
+    pub openapi: serde_json::Value,
+    /// The web UI's files.
+    pub web: Vec<WebAsset>,
+}
+
+/// The OpenAPI description of a system's whole API: the services' documents merged with the
+/// gateway's own routes, and the bearer-token scheme.
+pub fn openapi(title: &str, services: Vec<utoipa::openapi::OpenApi>) -> serde_json::Value {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    let mut document = <pages::ApiDoc as utoipa::OpenApi>::openapi();
+    for service in services {
+        document.merge(service);
+    }
+    document.info = utoipa::openapi::InfoBuilder::new()
+        .title(title)
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Every route needs a bearer token from the identity provider, except those marked public.",
+        ))
+        .build();
+    document
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    serde_json::to_value(document).unwrap_or_default()
+}
+
 /// Builds the gateway for `manifest`'s system.
-pub async fn build(settings: Settings, manifest: SystemManifest) -> anyhow::Result<Application> {
-    let routes = proxy::routes(&settings, &manifest)?;
+pub async fn build(
+    settings: Settings,
+    manifest: SystemManifest,
+    extras: Extras,
+) -> anyhow::Result<Application> {
+    let mut auth = settings.auth.clone();
+    let issuer = if auth.embedded {
+        auth.embedded_issuer.issuer = auth.issuer.clone();
+        auth.embedded_issuer.audience = auth.audience.clone();
+        Some(auth::Issuer::new(auth.embedded_issuer.clone())?)
+    } else {
+        None
+    };
+    let verifier = Verifier::new(auth.clone(), issuer.clone())?;
+    let edge = Edge {
+        manifest: Arc::new(manifest.clone()),
+        verifier: verifier.clone(),
+        limiter: Arc::new(Limiter::new(settings.rate_limit.clone())),
+        cors: Arc::new(settings.cors.clone()),
+    };
+    let upstreams = proxy::Upstreams::new(&settings, &manifest)?;
+    let mut routes = pages::routes(pages::PagesState {
+        upstreams: upstreams.clone(),
+        verifier,
+        extras: Arc::new(extras),
+    })
+    .merge(proxy::routes(upstreams));
+    if let Some(issuer) = &issuer {
+        routes = routes.merge(issuer.routes());
+    }
+    let routes = routes
+        .layer(axum::middleware::from_fn_with_state(
+            edge.clone(),
+            edge::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(edge, edge::cors));
     Service::new(
         &format!("{}/{NAME}", manifest.name),
         settings.service.clone(),

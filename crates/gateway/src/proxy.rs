@@ -1,6 +1,8 @@
 //! Reverse proxying to the services.
 
 use crate::Settings;
+use crate::edge::identity_headers;
+use crate::identity::Identity;
 use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
@@ -38,54 +40,83 @@ struct Upstream {
     next: AtomicUsize,
 }
 
+/// Where each service's replicas are, and the client that calls them.
 #[derive(Clone)]
-struct ProxyState {
+pub(crate) struct Upstreams {
     manifest: Arc<SystemManifest>,
     upstreams: Arc<HashMap<String, Upstream>>,
     client: reqwest::Client,
 }
 
-/// The catch-all route for `/api/...`.
-pub fn routes(settings: &Settings, manifest: &SystemManifest) -> anyhow::Result<Router> {
-    let mut upstreams = HashMap::new();
-    for service in &manifest.services {
-        let configured = settings
-            .upstreams
-            .get(&service.name)
-            .cloned()
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}", service.port));
-        let bases: Vec<String> = configured
-            .split(',')
-            .map(|b| b.trim().trim_end_matches('/').to_owned())
-            .filter(|b| !b.is_empty())
-            .collect();
-        anyhow::ensure!(!bases.is_empty(), "upstreams.{} is empty", service.name);
-        upstreams.insert(
-            service.name.clone(),
-            Upstream {
-                bases,
-                next: AtomicUsize::new(0),
-            },
-        );
+impl Upstreams {
+    pub(crate) fn new(settings: &Settings, manifest: &SystemManifest) -> anyhow::Result<Self> {
+        let mut upstreams = HashMap::new();
+        for service in &manifest.services {
+            let configured = settings
+                .upstreams
+                .get(&service.name)
+                .cloned()
+                .unwrap_or_else(|| format!("http://127.0.0.1:{}", service.port));
+            let bases: Vec<String> = configured
+                .split(',')
+                .map(|b| b.trim().trim_end_matches('/').to_owned())
+                .filter(|b| !b.is_empty())
+                .collect();
+            anyhow::ensure!(!bases.is_empty(), "upstreams.{} is empty", service.name);
+            upstreams.insert(
+                service.name.clone(),
+                Upstream {
+                    bases,
+                    next: AtomicUsize::new(0),
+                },
+            );
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(settings.upstream_timeout_ms))
+            .connect_timeout(Duration::from_secs(2))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("cannot build the proxy client")?;
+        Ok(Self {
+            manifest: Arc::new(manifest.clone()),
+            upstreams: Arc::new(upstreams),
+            client,
+        })
     }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(settings.upstream_timeout_ms))
-        .connect_timeout(Duration::from_secs(2))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .context("cannot build the proxy client")?;
-    let state = ProxyState {
-        manifest: Arc::new(manifest.clone()),
-        upstreams: Arc::new(upstreams),
-        client,
-    };
-    Ok(Router::new()
-        .route("/api/{*rest}", any(forward))
-        .with_state(state))
+
+    /// Every replica of every service, with the service's name.
+    pub(crate) fn replicas(&self) -> Vec<(String, String)> {
+        self.manifest
+            .services
+            .iter()
+            .flat_map(|s| {
+                self.upstreams[&s.name]
+                    .bases
+                    .iter()
+                    .map(move |base| (s.name.clone(), base.clone()))
+            })
+            .collect()
+    }
+
+    /// The client.
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
 }
 
-fn forwarded_headers(incoming: &HeaderMap, peer: Option<SocketAddr>) -> HeaderMap {
+/// The catch-all route for `/api/...`.
+pub(crate) fn routes(upstreams: Upstreams) -> Router {
+    Router::new()
+        .route("/api/{*rest}", any(forward))
+        .with_state(upstreams)
+}
+
+fn forwarded_headers(
+    incoming: &HeaderMap,
+    peer: Option<SocketAddr>,
+    identity: Option<&Identity>,
+) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in incoming {
         let lower = name.as_str();
@@ -108,10 +139,15 @@ fn forwarded_headers(incoming: &HeaderMap, peer: Option<SocketAddr>) -> HeaderMa
     {
         headers.insert("x-forwarded-for", value);
     }
+    for (name, value) in identity.map(identity_headers).unwrap_or_default() {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
     headers
 }
 
-async fn forward(State(state): State<ProxyState>, request: Request) -> Result<Response, ApiError> {
+async fn forward(State(state): State<Upstreams>, request: Request) -> Result<Response, ApiError> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -127,7 +163,12 @@ async fn forward(State(state): State<ProxyState>, request: Request) -> Result<Re
         .map(|p| p.as_str().to_owned())
         .unwrap_or(path);
     let method = request.method().clone();
-    let headers = forwarded_headers(request.headers(), peer);
+    let identity = request
+        .extensions()
+        .get::<Option<Identity>>()
+        .cloned()
+        .flatten();
+    let headers = forwarded_headers(request.headers(), peer, identity.as_ref());
     let body = axum::body::to_bytes(request.into_body(), 4 * 1024 * 1024)
         .await
         .map_err(|_| {

@@ -145,6 +145,30 @@ pub struct GroupStatus {
     pub paused: bool,
 }
 
+/// An event a group handled, for the live event view.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentEvent {
+    /// Event id.
+    pub id: String,
+    /// Event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The correlation key.
+    pub subject: String,
+    /// Producing service.
+    pub source: String,
+    /// When it was committed (RFC 3339).
+    pub time: String,
+    /// When this group handled it (RFC 3339).
+    pub handled_at: String,
+    /// The group.
+    pub group: String,
+}
+
+/// Events remembered per group for the live view.
+const RECENT: usize = 100;
+
 struct Worker {
     stop: CancellationToken,
     handle: JoinHandle<()>,
@@ -160,6 +184,8 @@ pub struct ConsumerGroup {
     member: String,
     status: Arc<Mutex<GroupStatus>>,
     paused: AtomicBool,
+    nudge: tokio::sync::Notify,
+    recent: Mutex<std::collections::VecDeque<RecentEvent>>,
 }
 
 impl std::fmt::Debug for ConsumerGroup {
@@ -198,18 +224,58 @@ impl ConsumerGroup {
             member,
             status: Arc::new(Mutex::new(status)),
             paused: AtomicBool::new(false),
+            nudge: tokio::sync::Notify::new(),
+            recent: Mutex::new(std::collections::VecDeque::with_capacity(RECENT)),
         })
     }
 
+    /// The events this replica handled last, newest first.
+    pub fn recent(&self) -> Vec<RecentEvent> {
+        self.recent
+            .lock()
+            .expect("recent lock")
+            .iter()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    fn remember(&self, envelope: &Envelope) {
+        let rfc3339 = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        let mut recent = self.recent.lock().expect("recent lock");
+        if recent.len() == RECENT {
+            recent.pop_front();
+        }
+        recent.push_back(RecentEvent {
+            id: envelope.id.to_string(),
+            event_type: envelope.event_type.clone(),
+            subject: envelope.subject.clone(),
+            source: envelope.source.clone(),
+            time: rfc3339(envelope.time),
+            handled_at: rfc3339(time::OffsetDateTime::now_utc()),
+            group: self.subscription.group.clone(),
+        });
+    }
+
     /// Stops consuming (in-flight handlers finish, partitions go to other replicas) until
-    /// [`Self::resume`]; the service keeps answering requests meanwhile.
-    pub fn pause(&self) {
+    /// [`Self::resume`]; the service keeps answering requests meanwhile. Returns once this
+    /// replica has stopped reading (or after `patience`).
+    pub async fn pause(&self, patience: Duration) {
         self.paused.store(true, Ordering::SeqCst);
+        self.nudge.notify_one();
+        let deadline = Instant::now() + patience;
+        while !self.status().paused && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Consumes again after [`Self::pause`].
     pub fn resume(&self) {
         self.paused.store(false, Ordering::SeqCst);
+        self.nudge.notify_one();
     }
 
     /// The group name.
@@ -242,6 +308,7 @@ impl ConsumerGroup {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = ticker.tick() => {}
+                _ = self.nudge.notified() => {}
             }
             workers.retain(|partition, worker| {
                 let alive = !worker.handle.is_finished();
@@ -516,6 +583,7 @@ impl ConsumerGroup {
                 Ok(()) => {
                     crash::point(crash::CONSUMER_AFTER_COMMIT);
                     self.ack(reader, &delivery).await;
+                    self.remember(envelope);
                     self.count(&envelope.event_type, "handled");
                     let age = time::OffsetDateTime::now_utc() - envelope.time;
                     self.metrics.observe(

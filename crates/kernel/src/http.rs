@@ -31,9 +31,12 @@ pub struct ApiError {
     www_authenticate: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// Stable, machine-readable code (`reservation_not_found`, `payment_busy`, ...).
     code: &'a str,
+    /// What happened, for people.
     message: &'a str,
 }
 

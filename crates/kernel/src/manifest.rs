@@ -16,6 +16,81 @@ pub struct SystemManifest {
     pub gateway: GatewayEntry,
     /// The services, in start order.
     pub services: Vec<ServiceEntry>,
+    /// Who may call which public route.
+    #[serde(default)]
+    pub access: Access,
+}
+
+/// Access rules for the gateway: routes anyone may call, and the roles other routes need.
+/// A route is written `METHOD /path`, where `METHOD` may be `*`, a path segment `*` matches one
+/// segment and a final `**` any rest. A route no rule names is refused to everyone.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    /// Routes callable without a token.
+    #[serde(default)]
+    pub public: Vec<String>,
+    /// Routes and the roles that may call them.
+    #[serde(default)]
+    pub rules: Vec<AccessRule>,
+}
+
+/// Roles that may call some routes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRule {
+    /// `METHOD /path` patterns.
+    pub routes: Vec<String>,
+    /// Any one of these roles is enough.
+    pub roles: Vec<String>,
+}
+
+/// What the access rules say about one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// Anyone may call it.
+    Public,
+    /// A token with one of these roles may.
+    Roles(&'a [String]),
+    /// No rule names it: nobody may.
+    Unlisted,
+}
+
+fn pattern_matches(pattern: &str, method: &str, path: &str) -> bool {
+    let Some((pattern_method, pattern_path)) = pattern.split_once(' ') else {
+        return false;
+    };
+    if pattern_method != "*" && !pattern_method.eq_ignore_ascii_case(method) {
+        return false;
+    }
+    let mut want = pattern_path
+        .trim()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .peekable();
+    let mut have = path.split('/').filter(|s| !s.is_empty());
+    loop {
+        match (want.next(), have.next()) {
+            (Some("**"), _) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(w), Some(h)) if w == h => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+impl Access {
+    /// The verdict for `method` on `path` (no query string).
+    pub fn verdict(&self, method: &str, path: &str) -> Verdict<'_> {
+        if self.public.iter().any(|p| pattern_matches(p, method, path)) {
+            return Verdict::Public;
+        }
+        self.rules
+            .iter()
+            .find(|rule| rule.routes.iter().any(|p| pattern_matches(p, method, path)))
+            .map_or(Verdict::Unlisted, |rule| Verdict::Roles(&rule.roles))
+    }
 }
 
 /// The gateway's entry.
@@ -112,12 +187,42 @@ port = 8082
 store = "sqlite://{data}/special.db"
 prod_store = "sqlite://{data}/special.db"
 routes = ["/api/orders/special"]
+[access]
+public = ["GET /api/catalog", "GET /api/orders/special/**"]
+[[access.rules]]
+routes = ["* /api/orders/*", "POST /api/orders/*/ship"]
+roles = ["clerk", "admin"]
 "#;
 
     #[test]
     fn routes_match_whole_segments_and_prefer_the_longest_prefix() {
         let manifest = SystemManifest::parse(MANIFEST).unwrap();
         assert_eq!(manifest.route("/api/orders").unwrap().name, "orders");
+        assert_eq!(
+            manifest.access.verdict("GET", "/api/catalog"),
+            Verdict::Public
+        );
+        assert_eq!(
+            manifest.access.verdict("POST", "/api/catalog"),
+            Verdict::Unlisted
+        );
+        let clerks = vec!["clerk".to_owned(), "admin".to_owned()];
+        assert_eq!(
+            manifest.access.verdict("POST", "/api/orders/7/ship"),
+            Verdict::Roles(&clerks)
+        );
+        assert_eq!(
+            manifest.access.verdict("GET", "/api/orders/7"),
+            Verdict::Roles(&clerks)
+        );
+        assert_eq!(
+            manifest.access.verdict("GET", "/api/orders/7/8/9"),
+            Verdict::Unlisted
+        );
+        assert_eq!(
+            manifest.access.verdict("GET", "/api/orders/special/x/y"),
+            Verdict::Public
+        );
         assert_eq!(manifest.route("/api/orders/12").unwrap().name, "orders");
         assert_eq!(
             manifest.route("/api/orders/special/1").unwrap().name,

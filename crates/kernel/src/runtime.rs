@@ -456,6 +456,7 @@ fn admin_routes(state: AdminState) -> Router {
         .route("/admin/status", get(status))
         .route("/admin/deadletters", get(dead_letters))
         .route("/admin/deadletters/{id}/replay", post(replay))
+        .route("/admin/events", get(recent_events))
         .route("/admin/consumers/pause", post(pause))
         .route("/admin/consumers/resume", post(resume))
         .with_state(state)
@@ -607,9 +608,15 @@ async fn replay(
     Ok((status, Json(outcome)))
 }
 
+async fn recent_events(State(state): State<AdminState>) -> Json<Vec<crate::consumer::RecentEvent>> {
+    let mut events: Vec<_> = state.consumers.iter().flat_map(|c| c.recent()).collect();
+    events.sort_by(|a, b| b.handled_at.cmp(&a.handled_at));
+    Json(events)
+}
+
 async fn pause(State(state): State<AdminState>) -> Json<Vec<GroupStatus>> {
     for consumer in state.consumers.iter() {
-        consumer.pause();
+        consumer.pause(Duration::from_secs(30)).await;
     }
     Json(state.consumers.iter().map(|c| c.status()).collect())
 }

@@ -3,6 +3,7 @@
 //! conformance suite every `Bus` adapter must pass.
 
 pub mod architecture;
+pub mod browser;
 pub mod conformance;
 pub mod names;
 pub mod node;

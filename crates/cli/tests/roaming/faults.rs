@@ -223,6 +223,7 @@ async fn retrying_with_the_same_idempotency_key_confirms_a_payment_whose_answer_
         system
             .client
             .post(format!("{}/api/reservations", system.gateway()))
+            .bearer_auth(&system.admin_token)
             .header("idempotency-key", "trip-2026-12")
             .json(&reservation_request("yoon", APPROVED_CARD))
             .send()

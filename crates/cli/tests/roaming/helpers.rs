@@ -46,47 +46,33 @@ struct Proc {
 
 pub struct System {
     pub dir: TempDir,
-    pub offset: u16,
+    ports: std::sync::Mutex<HashMap<String, u16>>,
     pub client: reqwest::Client,
+    /// A token of the operator's machine client (role admin), used by the helpers below.
+    pub admin_token: String,
+    /// The machine client's secret, given to the gateway through its environment.
+    pub ops_secret: String,
     system_name: String,
     options: Options,
     procs: HashMap<String, Proc>,
 }
 
-pub const SERVICES: [&str; 5] = ["reservation", "payment", "rental", "customer", "gateway"];
-const BASE_PORTS: [u16; 5] = [8081, 8082, 8083, 8084, 8080];
+pub const SERVICES: [&str; 5] = ["payment", "reservation", "rental", "customer", "gateway"];
 
-fn base_port(service: &str) -> u16 {
-    let i = SERVICES
-        .iter()
-        .position(|s| *s == service)
-        .expect("a roaming service");
-    BASE_PORTS[i]
+/// A port nobody listens on now: the kernel hands each caller a different one, so concurrent
+/// tests do not collide.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
-fn ports_free(offset: u16) -> bool {
-    BASE_PORTS
-        .iter()
-        .flat_map(|p| [*p, *p + 100])
-        .all(|p| std::net::TcpListener::bind(("127.0.0.1", p + offset)).is_ok())
-}
-
-fn free_offset() -> u16 {
-    for _ in 0..200 {
-        let offset = 10_000 + fastrand_offset();
-        if ports_free(offset) {
-            return offset;
-        }
+fn label(service: &str, replica: Option<u16>) -> String {
+    match replica {
+        None | Some(0) => service.to_owned(),
+        Some(n) => format!("{service}-{}", n + 1),
     }
-    panic!("no free port range found");
-}
-
-fn fastrand_offset() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    ((nanos ^ std::process::id().rotate_left(7)) % 400) as u16 * 100 + 7
 }
 
 impl System {
@@ -99,26 +85,148 @@ impl System {
         for service in SERVICES {
             system.wait_ready(service, None).await;
         }
+        system.admin_token = system.client_token().await;
         system
+    }
+
+    /// A token for the machine client `msa-ops` (client credentials).
+    pub async fn client_token(&self) -> String {
+        let response = self
+            .client
+            .post(format!("{}/oauth2/token", self.gateway()))
+            .basic_auth("msa-ops", Some(&self.ops_secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "client credentials work");
+        response.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Signs in as a user the way a browser does (authorization code + PKCE); returns the
+    /// token response.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Value {
+        use base64::Engine as _;
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let verifier = format!("verifier-{}-{}", username, unique_name("v")).repeat(2);
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+        let redirect = format!("{}/", self.gateway());
+        let params = [
+            ("response_type", "code"),
+            ("client_id", "msa-web"),
+            ("redirect_uri", redirect.as_str()),
+            ("scope", "openid profile"),
+            ("state", "s1"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        let form = no_redirects
+            .get(format!("{}/oauth2/authorize", self.gateway()))
+            .query(&params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(form.status().as_u16(), 200, "the login form is shown");
+        let mut fields: Vec<(&str, &str)> = params.to_vec();
+        fields.push(("username", username));
+        fields.push(("password", password));
+        let answer = no_redirects
+            .post(format!("{}/oauth2/authorize", self.gateway()))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 303, "{username} signs in");
+        let location = answer.headers()["location"].to_str().unwrap().to_owned();
+        let code = location
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("code="))
+            .expect("a code")
+            .to_owned();
+        let tokens = self
+            .client
+            .post(format!("{}/oauth2/token", self.gateway()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect.as_str()),
+                ("client_id", "msa-web"),
+                ("code_verifier", verifier.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tokens.status().as_u16(), 200);
+        tokens.json().await.unwrap()
+    }
+
+    /// A user's access token.
+    pub async fn user_token(&self, username: &str, password: &str) -> String {
+        self.sign_in(username, password).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `GET` through the gateway with `token`.
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.gateway()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST` JSON through the gateway with `token`.
+    pub async fn post_as(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.gateway()))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// A system with nothing started yet.
     pub fn new(options: Options) -> Self {
         Self {
             dir: TempDir::new("roaming"),
-            offset: free_offset(),
+            ports: std::sync::Mutex::new(HashMap::new()),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            admin_token: String::new(),
+            ops_secret: unique_name("ops-secret"),
             system_name: unique_name("roaming"),
             options,
             procs: HashMap::new(),
         }
     }
 
+    /// The port of a service (replica `n` of it), chosen on first use and kept across restarts.
     pub fn port(&self, service: &str, replica: Option<u16>) -> u16 {
-        base_port(service) + self.offset + replica.unwrap_or(0) * 100
+        *self
+            .ports
+            .lock()
+            .unwrap()
+            .entry(label(service, replica))
+            .or_insert_with(free_port)
     }
 
     pub fn url(&self, service: &str) -> String {
@@ -152,15 +260,17 @@ impl System {
 
     /// Starts process `label` of `service` (replica `n` listens 100·n ports higher).
     pub async fn spawn(&mut self, label: &str, service: &str, replica: Option<u16>) {
-        let log = std::fs::File::create(self.dir.path().join(format!("{label}.log"))).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("{label}.log")))
+            .unwrap();
         let mut command = Command::new(MSA);
         command
             .arg("--data")
             .arg(self.dir.path())
             .arg("serve")
             .arg(format!("roaming/{service}"))
-            .arg("--port-offset")
-            .arg(self.offset.to_string())
             .env("MSA_LOG", "info")
             .env("MSA__HTTP__PORT", self.port(service, replica).to_string())
             .env("MSA__CONSUMER__HEARTBEAT_MS", "100")
@@ -175,12 +285,27 @@ impl System {
         if self.options.bus == Bus::Nats {
             command.env("MSA__BUS__URL", testkit::nats_url());
         }
+        if service == "reservation" {
+            command.env("MSA__PAYMENT__URL", self.url("payment"));
+        }
         if service == "gateway" {
-            let rental = (0..2u16)
-                .map(|r| format!("http://127.0.0.1:{}", self.port("rental", Some(r))))
-                .collect::<Vec<_>>()
-                .join(",");
-            command.env("MSA__UPSTREAMS__RENTAL", rental);
+            let gateway = self.gateway();
+            command
+                .env(
+                    "MSA__AUTH__EMBEDDED_ISSUER__OPS_CLIENT_SECRET",
+                    &self.ops_secret,
+                )
+                .env("MSA__AUTH__ISSUER", &gateway)
+                .env(
+                    "MSA__AUTH__EMBEDDED_ISSUER__WEB_REDIRECT_URIS",
+                    format!("[\"{gateway}/\"]"),
+                );
+            for upstream in ["reservation", "payment", "rental", "customer"] {
+                command.env(
+                    format!("MSA__UPSTREAMS__{}", upstream.to_uppercase()),
+                    self.url(upstream),
+                );
+            }
         }
         for (key, value) in &self.options.env {
             command.env(key, value);
@@ -259,6 +384,7 @@ impl System {
         let response = self
             .client
             .get(format!("{}{path}", self.gateway()))
+            .bearer_auth(&self.admin_token)
             .send()
             .await
             .unwrap();
@@ -270,6 +396,7 @@ impl System {
         let response = self
             .client
             .post(format!("{}{path}", self.gateway()))
+            .bearer_auth(&self.admin_token)
             .json(&body)
             .send()
             .await
@@ -282,6 +409,7 @@ impl System {
     pub async fn reserve_raw(&self, customer: &str, card: &str) -> reqwest::Response {
         self.client
             .post(format!("{}/api/reservations", self.gateway()))
+            .bearer_auth(&self.admin_token)
             .json(&reservation_request(customer, card))
             .send()
             .await

@@ -126,6 +126,7 @@ async fn bad_input_gets_a_clear_4xx_with_a_stable_code() {
     let raw = system
         .client
         .post(format!("{}/api/reservations", system.gateway()))
+        .bearer_auth(&system.admin_token)
         .header("content-type", "application/json")
         .body("{\"customerId\": ")
         .send()
@@ -140,6 +141,7 @@ async fn bad_input_gets_a_clear_4xx_with_a_stable_code() {
     let raw = system
         .client
         .post(format!("{}/api/reservations", system.gateway()))
+        .bearer_auth(&system.admin_token)
         .body(good.to_string())
         .send()
         .await

@@ -16,8 +16,15 @@ async fn a_stopping_service_turns_not_ready_and_finishes_its_in_flight_requests(
         let client = system.client.clone();
         let url = format!("{}/api/reservations", system.gateway());
         let body = crate::helpers::reservation_request("seo", APPROVED_CARD);
+        let token = system.admin_token.clone();
         tokio::spawn(async move {
-            let response = client.post(url).json(&body).send().await.unwrap();
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             (status, response.json::<serde_json::Value>().await.unwrap())
         })
@@ -96,6 +103,7 @@ async fn logs_are_json_lines_carrying_the_request_id_and_the_correlation_key() {
     let response = system
         .client
         .post(format!("{}/api/reservations", system.gateway()))
+        .bearer_auth(&system.admin_token)
         .header("x-request-id", "req-from-the-edge-42")
         .json(&crate::helpers::reservation_request(
             "kwon",

@@ -40,6 +40,23 @@ async fn up(dir: &TempDir, offset: u16) -> (Child, Vec<String>) {
     (child, seen)
 }
 
+/// The operator's token, with the client secret `msa up` generated into the data directory.
+async fn ops_token(client: &reqwest::Client, gateway: &str, dir: &TempDir) -> String {
+    let secret = std::fs::read_to_string(dir.path().join("auth/ops-client-secret")).unwrap();
+    let response = client
+        .post(format!("{gateway}/oauth2/token"))
+        .basic_auth("msa-ops", Some(secret.trim()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    response.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn interrupt(mut child: Child) {
     kill(Pid::from_raw(child.id().unwrap() as i32), Signal::SIGINT).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
@@ -52,7 +69,8 @@ async fn interrupt(mut child: Child) {
 #[tokio::test]
 async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
     let dir = TempDir::new("up");
-    let offset = 20_000 + (std::process::id() % 200) as u16 * 100 + 41;
+    // Below the kernel's ephemeral range, where the other tests' ports come from.
+    let offset = 11_000 + (std::process::id() % 100) as u16 * 100 + 41;
     let (child, banner) = up(&dir, offset).await;
     for service in ["reservation", "payment", "rental", "customer", "gateway"] {
         assert!(
@@ -64,8 +82,10 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
     }
     let gateway = format!("http://127.0.0.1:{}", 8080 + offset);
     let client = reqwest::Client::new();
+    let token = ops_token(&client, &gateway, &dir).await;
     let response = client
         .post(format!("{gateway}/api/reservations"))
+        .bearer_auth(&token)
         .json(&reservation_request("kang", APPROVED_CARD))
         .send()
         .await
@@ -86,8 +106,10 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
     );
 
     let (child, _) = up(&dir, offset).await;
+    let token = ops_token(&client, &gateway, &dir).await;
     let again = client
         .get(format!("{gateway}/api/reservations/{id}"))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/payments`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentRequest {
     /// The reservation paid for; a second request with the same id returns the first outcome.
@@ -18,7 +18,7 @@ pub struct PaymentRequest {
 }
 
 /// A payment's state as the payment service reports it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentView {
     /// Payment id.

@@ -7,6 +7,11 @@ pub mod app;
 pub mod domain;
 pub mod ports;
 
+/// The OpenAPI description of the payment API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
+}
+
 use adapters::inbound::http::Faults;
 use adapters::inbound::{events, http};
 use adapters::outbound::sql::{MIGRATIONS, SqlPaymentStore};

@@ -8,6 +8,11 @@ pub mod app;
 pub mod domain;
 pub mod ports;
 
+/// The OpenAPI description of the booth API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
+}
+
 use adapters::inbound::{events, http};
 use adapters::outbound::sqlite::{MIGRATIONS, SqliteRentalStore};
 use app::BoothService;

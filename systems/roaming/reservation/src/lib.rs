@@ -10,6 +10,11 @@ pub mod app;
 pub mod domain;
 pub mod ports;
 
+/// The OpenAPI description of the reservation API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
+}
+
 use adapters::inbound::{events, http};
 use adapters::outbound::clock::SystemClock;
 use adapters::outbound::payment_client::{HttpPaymentGateway, PaymentSettings};

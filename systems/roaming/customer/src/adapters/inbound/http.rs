@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
-use kernel::http::{ApiError, Json, Path, Query};
+use kernel::http::{ApiError, ErrorBody, Json, Path, Query};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -28,19 +28,25 @@ fn authenticated_customer(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
     customer_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Page {
     customer_id: String,
     reservations: Vec<ViewDocument>,
 }
 
+#[utoipa::path(get, path = "/api/mypage", tag = "my page",
+    summary = "A customer's reservations with reservation, payment and rental status",
+    params(PageQuery),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn page(
     State(app): State<Arc<MyPage>>,
     headers: HeaderMap,
@@ -57,6 +63,11 @@ async fn page(
     }))
 }
 
+#[utoipa::path(get, path = "/api/mypage/reservations/{reservation_id}", tag = "my page",
+    summary = "One reservation's view and timeline",
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    responses((status = 200, body = ViewDocument), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn one(
     State(app): State<Arc<MyPage>>,
     headers: HeaderMap,
@@ -80,3 +91,8 @@ async fn one(
     }
     Ok(Json(ViewDocument::from(&view)))
 }
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(page, one))]
+pub struct ApiDoc;

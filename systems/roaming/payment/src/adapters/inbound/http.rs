@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
-use kernel::http::{ApiError, Json, Path};
+use kernel::http::{ApiError, ErrorBody, Json, Path};
 use roaming_contracts::payment_api::{PaymentRequest, PaymentView, codes};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
@@ -78,6 +78,14 @@ fn pay_error(error: PayError) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/api/payments", tag = "payment",
+    summary = "Take a payment (idempotent by reservation id)",
+    request_body = PaymentRequest,
+    responses((status = 201, description = "Approved", body = PaymentView),
+        (status = 402, description = "card_declined, insufficient_funds", body = ErrorBody),
+        (status = 409, description = "payment_voided, payment_refunded, idempotency_conflict", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, description = "injected_fault", body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn pay(
     State(state): State<ApiState>,
     Json(request): Json<PaymentRequest>,
@@ -107,6 +115,11 @@ async fn pay(
     Ok((StatusCode::CREATED, Json(view(&payment))))
 }
 
+#[utoipa::path(get, path = "/api/payments/by-reservation/{reservation_id}", tag = "payment",
+    summary = "The payment of a reservation",
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    responses((status = 200, body = PaymentView), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn by_reservation(
     State(state): State<ApiState>,
     Path(reservation_id): Path<String>,
@@ -121,6 +134,11 @@ async fn by_reservation(
     }
 }
 
+#[utoipa::path(post, path = "/api/payments/by-reservation/{reservation_id}/void", tag = "payment",
+    summary = "Make sure a reservation is never charged (refund or tombstone)",
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    responses((status = 200, body = PaymentView), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn void(
     State(state): State<ApiState>,
     Path(reservation_id): Path<String>,
@@ -157,3 +175,8 @@ async fn set_faults(
 async fn get_faults(State(state): State<ApiState>) -> Json<Faults> {
     Json(state.faults.read().expect("faults lock").clone())
 }
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(pay, by_reservation, void))]
+pub struct ApiDoc;

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use kernel::http::{ApiError, Json, Path, Query};
+use kernel::http::{ApiError, ErrorBody, Json, Path, Query};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -26,7 +26,7 @@ pub fn routes(service: Arc<BoothService>) -> Router {
 }
 
 /// A rental as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RentalDto {
     reservation_id: String,
@@ -35,6 +35,8 @@ pub struct RentalDto {
     device_model: String,
     rental_date: String,
     return_date: String,
+    /// `Accepted`, `HandedOut`, `Returned`, `Collected` or `Canceled`.
+    #[schema(value_type = String)]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     device_serial: Option<String>,
@@ -86,13 +88,19 @@ fn command_error(error: CommandError) -> ApiError {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct QueueQuery {
     booth: Option<String>,
     status: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/rentals", tag = "rental",
+    summary = "The booth's queue (staff see their own booth)",
+    params(QueueQuery),
+    responses((status = 200, body = Vec<RentalDto>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn queue(
     State(service): State<Arc<BoothService>>,
     headers: HeaderMap,
@@ -125,6 +133,11 @@ async fn queue(
     Ok(Json(rentals.iter().map(RentalDto::from).collect()))
 }
 
+#[utoipa::path(get, path = "/api/rentals/{reservation_id}", tag = "rental",
+    summary = "One rental",
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    responses((status = 200, body = RentalDto), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn one(
     State(service): State<Arc<BoothService>>,
     headers: HeaderMap,
@@ -139,12 +152,18 @@ async fn one(
 }
 
 /// `POST /api/rentals/{id}/handout` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct HandOutRequest {
     device_serial: String,
 }
 
+#[utoipa::path(post, path = "/api/rentals/{reservation_id}/handout", tag = "rental",
+    summary = "Hand the device to the customer",
+    params(("reservation_id" = String, Path, description = "Reservation id")), request_body = HandOutRequest,
+    responses((status = 200, body = RentalDto), (status = 404, body = ErrorBody),
+        (status = 409, description = "illegal_transition", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn hand_out(
     State(service): State<Arc<BoothService>>,
     headers: HeaderMap,
@@ -163,6 +182,12 @@ async fn hand_out(
     Ok(Json(RentalDto::from(&rental)))
 }
 
+#[utoipa::path(post, path = "/api/rentals/{reservation_id}/collect", tag = "rental",
+    summary = "Collect the returned device",
+    params(("reservation_id" = String, Path, description = "Reservation id")),
+    responses((status = 200, body = RentalDto), (status = 404, body = ErrorBody),
+        (status = 409, description = "device_not_returned, illegal_transition", body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn collect(
     State(service): State<Arc<BoothService>>,
     headers: HeaderMap,
@@ -175,3 +200,8 @@ async fn collect(
         .map_err(command_error)?;
     Ok(Json(RentalDto::from(&rental)))
 }
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(queue, one, hand_out, collect))]
+pub struct ApiDoc;

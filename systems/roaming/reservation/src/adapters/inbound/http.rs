@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use kernel::http::{ApiError, Json, Path, Query};
+use kernel::http::{ApiError, ErrorBody, Json, Path, Query};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -31,7 +31,7 @@ pub fn routes(service: Arc<ReservationService>) -> Router {
 }
 
 /// `POST /api/reservations` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReserveRequest {
     /// Who reserves (ignored in favour of the authenticated customer behind the gateway).
@@ -51,7 +51,7 @@ pub struct ReserveRequest {
 }
 
 /// A reservation as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationDto {
     id: String,
@@ -62,6 +62,9 @@ pub struct ReservationDto {
     return_date: String,
     booth: String,
     amount: i64,
+    /// `PaymentPending`, `Reserved`, `ReserveFailed`, `CancelRequested`, `Canceled`, `HandedOut`,
+    /// `Returned` or `Completed`.
+    #[schema(value_type = String)]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     payment_id: Option<String>,
@@ -146,6 +149,18 @@ fn command_error(error: CommandError) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/api/reservations", tag = "reservation",
+    summary = "Reserve a device and pay for it (synchronously)",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same reservation: makes retries safe")),
+    request_body = ReserveRequest,
+    responses(
+        (status = 201, description = "Reserved and paid", body = ReservationDto),
+        (status = 402, description = "Card declined: card_declined, insufficient_funds", body = ErrorBody),
+        (status = 409, description = "idempotency_key_used", body = ErrorBody),
+        (status = 422, description = "Invalid request", body = ErrorBody),
+        (status = 503, description = "payment_busy: try again after Retry-After", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 async fn reserve(
     State(service): State<Arc<ReservationService>>,
     headers: HeaderMap,
@@ -193,12 +208,18 @@ async fn reserve(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     customer_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/reservations", tag = "reservation",
+    summary = "A customer's reservations, newest first",
+    params(ListQuery),
+    responses((status = 200, body = Vec<ReservationDto>), (status = 400, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn list(
     State(service): State<Arc<ReservationService>>,
     headers: HeaderMap,
@@ -213,6 +234,11 @@ async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/api/reservations/{id}", tag = "reservation",
+    summary = "One reservation",
+    params(("id" = String, Path, description = "Reservation id")),
+    responses((status = 200, body = ReservationDto), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn one(
     State(service): State<Arc<ReservationService>>,
     headers: HeaderMap,
@@ -226,6 +252,12 @@ async fn one(
     Ok(Json(ReservationDto::from(&reservation)))
 }
 
+#[utoipa::path(post, path = "/api/reservations/{id}/cancel", tag = "reservation",
+    summary = "Cancel (a saga: the booth decides, payment refunds)",
+    params(("id" = String, Path, description = "Reservation id")),
+    responses((status = 202, description = "CancelRequested", body = ReservationDto),
+        (status = 404, body = ErrorBody), (status = 409, description = "already_handed_out, illegal_transition", body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn cancel(
     State(service): State<Arc<ReservationService>>,
     headers: HeaderMap,
@@ -242,6 +274,12 @@ async fn cancel(
     ))
 }
 
+#[utoipa::path(post, path = "/api/reservations/{id}/return", tag = "reservation",
+    summary = "Return the device at the booth",
+    params(("id" = String, Path, description = "Reservation id")),
+    responses((status = 200, description = "Returned", body = ReservationDto),
+        (status = 404, body = ErrorBody), (status = 409, description = "not_handed_out, illegal_transition", body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn return_device(
     State(service): State<Arc<ReservationService>>,
     headers: HeaderMap,
@@ -255,26 +293,33 @@ async fn return_device(
     Ok(Json(ReservationDto::from(&reservation)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CatalogEntry {
+    #[schema(value_type = String)]
     id: &'static str,
+    #[schema(value_type = String)]
     name_en: &'static str,
+    #[schema(value_type = String)]
     name_ko: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     daily_rate: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CatalogPage {
     device_models: Vec<CatalogEntry>,
     countries: Vec<CatalogEntry>,
     booths: Vec<CatalogEntry>,
     max_rental_days: i64,
+    #[schema(value_type = String)]
     currency: &'static str,
 }
 
+#[utoipa::path(get, path = "/api/catalog", tag = "reservation",
+    summary = "Device models with daily rates, countries and booths (public)",
+    responses((status = 200, body = CatalogPage)))]
 async fn catalog_page() -> Json<CatalogPage> {
     Json(CatalogPage {
         device_models: catalog::DEVICE_MODELS
@@ -308,3 +353,8 @@ async fn catalog_page() -> Json<CatalogPage> {
         currency: "KRW",
     })
 }
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(reserve, list, one, cancel, return_device, catalog_page))]
+pub struct ApiDoc;

@@ -1,0 +1,305 @@
+//! The guard in front of every `/api/...` route: access rules from the system manifest, bearer
+//! token validation, per-client rate limiting, and CORS for the UI's origins.
+
+use crate::identity::{Identity, TokenError, Verifier};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kernel::http::ApiError;
+use kernel::manifest::{SystemManifest, Verdict};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Per-client request budget: a token bucket refilled at `per_second` up to `burst`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Sustained requests per second per client (token subject, or address without a token).
+    pub per_second: f64,
+    /// Requests a client may send at once.
+    pub burst: f64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            per_second: 500.0,
+            burst: 1_000.0,
+        }
+    }
+}
+
+/// Origins other than the gateway's own that may call the API from a browser.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Allowed origins, e.g. `http://localhost:5173`.
+    pub allowed_origins: Vec<String>,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Token buckets per client.
+pub struct Limiter {
+    settings: RateLimitSettings,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl Limiter {
+    /// A limiter with these budgets.
+    pub fn new(settings: RateLimitSettings) -> Self {
+        Self {
+            settings,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `client`'s budget, or says how long until one is available.
+    pub fn take(&self, client: &str) -> Result<(), f64> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("limiter lock");
+        if buckets.len() > 100_000 {
+            let full = self.settings.burst;
+            let rate = self.settings.per_second;
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < full);
+        }
+        let bucket = buckets.entry(client.to_owned()).or_insert(Bucket {
+            tokens: self.settings.burst,
+            at: now,
+        });
+        let refill = now.duration_since(bucket.at).as_secs_f64() * self.settings.per_second;
+        bucket.tokens = (bucket.tokens + refill).min(self.settings.burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err((1.0 - bucket.tokens) / self.settings.per_second)
+        }
+    }
+}
+
+/// What the guard needs.
+#[derive(Clone)]
+pub struct Edge {
+    /// The system manifest: its access rules and the services' route prefixes.
+    pub manifest: Arc<SystemManifest>,
+    /// The token verifier.
+    pub verifier: Verifier,
+    /// Rate limits.
+    pub limiter: Arc<Limiter>,
+    /// CORS.
+    pub cors: Arc<CorsSettings>,
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+fn unauthorized(error: TokenError) -> ApiError {
+    match error {
+        TokenError::Missing => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            error.to_string(),
+        )
+        .with_www_authenticate("Bearer realm=\"msa\""),
+        TokenError::Invalid(why) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", why.clone())
+                .with_www_authenticate(format!(
+                    "Bearer realm=\"msa\", error=\"invalid_token\", error_description=\"{}\"",
+                    why.replace('"', "'")
+                ))
+        }
+    }
+}
+
+/// Checks every `/api/...` request; puts the caller's [`Identity`] (or `None` on public routes)
+/// into the request for the proxy to forward.
+pub async fn guard(State(edge): State<Edge>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if !path.starts_with("/api/") || request.method() == Method::OPTIONS {
+        return next.run(request).await;
+    }
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_default();
+    let verdict = edge
+        .manifest
+        .access
+        .verdict(request.method().as_str(), &path);
+    let identity: Result<Option<Identity>, TokenError> = match (&verdict, bearer(request.headers()))
+    {
+        (Verdict::Public, _) => Ok(None),
+        (_, None) => Err(TokenError::Missing),
+        (_, Some(token)) => edge.verifier.verify(token).await.map(Some),
+    };
+    let client = match &identity {
+        Ok(Some(identity)) => format!("sub:{}", identity.subject),
+        _ => format!("ip:{peer}"),
+    };
+    if let Err(wait) = edge.limiter.take(&client) {
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; slow down",
+        )
+        .with_retry_after(wait.ceil() as u64)
+        .into_response();
+    }
+    let identity = match identity {
+        Ok(identity) => identity,
+        Err(error) => return unauthorized(error).into_response(),
+    };
+    match (&verdict, &identity) {
+        (Verdict::Roles(roles), Some(identity)) if !roles.iter().any(|r| identity.has(r)) => {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this needs one of the roles: {}", roles.join(", ")),
+            )
+            .into_response();
+        }
+        (Verdict::Unlisted, _) if edge.manifest.route(&path).is_none() => {
+            return ApiError::not_found("route_not_found", "no such route").into_response();
+        }
+        (Verdict::Unlisted, _) => {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "no_access_rule",
+                "no access rule allows this route",
+            )
+            .into_response();
+        }
+        _ => {}
+    }
+    request.extensions_mut().insert(identity);
+    next.run(request).await
+}
+
+/// Answers CORS preflights and marks responses for the allowed origins.
+pub async fn cors(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| edge.cors.allowed_origins.iter().any(|a| a == o))
+        .and_then(|o| HeaderValue::from_str(o).ok());
+    let preflight = request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if preflight {
+        match &origin {
+            Some(_) => StatusCode::NO_CONTENT.into_response(),
+            None => return StatusCode::FORBIDDEN.into_response(),
+        }
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("x-request-id, retry-after, location, traceparent"),
+        );
+        if preflight {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(
+                    "authorization, content-type, idempotency-key, x-request-id, traceparent",
+                ),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+    }
+    response
+}
+
+/// The identity headers the services trust (set only here; anything a client sends is removed).
+pub fn identity_headers(identity: &Identity) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        ("x-msa-subject", identity.subject.clone()),
+        ("x-msa-roles", identity.roles.join(",")),
+    ];
+    if !identity.has("admin") {
+        if identity.has("customer")
+            && let Some(customer) = &identity.customer
+        {
+            headers.push(("x-msa-customer", customer.clone()));
+        }
+        if identity.has("booth")
+            && let Some(booth) = &identity.booth
+        {
+            headers.push(("x-msa-booth", booth.clone()));
+        }
+    }
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_refuses_with_a_wait() {
+        let limiter = Limiter::new(RateLimitSettings {
+            per_second: 1.0,
+            burst: 3.0,
+        });
+        for _ in 0..3 {
+            assert!(limiter.take("a").is_ok());
+        }
+        let wait = limiter.take("a").unwrap_err();
+        assert!(wait > 0.0 && wait <= 1.0);
+        assert!(limiter.take("b").is_ok(), "clients have their own budgets");
+    }
+
+    #[test]
+    fn customers_and_booth_staff_are_scoped_but_admins_are_not() {
+        let customer = Identity {
+            subject: "kim".into(),
+            roles: vec!["customer".into()],
+            customer: Some("kim".into()),
+            booth: None,
+        };
+        assert!(identity_headers(&customer).contains(&("x-msa-customer", "kim".into())));
+        let admin = Identity {
+            subject: "admin".into(),
+            roles: vec!["admin".into(), "customer".into()],
+            customer: Some("admin".into()),
+            booth: None,
+        };
+        assert!(
+            !identity_headers(&admin)
+                .iter()
+                .any(|(h, _)| *h == "x-msa-customer")
+        );
+    }
+}

@@ -1,0 +1,295 @@
+//! A real browser for UI tests: headless Chromium driven over the W3C WebDriver protocol by
+//! `chromedriver` (Debian's `chromium` and `chromium-driver` packages), with just the commands
+//! the tests need.
+
+use anyhow::{Context as _, anyhow};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// An element on the page.
+#[derive(Clone, Debug)]
+pub struct Element(String);
+
+/// A browser session.
+#[derive(Debug)]
+pub struct Browser {
+    client: reqwest::Client,
+    session: String,
+    driver: Child,
+    _profile: crate::TempDir,
+}
+
+fn program(env: &str, candidates: &[&str]) -> anyhow::Result<String> {
+    if let Ok(path) = std::env::var(env) {
+        return Ok(path);
+    }
+    candidates
+        .iter()
+        .find(|p| Path::new(p).exists())
+        .map(|p| (*p).to_owned())
+        .with_context(|| {
+            format!(
+                "{} not found; install Debian's chromium and chromium-driver (or set {env})",
+                candidates[0]
+            )
+        })
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with an empty profile.
+    pub async fn start() -> anyhow::Result<Self> {
+        let driver_path = program(
+            "CHROMEDRIVER",
+            &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+        )?;
+        let chromium = program(
+            "CHROMIUM",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        )?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start chromedriver")?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        loop {
+            let ready = client
+                .get(format!("{base}/status"))
+                .send()
+                .await
+                .ok()
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            if ready {
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = crate::TempDir::new("chromium");
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": chromium,
+                    "args": [
+                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--disable-quic", "--no-first-run", "--window-size=1280,1000",
+                        format!("--user-data-dir={}", profile.path().display()),
+                    ],
+                },
+            }},
+        });
+        let created: Value = client
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .with_context(|| format!("no browser session: {created}"))?;
+        Ok(Self {
+            client,
+            session: format!("{base}/session/{session}"),
+            driver,
+            _profile: profile,
+        })
+    }
+
+    async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.session);
+        let request = self.client.request(method.clone(), &url);
+        let request = if method == reqwest::Method::GET {
+            request
+        } else {
+            request.json(&body)
+        };
+        let answer: Value = request.send().await?.json().await?;
+        if let Some(error) = answer["value"]["error"].as_str() {
+            return Err(anyhow!("{error}: {}", answer["value"]["message"]));
+        }
+        Ok(answer["value"].clone())
+    }
+
+    /// Opens a URL.
+    pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
+        self.command(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await?;
+        Ok(())
+    }
+
+    /// The current URL.
+    pub async fn url(&self) -> anyhow::Result<String> {
+        Ok(self
+            .command(reqwest::Method::GET, "/url", Value::Null)
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// The first element matching a CSS selector, if any.
+    pub async fn find(&self, css: &str) -> anyhow::Result<Option<Element>> {
+        match self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await
+        {
+            Ok(found) => Ok(found[ELEMENT].as_str().map(|id| Element(id.to_owned()))),
+            Err(error) if error.to_string().starts_with("no such element") => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Waits until an element matching `css` is displayed.
+    pub async fn wait_for(&self, css: &str, patience: Duration) -> anyhow::Result<Element> {
+        let started = Instant::now();
+        loop {
+            if let Some(element) = self.find(css).await?
+                && self.displayed(&element).await.unwrap_or(false)
+            {
+                return Ok(element);
+            }
+            anyhow::ensure!(
+                started.elapsed() < patience,
+                "{css} did not appear within {patience:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `script` (the body of a function) returns a truthy value, and returns it.
+    pub async fn wait_until(
+        &self,
+        script: &str,
+        what: &str,
+        patience: Duration,
+    ) -> anyhow::Result<Value> {
+        let started = Instant::now();
+        loop {
+            let value = self.execute(script, json!([])).await?;
+            let truthy = !matches!(value, Value::Null | Value::Bool(false)) && value != json!("");
+            if truthy {
+                return Ok(value);
+            }
+            anyhow::ensure!(
+                started.elapsed() < patience,
+                "gave up after {patience:?} waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether an element is displayed.
+    pub async fn displayed(&self, element: &Element) -> anyhow::Result<bool> {
+        Ok(self
+            .command(
+                reqwest::Method::GET,
+                &format!("/element/{}/displayed", element.0),
+                Value::Null,
+            )
+            .await?
+            .as_bool()
+            .unwrap_or(false))
+    }
+
+    /// Clicks an element.
+    pub async fn click(&self, element: &Element) -> anyhow::Result<()> {
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", element.0),
+            json!({}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Clears an input and types into it.
+    pub async fn type_into(&self, element: &Element, text: &str) -> anyhow::Result<()> {
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", element.0),
+            json!({}),
+        )
+        .await?;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", element.0),
+            json!({ "text": text }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The visible text of an element.
+    pub async fn text(&self, element: &Element) -> anyhow::Result<String> {
+        Ok(self
+            .command(
+                reqwest::Method::GET,
+                &format!("/element/{}/text", element.0),
+                Value::Null,
+            )
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Runs a script (the body of a function; `arguments` holds `args`) and returns its result.
+    pub async fn execute(&self, script: &str, args: Value) -> anyhow::Result<Value> {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({ "script": script, "args": args }),
+        )
+        .await
+    }
+
+    /// Saves a PNG screenshot of the viewport.
+    pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        let encoded = self
+            .command(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap_or_default())
+            .context("the screenshot is not base64")?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, png).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Ends the session and stops the driver.
+    pub async fn quit(mut self) {
+        let _ = self.client.delete(&self.session).send().await;
+        let _ = self.driver.kill().await;
+    }
+}

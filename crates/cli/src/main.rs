@@ -40,9 +40,10 @@ enum Command {
     Up {
         #[command(flatten)]
         placement: Placement,
-        /// Event bus: `local` (a SQLite file in the data directory) or `nats://host:port`.
-        #[arg(long, default_value = "local")]
-        bus: String,
+        /// Event bus: `local` (a SQLite file in the data directory) or `nats://host:port`;
+        /// default: local for the embedded profile, NATS on this machine for prod.
+        #[arg(long)]
+        bus: Option<String>,
         /// `embedded` (SQLite everywhere) or `prod` (the manifest's production stores).
         #[arg(long, default_value = "embedded")]
         profile: String,
@@ -71,6 +72,19 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+    /// Rebuild a read model from the events, e.g. `msa replay roaming/customer --from-start`.
+    Replay {
+        /// The read model's service (`roaming/customer`, or just `customer`).
+        target: String,
+        /// Replay the whole stream into a fresh generation and switch readers over.
+        #[arg(long)]
+        from_start: bool,
+        #[command(flatten)]
+        options: ServeOptions,
+        /// The running service to pause during the switch; default: its manifest port.
+        #[arg(long)]
+        service_url: Option<String>,
     },
     /// Identity tools for the embedded issuer.
     Auth {
@@ -170,6 +184,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             profile,
             replicas,
         } => {
+            let bus = bus.unwrap_or_else(|| {
+                if profile == "prod" {
+                    systems::PROD_BUS.to_owned()
+                } else {
+                    "local".to_owned()
+                }
+            });
             up::run(up::UpOptions {
                 system: placement.system,
                 data: cli.data,
@@ -198,6 +219,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::Bench { command } => bench::run(command, &cli.data).await,
+        Command::Replay {
+            target,
+            from_start,
+            options,
+            service_url,
+        } => {
+            anyhow::ensure!(from_start, "only --from-start replays are supported");
+            let target = if target.contains('/') {
+                target
+            } else {
+                format!("roaming/{target}")
+            };
+            anyhow::ensure!(
+                target == "roaming/customer",
+                "{target} has no read model to rebuild"
+            );
+            let (manifest, service, layers) = systems::settings(
+                &target,
+                &cli.data,
+                options.port_offset,
+                &options.profile,
+                options.config.as_deref(),
+            )?;
+            let live = match service_url {
+                Some(url) => url,
+                None => {
+                    let entry = manifest.service(&service).expect("a known service");
+                    format!(
+                        "http://127.0.0.1:{}",
+                        systems::port(entry.port, options.port_offset)?
+                    )
+                }
+            };
+            let generation = roaming_customer::rebuild_from_start(layers.build()?, &live, |line| {
+                println!("{line}")
+            })
+            .await?;
+            println!("my page now reads generation {generation}");
+            Ok(())
+        }
         Command::Auth {
             command: AuthCommand::HashPassword,
         } => {

@@ -17,6 +17,9 @@ pub fn manifest(system: &str) -> anyhow::Result<SystemManifest> {
     }
 }
 
+/// The bus of the `prod` profile: NATS JetStream on this machine.
+pub const PROD_BUS: &str = "nats://127.0.0.1:4222";
+
 /// A manifest port moved by the offset.
 pub fn port(base: u16, offset: u16) -> anyhow::Result<u16> {
     base.checked_add(offset)
@@ -90,7 +93,11 @@ pub fn defaults(
     writeln!(
         toml,
         "[bus]\nurl = {}\nsystem = {}\npartitions = {}",
-        toml_string(&format!("local://{data}/bus.db")),
+        toml_string(&if profile == "prod" {
+            PROD_BUS.to_owned()
+        } else {
+            format!("local://{data}/bus.db")
+        }),
         toml_string(&manifest.name),
         manifest.partitions
     )?;
@@ -141,14 +148,14 @@ pub fn roaming_extras() -> gateway::Extras {
     }
 }
 
-/// Builds and runs `<system>/<service>` until it is stopped.
-pub async fn serve(
+/// The layered settings of `<system>/<service>`: defaults, then the file, then the environment.
+pub fn settings(
     target: &str,
     data: &str,
     offset: u16,
     profile: &str,
     config: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(SystemManifest, String, Layers)> {
     let (system, service) = target.split_once('/').with_context(|| {
         format!("name a service as <system>/<service>, e.g. roaming/reservation, not {target:?}")
     })?;
@@ -157,7 +164,20 @@ pub async fn serve(
     if let Some(config) = config {
         layers = layers.with_file(config)?;
     }
-    let layers = layers.with_env();
+    Ok((manifest, service.to_owned(), layers.with_env()))
+}
+
+/// Builds and runs `<system>/<service>` until it is stopped.
+pub async fn serve(
+    target: &str,
+    data: &str,
+    offset: u16,
+    profile: &str,
+    config: Option<&Path>,
+) -> anyhow::Result<()> {
+    let (manifest, service, layers) = settings(target, data, offset, profile, config)?;
+    let system = manifest.name.clone();
+    let (system, service) = (system.as_str(), service.as_str());
     let app = match (system, service) {
         ("roaming", "gateway") => {
             gateway::build(layers.build()?, manifest, roaming_extras()).await?

@@ -2,10 +2,10 @@
 
 use crate::envelope::Envelope;
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A parked delivery.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeadLetter {
     /// Store-assigned id, used to replay it.
     pub id: i64,

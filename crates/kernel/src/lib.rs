@@ -21,6 +21,7 @@ pub mod http;
 pub mod manifest;
 pub mod metrics;
 pub mod outbox;
+pub mod redis;
 pub mod runtime;
 pub mod sql;
 pub mod telemetry;

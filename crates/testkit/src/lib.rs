@@ -7,6 +7,9 @@ pub mod browser;
 pub mod conformance;
 pub mod names;
 pub mod node;
+pub mod ports;
+pub mod proxy;
+pub mod servers;
 pub mod spawn;
 pub mod wait;
 

@@ -1,7 +1,9 @@
 //! Fault isolation and the synchronous payment call: supporting services down, payment down or
 //! slow, the circuit breaker, and reconciliation of unknown payment outcomes.
 
-use crate::helpers::{APPROVED_CARD, Options, PATIENCE, System, elapsed_ms, reservation_request};
+use crate::helpers::{
+    APPROVED_CARD, Options, PATIENCE, Profile, System, elapsed_ms, reservation_request,
+};
 use serde_json::Value;
 use std::time::Instant;
 use testkit::eventually;
@@ -47,9 +49,11 @@ async fn assert_no_payment_without_reservation(system: &System, ids: &[String]) 
     }
 }
 
-#[tokio::test]
-async fn reservations_are_taken_while_the_booth_and_my_page_are_down_and_both_catch_up() {
-    let mut system = System::start(Options::default()).await;
+scenario!(reservations_are_taken_while_the_booth_and_my_page_are_down_and_both_catch_up);
+async fn reservations_are_taken_while_the_booth_and_my_page_are_down_and_both_catch_up(
+    profile: Profile,
+) {
+    let mut system = System::start(Options::of(profile)).await;
     system.stop("rental").await;
     system.kill("customer").await;
     let mut ids = Vec::new();
@@ -73,15 +77,17 @@ async fn reservations_are_taken_while_the_booth_and_my_page_are_down_and_both_ca
     system.cleanup().await;
 }
 
-#[tokio::test]
-async fn with_payment_down_the_breaker_opens_reservations_are_refused_fast_and_it_recovers() {
+scenario!(with_payment_down_the_breaker_opens_reservations_are_refused_fast_and_it_recovers);
+async fn with_payment_down_the_breaker_opens_reservations_are_refused_fast_and_it_recovers(
+    profile: Profile,
+) {
     let mut system = System::start(Options {
         env: env(&[
             ("MSA__PAYMENT__BREAKER__TIMEOUT_MS", "1000"),
             ("MSA__PAYMENT__BREAKER__MINIMUM_CALLS", "3"),
             ("MSA__PAYMENT__BREAKER__OPEN_MS", "1500"),
         ]),
-        ..Options::default()
+        ..Options::of(profile)
     })
     .await;
     system.stop("payment").await;
@@ -139,9 +145,12 @@ async fn with_payment_down_the_breaker_opens_reservations_are_refused_fast_and_i
     system.cleanup().await;
 }
 
-#[tokio::test]
-async fn a_slow_payment_trips_the_breaker_and_reconciliation_leaves_no_payment_without_its_reservation()
- {
+scenario!(
+    a_slow_payment_trips_the_breaker_and_reconciliation_leaves_no_payment_without_its_reservation
+);
+async fn a_slow_payment_trips_the_breaker_and_reconciliation_leaves_no_payment_without_its_reservation(
+    profile: Profile,
+) {
     let system = System::start(Options {
         env: env(&[
             ("MSA__PAYMENT__BREAKER__TIMEOUT_MS", "300"),
@@ -150,7 +159,7 @@ async fn a_slow_payment_trips_the_breaker_and_reconciliation_leaves_no_payment_w
             ("MSA__RECONCILE__AFTER_MS", "500"),
             ("MSA__RECONCILE__EVERY_MS", "200"),
         ]),
-        ..Options::default()
+        ..Options::of(profile)
     })
     .await;
     // Payment takes the money, then answers too late: the outcome is unknown to reservation.
@@ -211,11 +220,13 @@ async fn a_slow_payment_trips_the_breaker_and_reconciliation_leaves_no_payment_w
     system.cleanup().await;
 }
 
-#[tokio::test]
-async fn retrying_with_the_same_idempotency_key_confirms_a_payment_whose_answer_was_lost() {
+scenario!(retrying_with_the_same_idempotency_key_confirms_a_payment_whose_answer_was_lost);
+async fn retrying_with_the_same_idempotency_key_confirms_a_payment_whose_answer_was_lost(
+    profile: Profile,
+) {
     let system = System::start(Options {
         env: env(&[("MSA__PAYMENT__BREAKER__TIMEOUT_MS", "300")]),
-        ..Options::default()
+        ..Options::of(profile)
     })
     .await;
     system.payment_faults(1_000, 0.0).await;
@@ -254,15 +265,18 @@ async fn retrying_with_the_same_idempotency_key_confirms_a_payment_whose_answer_
     system.cleanup().await;
 }
 
-#[tokio::test]
-async fn a_payment_approved_just_before_the_reservation_service_crashed_is_confirmed_by_reconciliation()
- {
+scenario!(
+    a_payment_approved_just_before_the_reservation_service_crashed_is_confirmed_by_reconciliation
+);
+async fn a_payment_approved_just_before_the_reservation_service_crashed_is_confirmed_by_reconciliation(
+    profile: Profile,
+) {
     let mut system = System::start(Options {
         env: env(&[
             ("MSA__RECONCILE__AFTER_MS", "300"),
             ("MSA__RECONCILE__EVERY_MS", "200"),
         ]),
-        ..Options::default()
+        ..Options::of(profile)
     })
     .await;
     system.stop("reservation").await;

@@ -1,6 +1,6 @@
 //! The seed's functional flow, end to end through the gateway, with my page showing each step.
 
-use crate::helpers::{Bus, Options, System};
+use crate::helpers::{Bus, Options, Profile, System};
 use serde_json::{Value, json};
 
 fn timeline(view: &Value) -> Vec<String> {
@@ -18,12 +18,8 @@ fn timeline(view: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn reserve_hand_out_return_collect(bus: Bus) {
-    let system = System::start(Options {
-        bus,
-        ..Options::default()
-    })
-    .await;
+async fn reserve_hand_out_return_collect(options: Options) {
+    let system = System::start(options).await;
     let id = system.reserved("kim.minsu").await;
 
     let rental = system
@@ -124,20 +120,29 @@ async fn reserve_hand_out_return_collect(bus: Bus) {
     system.cleanup().await;
 }
 
-#[tokio::test]
-async fn a_reservation_goes_from_payment_to_collection_and_my_page_shows_each_step() {
-    reserve_hand_out_return_collect(Bus::Local).await;
+scenario!(a_reservation_goes_from_payment_to_collection_and_my_page_shows_each_step);
+async fn a_reservation_goes_from_payment_to_collection_and_my_page_shows_each_step(
+    profile: Profile,
+) {
+    reserve_hand_out_return_collect(Options::of(profile)).await;
 }
 
 #[tokio::test]
 async fn the_same_flow_runs_on_nats_jetstream() {
-    reserve_hand_out_return_collect(Bus::Nats).await;
+    reserve_hand_out_return_collect(Options {
+        bus: Bus::Nats,
+        ..Options::default()
+    })
+    .await;
 }
 
-#[tokio::test]
-async fn canceling_before_hand_out_cancels_the_rental_refunds_the_payment_and_cancels_the_reservation()
- {
-    let system = System::start(Options::default()).await;
+scenario!(
+    canceling_before_hand_out_cancels_the_rental_refunds_the_payment_and_cancels_the_reservation
+);
+async fn canceling_before_hand_out_cancels_the_rental_refunds_the_payment_and_cancels_the_reservation(
+    profile: Profile,
+) {
+    let system = System::start(Options::of(profile)).await;
     let id = system.reserved("lee").await;
     system
         .rental_until(&id, "accepted", |r| r["status"] == "Accepted")
@@ -190,9 +195,11 @@ async fn canceling_before_hand_out_cancels_the_rental_refunds_the_payment_and_ca
     system.cleanup().await;
 }
 
-#[tokio::test]
-async fn canceling_after_hand_out_is_refused_by_the_booth_and_the_reservation_is_restored() {
-    let system = System::start(Options::default()).await;
+scenario!(canceling_after_hand_out_is_refused_by_the_booth_and_the_reservation_is_restored);
+async fn canceling_after_hand_out_is_refused_by_the_booth_and_the_reservation_is_restored(
+    profile: Profile,
+) {
+    let system = System::start(Options::of(profile)).await;
     let id = system.reserved("park").await;
     system
         .rental_until(&id, "accepted", |r| r["status"] == "Accepted")

@@ -23,17 +23,39 @@ pub enum Bus {
     Nats,
 }
 
+/// Where the services keep their data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// SQLite files and the bus of `Options::bus`.
+    Embedded,
+    /// PostgreSQL (reservation), MariaDB (payment), SQLite (rental), Redis (customer) and NATS,
+    /// each test in its own databases, key prefix and stream.
+    Prod,
+}
+
 /// Knobs of a test system.
 #[derive(Clone, Debug)]
 pub struct Options {
+    pub profile: Profile,
     pub bus: Bus,
     /// Extra environment for every service.
     pub env: Vec<(String, String)>,
 }
 
+impl Options {
+    /// The defaults, in `profile`.
+    pub fn of(profile: Profile) -> Self {
+        Self {
+            profile,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Self {
+            profile: Profile::Embedded,
             bus: Bus::Local,
             env: Vec::new(),
         }
@@ -46,7 +68,7 @@ struct Proc {
 
 pub struct System {
     pub dir: TempDir,
-    ports: std::sync::Mutex<HashMap<String, u16>>,
+    ports: std::sync::Mutex<HashMap<String, testkit::ports::Port>>,
     pub client: reqwest::Client,
     /// A token of the operator's machine client (role admin), used by the helpers below.
     pub admin_token: String,
@@ -55,18 +77,10 @@ pub struct System {
     system_name: String,
     options: Options,
     procs: HashMap<String, Proc>,
+    service_env: Vec<(String, String, String)>,
 }
 
 pub const SERVICES: [&str; 5] = ["payment", "reservation", "rental", "customer", "gateway"];
-
-/// A port nobody listens on now: the kernel hands each caller a different one, so concurrent
-/// tests do not collide.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 fn label(service: &str, replica: Option<u16>) -> String {
     match replica {
@@ -79,14 +93,35 @@ impl System {
     /// Starts every service and waits until each is ready.
     pub async fn start(options: Options) -> Self {
         let mut system = Self::new(options);
-        for service in SERVICES {
-            system.spawn(service, service, None).await;
-        }
-        for service in SERVICES {
-            system.wait_ready(service, None).await;
-        }
-        system.admin_token = system.client_token().await;
+        system.start_all().await;
         system
+    }
+
+    /// Starts every service of a system made with [`Self::new`] and waits until each is ready.
+    pub async fn start_all(&mut self) {
+        for service in SERVICES {
+            self.spawn(service, service, None).await;
+        }
+        for service in SERVICES {
+            self.wait_ready(service, None).await;
+        }
+        self.admin_token = self.client_token().await;
+    }
+
+    /// Sets an environment variable of one service (before it starts).
+    pub fn set_service_env(&mut self, service: &str, key: &str, value: &str) {
+        self.service_env
+            .push((service.to_owned(), key.to_owned(), value.to_owned()));
+    }
+
+    /// The store URL `service` uses in the prod profile.
+    pub fn prod_store_url(&self, service: &str) -> String {
+        match service {
+            "reservation" => testkit::servers::postgres_url(&self.database("reservation")),
+            "payment" => testkit::servers::mysql_url(&self.database("payment")),
+            "customer" => testkit::servers::redis_url(&format!("{}:mypage", self.system_name)),
+            other => panic!("{other} keeps its data in SQLite in every profile"),
+        }
     }
 
     /// A token for the machine client `msa-ops` (client credentials).
@@ -216,17 +251,18 @@ impl System {
             system_name: unique_name("roaming"),
             options,
             procs: HashMap::new(),
+            service_env: Vec::new(),
         }
     }
 
     /// The port of a service (replica `n` of it), chosen on first use and kept across restarts.
     pub fn port(&self, service: &str, replica: Option<u16>) -> u16 {
-        *self
-            .ports
+        self.ports
             .lock()
             .unwrap()
             .entry(label(service, replica))
-            .or_insert_with(free_port)
+            .or_insert_with(testkit::ports::Port::take)
+            .number()
     }
 
     pub fn url(&self, service: &str) -> String {
@@ -282,8 +318,13 @@ impl System {
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .kill_on_drop(true);
-        if self.options.bus == Bus::Nats {
+        if self.options.bus == Bus::Nats || self.options.profile == Profile::Prod {
             command.env("MSA__BUS__URL", testkit::nats_url());
+        }
+        if self.options.profile == Profile::Prod
+            && ["reservation", "payment", "customer"].contains(&service)
+        {
+            command.env("MSA__STORE__URL", self.prod_store_url(service));
         }
         if service == "reservation" {
             command.env("MSA__PAYMENT__URL", self.url("payment"));
@@ -308,6 +349,9 @@ impl System {
             }
         }
         for (key, value) in &self.options.env {
+            command.env(key, value);
+        }
+        for (_, key, value) in self.service_env.iter().filter(|(s, _, _)| s == service) {
             command.env(key, value);
         }
         let child = command.spawn().expect("msa starts");
@@ -500,10 +544,37 @@ impl System {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The system name the bus uses (unique per test).
+    pub fn bus_system(&self) -> &str {
+        &self.system_name
+    }
+
+    /// This test's database for `service` (prod profile).
+    fn database(&self, service: &str) -> String {
+        format!("{}_{service}", self.system_name)
+    }
+
     /// Removes what the test left on shared servers.
-    pub async fn cleanup(self) {
-        if self.options.bus == Bus::Nats {
+    pub async fn cleanup(mut self) {
+        for label in self.procs.keys().cloned().collect::<Vec<_>>() {
+            if let Some(mut proc) = self.procs.remove(&label) {
+                let _ = proc.child.kill().await;
+            }
+        }
+        if self.options.bus == Bus::Nats || self.options.profile == Profile::Prod {
             testkit::conformance::delete_nats_stream(&self.system_name).await;
+        }
+        if self.options.profile == Profile::Prod {
+            testkit::servers::drop_postgres(&self.database("reservation")).await;
+            testkit::servers::drop_mysql(&self.database("payment")).await;
+            if let Ok(store) = kernel::redis::RedisStore::connect(
+                &testkit::servers::redis_url(&self.system_name),
+                "cleanup",
+            )
+            .await
+            {
+                let _ = store.delete_under("").await;
+            }
         }
     }
 }

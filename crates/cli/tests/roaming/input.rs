@@ -1,7 +1,7 @@
 //! Bad input gets a clear 4xx with a stable `{code, message}`, never a 500.
 
 use crate::helpers::{
-    APPROVED_CARD, DECLINED_CARD, NO_FUNDS_CARD, Options, System, reservation_request,
+    APPROVED_CARD, DECLINED_CARD, NO_FUNDS_CARD, Options, Profile, System, reservation_request,
 };
 use serde_json::{Value, json};
 
@@ -24,9 +24,9 @@ fn assert_error(
     );
 }
 
-#[tokio::test]
-async fn bad_input_gets_a_clear_4xx_with_a_stable_code() {
-    let system = System::start(Options::default()).await;
+scenario!(bad_input_gets_a_clear_4xx_with_a_stable_code);
+async fn bad_input_gets_a_clear_4xx_with_a_stable_code(profile: Profile) {
+    let system = System::start(Options::of(profile)).await;
     let good = reservation_request("oh", APPROVED_CARD);
     let cases: Vec<(&str, Value, u16, &str)> = vec![
         (

@@ -1,13 +1,13 @@
 //! Operations: graceful shutdown, metrics, and logs that carry the request id and correlation key.
 
-use crate::helpers::{APPROVED_CARD, Options, PATIENCE, System};
+use crate::helpers::{APPROVED_CARD, Options, PATIENCE, Profile, System};
 use testkit::eventually;
 
-#[tokio::test]
-async fn a_stopping_service_turns_not_ready_and_finishes_its_in_flight_requests() {
+scenario!(a_stopping_service_turns_not_ready_and_finishes_its_in_flight_requests);
+async fn a_stopping_service_turns_not_ready_and_finishes_its_in_flight_requests(profile: Profile) {
     let mut system = System::start(Options {
         env: vec![("MSA__HTTP__DRAIN_MS".to_owned(), "1500".to_owned())],
-        ..Options::default()
+        ..Options::of(profile)
     })
     .await;
     // Payment stores the payment and then takes a second to answer: a request in flight.
@@ -63,9 +63,9 @@ async fn a_stopping_service_turns_not_ready_and_finishes_its_in_flight_requests(
     system.cleanup().await;
 }
 
-#[tokio::test]
-async fn metrics_count_requests_and_show_backlog_lag_and_dead_letters() {
-    let system = System::start(Options::default()).await;
+scenario!(metrics_count_requests_and_show_backlog_lag_and_dead_letters);
+async fn metrics_count_requests_and_show_backlog_lag_and_dead_letters(profile: Profile) {
+    let system = System::start(Options::of(profile)).await;
     let id = system.reserved("moon").await;
     system
         .mypage_until(&id, "known", |v| v["rentalStatus"] == "Accepted")
@@ -97,9 +97,9 @@ async fn metrics_count_requests_and_show_backlog_lag_and_dead_letters() {
     system.cleanup().await;
 }
 
-#[tokio::test]
-async fn logs_are_json_lines_carrying_the_request_id_and_the_correlation_key() {
-    let system = System::start(Options::default()).await;
+scenario!(logs_are_json_lines_carrying_the_request_id_and_the_correlation_key);
+async fn logs_are_json_lines_carrying_the_request_id_and_the_correlation_key(profile: Profile) {
+    let system = System::start(Options::of(profile)).await;
     let response = system
         .client
         .post(format!("{}/api/reservations", system.gateway()))

@@ -1,6 +1,6 @@
 //! Scaling out a consumer: two booth replicas share the stream.
 
-use crate::helpers::{Options, PATIENCE, System};
+use crate::helpers::{Options, PATIENCE, Profile, System};
 use serde_json::Value;
 use std::collections::HashSet;
 use testkit::eventually;
@@ -41,9 +41,9 @@ async fn owned_partitions(system: &System, port: u16) -> usize {
         .map_or(0, Vec::len)
 }
 
-#[tokio::test]
-async fn two_booth_replicas_make_exactly_one_rental_per_reservation() {
-    let mut system = System::start(Options::default()).await;
+scenario!(two_booth_replicas_make_exactly_one_rental_per_reservation);
+async fn two_booth_replicas_make_exactly_one_rental_per_reservation(profile: Profile) {
+    let mut system = System::start(Options::of(profile)).await;
     system.spawn("rental-2", "rental", Some(1)).await;
     system.wait_ready("rental", Some(1)).await;
     let (first, second) = (system.port("rental", None), system.port("rental", Some(1)));

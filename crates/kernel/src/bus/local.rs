@@ -414,6 +414,19 @@ impl Bus for LocalBus {
         Ok(())
     }
 
+    async fn delete_group(&self, group: &str) -> anyhow::Result<()> {
+        let _writer = self.writer.lock().await;
+        for table in ["bus_offsets", "bus_leases", "bus_members"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE stream = ? AND grp = ?"))
+                .bind(&*self.stream)
+                .bind(group)
+                .execute(&self.pool)
+                .await
+                .with_context(|| format!("cannot forget group {group}"))?;
+        }
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         format!(
             "local bus {} (stream {}, {} partitions)",

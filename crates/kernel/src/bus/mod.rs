@@ -123,6 +123,9 @@ pub trait Bus: Send + Sync + 'static {
     async fn lag(&self, group: &str, partition: u32) -> anyhow::Result<u64>;
     /// Succeeds while the bus is usable.
     async fn check(&self) -> anyhow::Result<()>;
+    /// Forgets a consumer group entirely: its position, members and leases (for throw-away groups
+    /// such as a read-model rebuild).
+    async fn delete_group(&self, group: &str) -> anyhow::Result<()>;
     /// A one-line description for logs and status pages (no credentials).
     fn describe(&self) -> String;
 }

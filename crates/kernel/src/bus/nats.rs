@@ -228,6 +228,25 @@ impl Bus for NatsBus {
         }
     }
 
+    async fn delete_group(&self, group: &str) -> anyhow::Result<()> {
+        let stream = self
+            .js
+            .get_stream(&self.stream_name)
+            .await
+            .map_err(|e| anyhow!("cannot find stream {}: {e}", self.stream_name))?;
+        for partition in 0..self.partitions {
+            let _ = stream
+                .delete_consumer(&Self::durable(group, partition))
+                .await;
+            let _ = self
+                .coordinator
+                .kv
+                .purge(format!("{}.p.{partition:02}", token(group)))
+                .await;
+        }
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         format!(
             "NATS JetStream {} (stream {}, {} partitions)",

@@ -1,3 +1,4 @@
-//! Outbound adapters: the view store.
+//! Outbound adapters: the view store (SQLite embedded, Redis in production).
 
+pub mod redis;
 pub mod sqlite;

@@ -1,0 +1,199 @@
+//! The production stores: losing the connection to a store or the bus makes a service not ready
+//! (never crashed), and it recovers by itself; my page can be rebuilt from the events into a fresh
+//! Redis generation while readers keep seeing complete views.
+
+use crate::helpers::{MSA, Options, PATIENCE, Profile, System};
+use serde_json::Value;
+use testkit::eventually;
+use testkit::proxy::TcpProxy;
+
+async fn readiness(system: &System, service: &str) -> (u16, Value) {
+    let response = system
+        .client
+        .get(format!("{}/health/ready", system.url(service)))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Puts a proxy in front of `service`'s store (or bus), cuts it, and watches readiness.
+async fn connection_loss(service: &str, what: &str) {
+    let mut system = System::new(Options::of(Profile::Prod));
+    let (key, url) = if what == "bus" {
+        ("MSA__BUS__URL", testkit::nats_url())
+    } else {
+        ("MSA__STORE__URL", system.prod_store_url(service))
+    };
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap()
+        .split(['/', '?'])
+        .next()
+        .unwrap()
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .to_owned();
+    let proxy = TcpProxy::start(&host).await;
+    let proxied = url.replacen(&host, &format!("127.0.0.1:{}", proxy.port()), 1);
+    system.set_service_env(service, key, &proxied);
+    system.start_all().await;
+    assert_eq!(readiness(&system, service).await.0, 200);
+
+    proxy.cut();
+    let (_, report) = eventually(
+        PATIENCE,
+        &format!("{service} not ready without its {what}"),
+        || async {
+            let (status, body) = readiness(&system, service).await;
+            (status == 503).then_some((status, body))
+        },
+    )
+    .await;
+    assert_ne!(report["checks"][what], "ok", "{report}");
+    let live = system
+        .client
+        .get(format!("{}/health/live", system.url(service)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status().as_u16(), 200, "{service} stays alive");
+
+    proxy.restore();
+    eventually(PATIENCE, &format!("{service} ready again"), || async {
+        (readiness(&system, service).await.0 == 200).then_some(())
+    })
+    .await;
+    let id = system.reserved("after-the-outage").await;
+    system
+        .mypage_until(&id, "the system works again", |v| {
+            v["rentalStatus"] == "Accepted"
+        })
+        .await;
+    system.cleanup().await;
+}
+
+#[tokio::test]
+async fn reservation_loses_postgresql_turns_not_ready_and_recovers() {
+    connection_loss("reservation", "store").await;
+}
+
+#[tokio::test]
+async fn payment_loses_mariadb_turns_not_ready_and_recovers() {
+    connection_loss("payment", "store").await;
+}
+
+#[tokio::test]
+async fn customer_loses_redis_turns_not_ready_and_recovers() {
+    connection_loss("customer", "store").await;
+}
+
+#[tokio::test]
+async fn rental_loses_nats_turns_not_ready_and_recovers() {
+    connection_loss("rental", "bus").await;
+}
+
+#[tokio::test]
+async fn my_page_is_rebuilt_into_a_fresh_generation_with_no_gap_for_readers() {
+    let system = System::start(Options::of(Profile::Prod)).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(system.reserved(&format!("rebuild-{i}")).await);
+    }
+    let mut before = Vec::new();
+    for id in &ids {
+        before.push(
+            system
+                .mypage_until(id, "projected", |v| v["rentalStatus"] == "Accepted")
+                .await,
+        );
+    }
+    // Readers keep reading while the rebuild runs and switches; none may see a gap.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let done = done.clone();
+        let client = system.client.clone();
+        let gateway = system.gateway();
+        let token = system.admin_token.clone();
+        let ids = ids.clone();
+        tokio::spawn(async move {
+            let mut reads = 0;
+            loop {
+                for id in &ids {
+                    let response = client
+                        .get(format!("{gateway}/api/mypage/reservations/{id}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        response.status().as_u16(),
+                        200,
+                        "a reader saw no view for {id}"
+                    );
+                    let view: Value = response.json().await.unwrap();
+                    assert_eq!(
+                        view["rentalStatus"], "Accepted",
+                        "a reader saw a partial view: {view}"
+                    );
+                    reads += 1;
+                }
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return reads;
+                }
+            }
+        })
+    };
+    let output = tokio::process::Command::new(MSA)
+        .arg("--data")
+        .arg(system.dir.path())
+        .args([
+            "replay",
+            "roaming/customer",
+            "--from-start",
+            "--service-url",
+            &system.url("customer"),
+        ])
+        .env("MSA__STORE__URL", system.prod_store_url("customer"))
+        .env("MSA__BUS__URL", testkit::nats_url())
+        .env("MSA__BUS__SYSTEM", system.bus_system())
+        .env("MSA_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        printed.contains("my page now reads generation g1"),
+        "{printed}"
+    );
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reads = reader.await.expect("readers never saw a gap");
+    assert!(
+        reads > ids.len(),
+        "readers read while the rebuild ran ({reads} reads)"
+    );
+    for (id, old) in ids.iter().zip(&before) {
+        let (_, now) = system.get(&format!("/api/mypage/reservations/{id}")).await;
+        assert_eq!(
+            now["timeline"].as_array().unwrap().len(),
+            old["timeline"].as_array().unwrap().len()
+        );
+        assert_eq!(now["reservationStatus"], old["reservationStatus"]);
+    }
+    // The live projection writes into the new generation from now on.
+    let after = system.reserved("after-rebuild").await;
+    system
+        .mypage_until(&after, "projected into the new generation", |v| {
+            v["rentalStatus"] == "Accepted"
+        })
+        .await;
+    system.cleanup().await;
+}

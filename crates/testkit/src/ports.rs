@@ -1,0 +1,76 @@
+//! Ports for test processes. A port found free can be taken by another test between the moment
+//! it is found and the moment a child process binds it; so every test takes its ports through
+//! this allocator, which records each port it hands out in a lock file (with the owner's process
+//! id) until the test releases it, and never hands out a port another live test holds.
+
+use std::path::PathBuf;
+
+fn registry() -> PathBuf {
+    let dir = std::env::temp_dir().join("msa-test-ports");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+fn owner_alive(lock: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(lock) else {
+        return false;
+    };
+    text.trim()
+        .parse::<u32>()
+        .is_ok_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// A port held for this test until dropped.
+#[derive(Debug)]
+pub struct Port {
+    port: u16,
+    lock: PathBuf,
+}
+
+impl Port {
+    /// Takes a port that is free now and held by no other test.
+    pub fn take() -> Self {
+        for _ in 0..1_000 {
+            let candidate = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port");
+            let lock = registry().join(candidate.to_string());
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock);
+            match created {
+                Ok(mut file) => {
+                    use std::io::Write as _;
+                    let _ = write!(file, "{}", std::process::id());
+                    return Self {
+                        port: candidate,
+                        lock,
+                    };
+                }
+                Err(_) if !owner_alive(&lock) => {
+                    // Left behind by a test that died: take it over.
+                    let _ = std::fs::write(&lock, std::process::id().to_string());
+                    return Self {
+                        port: candidate,
+                        lock,
+                    };
+                }
+                Err(_) => continue,
+            }
+        }
+        panic!("no free port found");
+    }
+
+    /// The port number.
+    pub fn number(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for Port {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}

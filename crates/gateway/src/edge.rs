@@ -131,11 +131,61 @@ fn unauthorized(error: TokenError) -> ApiError {
 
 /// Checks every `/api/...` request; puts the caller's [`Identity`] (or `None` on public routes)
 /// into the request for the proxy to forward.
-pub async fn guard(State(edge): State<Edge>, mut request: Request, next: Next) -> Response {
+pub async fn guard(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if !path.starts_with("/api/") || request.method() == Method::OPTIONS {
+    let grpc = edge.manifest.grpc_route(&path).is_some();
+    if (!path.starts_with("/api/") && !grpc) || request.method() == Method::OPTIONS {
         return next.run(request).await;
     }
+    let response = check(&edge, request, next, &path).await;
+    match response {
+        Ok(response) => response,
+        Err(error) if grpc => grpc_error(&error),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// A gRPC call refused at the edge: a trailers-only answer with the matching gRPC status.
+pub fn grpc_error(error: &ApiError) -> Response {
+    let code = match error.status() {
+        StatusCode::UNAUTHORIZED => 16,
+        StatusCode::FORBIDDEN => 7,
+        StatusCode::TOO_MANY_REQUESTS => 8,
+        StatusCode::NOT_FOUND => 12,
+        StatusCode::BAD_REQUEST => 3,
+        StatusCode::GATEWAY_TIMEOUT => 4,
+        _ => 14,
+    };
+    let message: String = format!("{}: {}", error.code(), error.message())
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_graphic() && b != b'%' || b == b' ' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut response = StatusCode::OK.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    headers.insert("grpc-status", HeaderValue::from(code));
+    if let Ok(value) = HeaderValue::from_str(&message) {
+        headers.insert("grpc-message", value);
+    }
+    response
+}
+
+async fn check(
+    edge: &Edge,
+    mut request: Request,
+    next: Next,
+    path: &str,
+) -> Result<Response, ApiError> {
+    let path = path.to_owned();
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -156,42 +206,42 @@ pub async fn guard(State(edge): State<Edge>, mut request: Request, next: Next) -
         _ => format!("ip:{peer}"),
     };
     if let Err(wait) = edge.limiter.take(&client) {
-        return ApiError::new(
+        return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many requests; slow down",
         )
-        .with_retry_after(wait.ceil() as u64)
-        .into_response();
+        .with_retry_after(wait.ceil() as u64));
     }
     let identity = match identity {
         Ok(identity) => identity,
-        Err(error) => return unauthorized(error).into_response(),
+        Err(error) => return Err(unauthorized(error)),
     };
     match (&verdict, &identity) {
         (Verdict::Roles(roles), Some(identity)) if !roles.iter().any(|r| identity.has(r)) => {
-            return ApiError::new(
+            return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 format!("this needs one of the roles: {}", roles.join(", ")),
-            )
-            .into_response();
+            ));
         }
-        (Verdict::Unlisted, _) if edge.manifest.route(&path).is_none() => {
-            return ApiError::not_found("route_not_found", "no such route").into_response();
+        (Verdict::Unlisted, _)
+            if edge.manifest.route(&path).is_none()
+                && edge.manifest.grpc_route(&path).is_none() =>
+        {
+            return Err(ApiError::not_found("route_not_found", "no such route"));
         }
         (Verdict::Unlisted, _) => {
-            return ApiError::new(
+            return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "no_access_rule",
                 "no access rule allows this route",
-            )
-            .into_response();
+            ));
         }
         _ => {}
     }
     request.extensions_mut().insert(identity);
-    next.run(request).await
+    Ok(next.run(request).await)
 }
 
 /// Answers CORS preflights and marks responses for the allowed origins.

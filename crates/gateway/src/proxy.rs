@@ -40,13 +40,18 @@ struct Upstream {
     next: AtomicUsize,
 }
 
-/// Where each service's replicas are, and the client that calls them.
+/// Where each service's replicas are, and the clients that call them.
 #[derive(Clone)]
 pub(crate) struct Upstreams {
     manifest: Arc<SystemManifest>,
     upstreams: Arc<HashMap<String, Upstream>>,
     client: reqwest::Client,
+    /// HTTP/2 (prior knowledge) client for gRPC, which streams both ways and keeps trailers.
+    grpc: GrpcClient,
 }
+
+type GrpcClient =
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Body>;
 
 impl Upstreams {
     pub(crate) fn new(settings: &Settings, manifest: &SystemManifest) -> anyhow::Result<Self> {
@@ -78,10 +83,15 @@ impl Upstreams {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("cannot build the proxy client")?;
+        let grpc =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .http2_only(true)
+                .build_http();
         Ok(Self {
             manifest: Arc::new(manifest.clone()),
             upstreams: Arc::new(upstreams),
             client,
+            grpc,
         })
     }
 
@@ -105,11 +115,66 @@ impl Upstreams {
     }
 }
 
-/// The catch-all route for `/api/...`.
+/// The catch-all route for `/api/...`, and gRPC's `/package.Service/Method`.
 pub(crate) fn routes(upstreams: Upstreams) -> Router {
     Router::new()
         .route("/api/{*rest}", any(forward))
+        .route("/{service}/{method}", axum::routing::post(forward_grpc))
         .with_state(upstreams)
+}
+
+/// Forwards a gRPC call over HTTP/2 as it streams, trailers included.
+async fn forward_grpc(State(state): State<Upstreams>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let Some(service) = state.manifest.grpc_route(&path) else {
+        return crate::edge::grpc_error(&ApiError::not_found(
+            "route_not_found",
+            format!("no service serves {path}"),
+        ));
+    };
+    let upstream = &state.upstreams[&service.name];
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
+    let identity = request
+        .extensions()
+        .get::<Option<Identity>>()
+        .cloned()
+        .flatten();
+    let (parts, body) = request.into_parts();
+    let mut headers = forwarded_headers(&parts.headers, peer, identity.as_ref());
+    headers.insert("te", HeaderValue::from_static("trailers"));
+    let start = upstream.next.fetch_add(1, Ordering::Relaxed);
+    let base = &upstream.bases[start % upstream.bases.len()];
+    let uri = format!("{base}{path}");
+    let mut outgoing = axum::http::Request::builder()
+        .method(parts.method)
+        .uri(&uri);
+    if let Some(target) = outgoing.headers_mut() {
+        *target = headers;
+    }
+    let outgoing = match outgoing.body(body) {
+        Ok(outgoing) => outgoing,
+        Err(error) => {
+            tracing::warn!(%error, "cannot build a gRPC request");
+            return crate::edge::grpc_error(&ApiError::bad_request(
+                "invalid_request",
+                "the gRPC request is malformed",
+            ));
+        }
+    };
+    match state.grpc.request(outgoing).await {
+        Ok(response) => response.map(Body::new),
+        Err(error) => {
+            tracing::warn!(service = %service.name, %error, "gRPC upstream failed");
+            crate::edge::grpc_error(&ApiError::unavailable(
+                "service_unavailable",
+                format!("{} is unavailable, try again shortly", service.name),
+                1,
+            ))
+        }
+    }
 }
 
 fn forwarded_headers(

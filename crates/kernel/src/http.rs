@@ -117,6 +117,11 @@ impl ApiError {
     pub fn code(&self) -> &str {
         &self.code
     }
+
+    /// The human message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<anyhow::Error> for ApiError {

@@ -16,6 +16,7 @@ pub mod context;
 pub mod crash;
 pub mod deadletter;
 pub mod envelope;
+pub mod grpc;
 pub mod health;
 pub mod http;
 pub mod manifest;

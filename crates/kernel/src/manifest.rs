@@ -115,6 +115,9 @@ pub struct ServiceEntry {
     pub prod_store: String,
     /// Public path prefixes the gateway routes to this service.
     pub routes: Vec<String>,
+    /// gRPC services (`package.Service`) the gateway routes to this service.
+    #[serde(default)]
+    pub grpc: Vec<String>,
 }
 
 impl SystemManifest {
@@ -151,6 +154,16 @@ impl SystemManifest {
             })
             .max_by_key(|(route, _)| route.len())
             .map(|(_, service)| service)
+    }
+}
+
+impl SystemManifest {
+    /// The service serving gRPC path `/package.Service/Method`, if any.
+    pub fn grpc_route(&self, path: &str) -> Option<&ServiceEntry> {
+        let name = path.strip_prefix('/')?.split('/').next()?;
+        self.services
+            .iter()
+            .find(|s| s.grpc.iter().any(|g| g == name))
     }
 }
 

@@ -23,6 +23,7 @@ mod browser;
 mod edge;
 mod faults;
 mod flows;
+mod grpc;
 mod helpers;
 mod input;
 mod lifecycle;

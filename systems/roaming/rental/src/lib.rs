@@ -13,7 +13,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
 }
 
-use adapters::inbound::{events, http};
+use adapters::inbound::{events, grpc, http};
 use adapters::outbound::sqlite::{MIGRATIONS, SqliteRentalStore};
 use app::BoothService;
 use kernel::consumer::Subscription;
@@ -41,6 +41,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     ))));
     Service::new(NAME, settings)
         .routes(http::routes(app.clone()))
+        .routes(grpc::routes(app.clone())?)
         .check(Arc::new(store.clone()))
         .relay(Arc::new(store.clone()))
         .consume(Subscription {

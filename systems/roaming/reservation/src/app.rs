@@ -102,6 +102,7 @@ pub struct ReservationService {
     payments: Arc<dyn PaymentGateway>,
     clock: Arc<dyn Clock>,
     policy: ReservationPolicy,
+    changes: tokio::sync::broadcast::Sender<String>,
 }
 
 impl std::fmt::Debug for ReservationService {
@@ -147,7 +148,14 @@ impl ReservationService {
             payments,
             clock,
             policy,
+            changes: tokio::sync::broadcast::channel(1024).0,
         }
+    }
+
+    /// Ids of reservations as they change in this process (for watchers; a slow watcher may
+    /// miss some and should look again).
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.changes.subscribe()
     }
 
     fn terms(&self, command: &ReserveCommand) -> Result<Terms, ReserveError> {
@@ -218,7 +226,9 @@ impl ReservationService {
             .create(&reservation, &events, takes_key_from.as_deref())
             .await
         {
-            Ok(()) => {}
+            Ok(()) => {
+                let _ = self.changes.send(reservation.id.clone());
+            }
             Err(StoreError::DuplicateKey) => {
                 // A concurrent request with the same key won; answer as that one does.
                 let key = key.expect("only keyed reservations collide");
@@ -479,7 +489,11 @@ impl ReservationService {
                 .update(&reservation, previous, &events, cause)
                 .await
             {
-                Ok(()) | Err(StoreError::AlreadyHandled) => return Ok(reservation),
+                Ok(()) => {
+                    let _ = self.changes.send(reservation.id.clone());
+                    return Ok(reservation);
+                }
+                Err(StoreError::AlreadyHandled) => return Ok(reservation),
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(CommandError::Unknown(error.into())),
             }

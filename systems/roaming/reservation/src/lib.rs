@@ -15,7 +15,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
 }
 
-use adapters::inbound::{events, http};
+use adapters::inbound::{events, grpc, http};
 use adapters::outbound::clock::SystemClock;
 use adapters::outbound::payment_client::{HttpPaymentGateway, PaymentSettings};
 use adapters::outbound::sql::{MIGRATIONS, SqlReservationStore};
@@ -110,6 +110,7 @@ where
     let every = Duration::from_millis(settings.reconcile.every_ms);
     service
         .routes(http::routes(app.clone()))
+        .routes(grpc::routes(app.clone())?)
         .check(Arc::new(store.clone()))
         .relay(Arc::new(store.clone()))
         .breaker(breaker)

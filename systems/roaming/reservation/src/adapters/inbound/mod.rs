@@ -1,4 +1,5 @@
-//! Inbound adapters: REST for customers and booths, and the event policies.
+//! Inbound adapters: REST and gRPC for customers, and the event policies.
 
 pub mod events;
+pub mod grpc;
 pub mod http;

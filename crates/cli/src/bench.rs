@@ -73,7 +73,7 @@ pub async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
             rate,
             duration,
             lag_every,
-        } => crate::load::reserve(&gateway, rate, duration, lag_every.max(1)).await,
+        } => crate::load::reserve(&gateway, data, rate, duration, lag_every.max(1)).await,
         BenchCommand::Bus {
             events,
             size,

@@ -41,6 +41,7 @@ struct Tally {
 /// Runs the load and prints latency and lag percentiles.
 pub async fn reserve(
     gateway: &str,
+    data: &str,
     rate: u64,
     duration: u64,
     lag_every: usize,
@@ -61,6 +62,7 @@ pub async fn reserve(
         .with_context(|| {
             format!("the gateway at {gateway} does not answer; is `msa up` running?")
         })?;
+    let token = operator_token(&client, gateway, data).await?;
     let run = format!(
         "{:x}",
         time::OffsetDateTime::now_utc().unix_timestamp() % 0x00ff_ffff
@@ -76,11 +78,13 @@ pub async fn reserve(
         let tally = tally.clone();
         let gateway = gateway.to_owned();
         let customer = format!("bench-{run}-{}", i % 1000);
+        let token = token.clone();
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
             let sent_at = time::OffsetDateTime::now_utc();
             let answer = client
                 .post(format!("{gateway}/api/reservations"))
+                .bearer_auth(&token)
                 .json(&request(&customer))
                 .send()
                 .await;
@@ -117,6 +121,7 @@ pub async fn reserve(
         loop {
             let view: Value = client
                 .get(format!("{gateway}/api/mypage/reservations/{id}"))
+                .bearer_auth(&token)
                 .send()
                 .await?
                 .json()
@@ -171,4 +176,37 @@ pub async fn reserve(
         ms(percentile(&tally.lags, 1.0))
     );
     Ok(())
+}
+
+/// A token for the load: `MSA_TOKEN`, or the operator's machine client with the secret `msa up`
+/// keeps in the data directory.
+async fn operator_token(
+    client: &reqwest::Client,
+    gateway: &str,
+    data: &str,
+) -> anyhow::Result<String> {
+    if let Ok(token) = std::env::var("MSA_TOKEN") {
+        return Ok(token);
+    }
+    let path = std::path::Path::new(data).join("auth/ops-client-secret");
+    let secret = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no MSA_TOKEN and no client secret at {} (give --data)",
+            path.display()
+        )
+    })?;
+    let answer: Value = client
+        .post(format!("{gateway}/oauth2/token"))
+        .basic_auth("msa-ops", Some(secret.trim()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .context("the token endpoint does not answer")?
+        .json()
+        .await
+        .context("the token endpoint answered nonsense")?;
+    answer["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no token: {answer}"))
 }

@@ -288,7 +288,19 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
         traceparent: Some(traceparent.clone()),
         causation: None,
     };
-    let mut response = context::scope(work, next.run(request).instrument(span.clone())).await;
+    // The handler runs in its own task: a client that hangs up (or times out) does not cancel it
+    // halfway through a transaction, so what was accepted is finished or rolled back properly,
+    // and a panic becomes a 500 instead of a dropped connection.
+    let handled = tokio::spawn(context::scope(
+        work,
+        next.run(request).instrument(span.clone()),
+    ));
+    let mut response = match handled.await {
+        Ok(response) => response,
+        Err(error) => span.in_scope(|| {
+            ApiError::internal(anyhow::anyhow!("the handler failed: {error}")).into_response()
+        }),
+    };
     let status = response.status();
     let elapsed = started.elapsed().as_secs_f64();
     if let Ok(value) = HeaderValue::from_str(&request_id) {

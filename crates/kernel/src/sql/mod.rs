@@ -127,6 +127,23 @@ pub fn sqlite_writer(path: &std::path::Path) -> Arc<tokio::sync::Mutex<()>> {
         .clone()
 }
 
+/// Checkpoints and truncates the write-ahead log, waiting at most a moment for readers (this
+/// process's writers are held back meanwhile, so the wait must stay short).
+async fn truncate(pool: &Pool<Sqlite>) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("PRAGMA busy_timeout = 250")
+        .execute(&mut *conn)
+        .await?;
+    let result = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut *conn)
+        .await;
+    sqlx::query("PRAGMA busy_timeout = 10000")
+        .execute(&mut *conn)
+        .await?;
+    result?;
+    Ok(())
+}
+
 /// The file of a database that allows a single writer (SQLite), `None` for the others.
 trait SingleWriter {
     fn single_writer_file(&self) -> Option<std::path::PathBuf>;
@@ -176,11 +193,11 @@ async fn checkpoint(pool: Pool<Sqlite>, writer: Arc<tokio::sync::Mutex<()>>) {
         match passive {
             Ok((_, log, done)) if log > LARGE_WAL_PAGES && done < log => {
                 let _writer = writer.lock().await;
-                if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&pool)
-                    .await
-                {
-                    tracing::debug!(%error, "truncating checkpoint failed; retrying later");
+                if let Err(error) = truncate(&pool).await {
+                    tracing::debug!(
+                        error = format!("{error:#}"),
+                        "truncating checkpoint failed; retrying later"
+                    );
                 }
             }
             Ok(_) => {}

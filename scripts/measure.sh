@@ -48,11 +48,11 @@ for profile in $PROFILES; do
 
   log "$profile: bound, GET /api/catalog at $RATE/s for ${DURATION}s"
   oha --no-tui -z "${DURATION}s" -q "$RATE" "$GATEWAY/api/catalog" \
-    | grep -E 'Success rate|Requests/sec|50.00%|90.00%|99.00%|99.90%|\[[0-9]{3}\]'
+    | grep -E 'Success rate|Requests/sec|50.00%|90.00%|99.00%|99.90%|^ *\[[0-9]{3}\] '
   log "$profile: POST /api/reservations at $RATE/s for ${DURATION}s"
   oha --no-tui -z "${DURATION}s" -q "$RATE" -m POST -H "authorization: Bearer $token" \
     -T application/json -d "$body" "$GATEWAY/api/reservations" \
-    | grep -E 'Success rate|Requests/sec|50.00%|90.00%|99.00%|99.90%|\[[0-9]{3}\]'
+    | grep -E 'Success rate|Requests/sec|50.00%|90.00%|99.00%|99.90%|^ *\[[0-9]{3}\] '
   log "$profile: msa bench reserve (latency and reserve → my page lag)"
   MSA_TOKEN="$token" "$msa" bench reserve --gateway "$GATEWAY" --rate "$RATE" --duration 10
 

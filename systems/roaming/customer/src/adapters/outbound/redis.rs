@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use kernel::Envelope;
 use kernel::redis::{INBOX_LUA, RedisStore};
+use kernel::sql::millis;
 use redis::Script;
 use std::sync::{Arc, LazyLock};
 
@@ -72,10 +73,6 @@ pub struct RedisMyPageStore {
     store: RedisStore,
     /// A fixed generation (a rebuild writes into one); `None` follows `active`.
     generation: Option<Arc<str>>,
-}
-
-fn millis(at: time::OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn decode(document: &str) -> anyhow::Result<ReservationView> {

@@ -6,6 +6,7 @@ use crate::ports::{MyPageStore, StoreError};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use kernel::Envelope;
+use kernel::sql::millis;
 use kernel::sql::{Migration, SqlStore, is_unique_violation};
 use sqlx::sqlite::Sqlite;
 
@@ -33,10 +34,6 @@ fn decode(document: &str) -> anyhow::Result<ReservationView> {
     let doc: ViewDocument =
         serde_json::from_str(document).context("a stored view is not valid JSON")?;
     ReservationView::try_from(doc)
-}
-
-fn millis(at: time::OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 #[async_trait]

@@ -8,10 +8,10 @@ use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
 use kernel::Envelope;
 use kernel::sql::{Migration, SqlStore, is_unique_violation};
+use kernel::sql::{from_millis, millis};
 use sqlx::mysql::MySql;
 use sqlx::sqlite::Sqlite;
 use sqlx::{Database, Row as _};
-use time::OffsetDateTime;
 
 /// The schema, applied at start.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -33,15 +33,6 @@ impl<DB: Database> SqlPaymentStore<DB> {
     pub fn new(store: SqlStore<DB>) -> Self {
         Self { store }
     }
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn from_millis(value: i64) -> anyhow::Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000_000)
-        .context("bad timestamp")
 }
 
 macro_rules! sql_payment_store {

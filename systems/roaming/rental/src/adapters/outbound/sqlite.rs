@@ -8,9 +8,9 @@ use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
 use kernel::Envelope;
 use kernel::sql::{Migration, SqlStore, is_unique_violation};
+use kernel::sql::{from_millis, millis};
 use sqlx::Row as _;
 use sqlx::sqlite::{Sqlite, SqliteRow};
-use time::OffsetDateTime;
 
 /// The schema, applied at start.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -26,15 +26,6 @@ const COLUMNS: &str = "reservation_id, customer_id, booth, device_model, rental_
 #[derive(Debug, Clone)]
 pub struct SqliteRentalStore {
     store: SqlStore<Sqlite>,
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn from_millis(value: i64) -> anyhow::Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000_000)
-        .context("bad timestamp")
 }
 
 fn decode(row: &SqliteRow) -> anyhow::Result<Rental> {

@@ -16,6 +16,7 @@ use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
 use kernel::Envelope;
 use kernel::sql::{Migration, SqlStore, is_unique_violation};
+use kernel::sql::{from_millis, millis};
 use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
 use sqlx::{Database, Row as _};
@@ -52,15 +53,6 @@ impl<DB: Database> SqlReservationStore<DB> {
     pub fn new(store: SqlStore<DB>) -> Self {
         Self { store }
     }
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn from_millis(value: i64) -> anyhow::Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000_000)
-        .context("bad timestamp")
 }
 
 /// The columns of one stored reservation, in `COLUMNS` order.

@@ -1,5 +1,7 @@
 //! The msa kernel: what every service of every system runs on, and no domain code.
 //!
+//! - [`aggregate`]: aggregates kept with optimistic versioning, keys and counters, and
+//!   [`policy`]: a service's reactions to events as one typed table.
 //! - [`envelope`]: the CloudEvents envelope and the contract trait.
 //! - [`sql`]: stores, transactions with outbox and inbox, migrations.
 //! - [`outbox`]: the relay from outbox to bus.
@@ -8,8 +10,10 @@
 //! - [`runtime`]: the service runtime (HTTP, health, metrics, admin, graceful shutdown).
 //! - [`http`], [`breaker`], [`config`], [`metrics`], [`context`], [`telemetry`], [`crash`].
 
+pub mod aggregate;
 pub mod breaker;
 pub mod bus;
+pub mod clock;
 pub mod config;
 pub mod consumer;
 pub mod context;
@@ -22,6 +26,7 @@ pub mod http;
 pub mod manifest;
 pub mod metrics;
 pub mod outbox;
+pub mod policy;
 pub mod redis;
 pub mod runtime;
 pub mod sql;
@@ -29,5 +34,7 @@ pub mod telemetry;
 #[cfg(test)]
 mod testing;
 
+pub use aggregate::{Aggregate, Cause, ChangeError, Key, Repository};
 pub use envelope::{Envelope, IntegrationEvent, NewEvent};
+pub use policy::Policies;
 pub use runtime::{Application, Service, ServiceSettings};

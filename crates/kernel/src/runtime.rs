@@ -172,6 +172,32 @@ impl Service {
         self
     }
 
+    /// Keeps the service's state in `storage`: its readiness is checked and its outbox relayed.
+    pub fn storage(mut self, storage: &crate::sql::Storage) -> Self {
+        self.checks.push(storage.check().clone());
+        self.relays.push(storage.outbox().clone());
+        self
+    }
+
+    /// Runs `policies` as this service's consumer group (named after the service), parking
+    /// deliveries that keep failing in `storage`.
+    pub fn react<S: Send + Sync + 'static>(
+        mut self,
+        policies: crate::policy::Policies<S>,
+        storage: &crate::sql::Storage,
+    ) -> Self {
+        if policies.is_empty() {
+            return self;
+        }
+        self.subscriptions.push(Subscription {
+            group: self.name.clone(),
+            types: policies.types(),
+            handler: Arc::new(policies),
+            dead_letters: storage.dead_letters().clone(),
+        });
+        self
+    }
+
     /// Reports `breaker` on the status page.
     pub fn breaker(mut self, breaker: CircuitBreaker) -> Self {
         self.breakers.push(breaker);

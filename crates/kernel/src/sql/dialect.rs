@@ -20,6 +20,8 @@ pub(crate) struct Dialect {
     pub dead_letter_count: &'static str,
     pub migration_applied: &'static str,
     pub migration_record: &'static str,
+    /// Creates a counter unless it exists: name, key, amount.
+    pub counter_define: &'static str,
     /// Placeholder for parameter `n` (1-based).
     pub placeholder: fn(usize) -> String,
 }
@@ -66,6 +68,35 @@ pub(crate) const SQLITE: Dialect = Dialect {
             applied_at INTEGER NOT NULL,
             PRIMARY KEY (component, version)
         )",
+        "CREATE TABLE IF NOT EXISTS msa_aggregates (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (kind, id)
+        )",
+        "CREATE TABLE IF NOT EXISTS msa_keys (
+            kind TEXT NOT NULL,
+            key_name TEXT NOT NULL,
+            key_value TEXT NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (kind, key_name, key_value, id)
+        )",
+        "CREATE TABLE IF NOT EXISTS msa_unique_keys (
+            kind TEXT NOT NULL,
+            key_name TEXT NOT NULL,
+            key_value TEXT NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (kind, key_name, key_value)
+        )",
+        "CREATE TABLE IF NOT EXISTS msa_counters (
+            counter TEXT NOT NULL,
+            counter_key TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            PRIMARY KEY (counter, counter_key)
+        )",
     ],
     outbox_insert: "INSERT INTO msa_outbox (event_id, subject, event_type, envelope, created_at) VALUES (?, ?, ?, ?, ?)",
     outbox_unpublished: "SELECT position, envelope FROM msa_outbox WHERE published_at IS NULL ORDER BY position LIMIT ?",
@@ -83,6 +114,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
     dead_letter_count: "SELECT COUNT(*) FROM msa_dead_letters WHERE consumer = ? AND replayed_at IS NULL",
     migration_applied: "SELECT COUNT(*) FROM msa_migrations WHERE component = ? AND version = ?",
     migration_record: "INSERT INTO msa_migrations (component, version, name, applied_at) VALUES (?, ?, ?, ?)",
+    counter_define: "INSERT INTO msa_counters (counter, counter_key, amount) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     placeholder: |_| "?".to_owned(),
 };
 
@@ -128,6 +160,35 @@ pub(crate) const POSTGRES: Dialect = Dialect {
             applied_at BIGINT NOT NULL,
             PRIMARY KEY (component, version)
         )",
+        "CREATE TABLE IF NOT EXISTS msa_aggregates (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (kind, id)
+        )",
+        "CREATE TABLE IF NOT EXISTS msa_keys (
+            kind TEXT NOT NULL,
+            key_name TEXT NOT NULL,
+            key_value TEXT NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (kind, key_name, key_value, id)
+        )",
+        "CREATE TABLE IF NOT EXISTS msa_unique_keys (
+            kind TEXT NOT NULL,
+            key_name TEXT NOT NULL,
+            key_value TEXT NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (kind, key_name, key_value)
+        )",
+        "CREATE TABLE IF NOT EXISTS msa_counters (
+            counter TEXT NOT NULL,
+            counter_key TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            PRIMARY KEY (counter, counter_key)
+        )",
     ],
     outbox_insert: "INSERT INTO msa_outbox (event_id, subject, event_type, envelope, created_at) VALUES ($1, $2, $3, $4, $5)",
     outbox_unpublished: "SELECT position, envelope FROM msa_outbox WHERE published_at IS NULL ORDER BY position LIMIT $1",
@@ -145,6 +206,7 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     dead_letter_count: "SELECT COUNT(*) FROM msa_dead_letters WHERE consumer = $1 AND replayed_at IS NULL",
     migration_applied: "SELECT COUNT(*) FROM msa_migrations WHERE component = $1 AND version = $2",
     migration_record: "INSERT INTO msa_migrations (component, version, name, applied_at) VALUES ($1, $2, $3, $4)",
+    counter_define: "INSERT INTO msa_counters (counter, counter_key, amount) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     placeholder: |n| format!("${n}"),
 };
 
@@ -190,6 +252,35 @@ pub(crate) const MYSQL: Dialect = Dialect {
             applied_at BIGINT NOT NULL,
             PRIMARY KEY (component, version)
         ) ENGINE=InnoDB",
+        "CREATE TABLE IF NOT EXISTS msa_aggregates (
+            kind VARCHAR(64) NOT NULL,
+            id VARCHAR(128) NOT NULL,
+            version BIGINT NOT NULL,
+            state LONGTEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (kind, id)
+        ) ENGINE=InnoDB",
+        "CREATE TABLE IF NOT EXISTS msa_keys (
+            kind VARCHAR(64) NOT NULL,
+            key_name VARCHAR(64) NOT NULL,
+            key_value VARCHAR(191) NOT NULL,
+            id VARCHAR(128) NOT NULL,
+            PRIMARY KEY (kind, key_name, key_value, id)
+        ) ENGINE=InnoDB",
+        "CREATE TABLE IF NOT EXISTS msa_unique_keys (
+            kind VARCHAR(64) NOT NULL,
+            key_name VARCHAR(64) NOT NULL,
+            key_value VARCHAR(191) NOT NULL,
+            id VARCHAR(128) NOT NULL,
+            PRIMARY KEY (kind, key_name, key_value)
+        ) ENGINE=InnoDB",
+        "CREATE TABLE IF NOT EXISTS msa_counters (
+            counter VARCHAR(64) NOT NULL,
+            counter_key VARCHAR(191) NOT NULL,
+            amount BIGINT NOT NULL,
+            PRIMARY KEY (counter, counter_key)
+        ) ENGINE=InnoDB",
     ],
     outbox_insert: "INSERT INTO msa_outbox (event_id, subject, event_type, envelope, created_at) VALUES (?, ?, ?, ?, ?)",
     outbox_unpublished: "SELECT position, envelope FROM msa_outbox WHERE published_at IS NULL ORDER BY position LIMIT ?",
@@ -207,6 +298,7 @@ pub(crate) const MYSQL: Dialect = Dialect {
     dead_letter_count: "SELECT COUNT(*) FROM msa_dead_letters WHERE consumer = ? AND replayed_at IS NULL",
     migration_applied: "SELECT COUNT(*) FROM msa_migrations WHERE component = ? AND version = ?",
     migration_record: "INSERT INTO msa_migrations (component, version, name, applied_at) VALUES (?, ?, ?, ?)",
+    counter_define: "INSERT IGNORE INTO msa_counters (counter, counter_key, amount) VALUES ($1, $2, $3)",
     placeholder: |_| "?".to_owned(),
 };
 

@@ -6,7 +6,9 @@
 //! the state change that caused it, nor a state change commit without its events.
 
 mod dialect;
+mod documents;
 
+use crate::aggregate::{Cause, DocumentStore};
 use crate::context;
 use crate::deadletter::{DeadLetter, DeadLetterStore};
 use crate::envelope::{Envelope, NewEvent};
@@ -15,12 +17,13 @@ use crate::outbox::OutboxSource;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use dialect::Dialect;
+use documents::{Bind, DocumentSql, DocumentTx};
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, Postgres};
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions as _, Database, Executor as _, Pool, Transaction};
+use sqlx::{ConnectOptions as _, Database, Executor as _, Pool, Row as _, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -213,6 +216,107 @@ async fn checkpoint(pool: Pool<Sqlite>, writer: Arc<tokio::sync::Mutex<()>>) {
             Ok(_) => {}
             Err(error) => tracing::debug!(%error, "checkpoint failed; retrying later"),
         }
+    }
+}
+
+/// Opens a private in-memory SQLite database (one connection, so that every statement sees the
+/// same database): the store of application tests.
+pub async fn connect_sqlite_memory() -> anyhow::Result<Pool<Sqlite>> {
+    let options = SqliteConnectOptions::from_str("sqlite::memory:")?
+        .foreign_keys(true)
+        .disable_statement_logging();
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .context("cannot open an in-memory sqlite database")
+}
+
+/// A service's store on whichever SQL database its URL names, with the kernel's tables
+/// migrated: aggregates (see [`crate::aggregate`]), outbox, inbox and dead letters.
+#[derive(Clone)]
+pub struct Storage {
+    documents: Arc<dyn DocumentStore>,
+    outbox: Arc<dyn OutboxSource>,
+    dead_letters: Arc<dyn DeadLetterStore>,
+    check: Arc<dyn ReadinessCheck>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("service", &self.outbox.name())
+            .finish()
+    }
+}
+
+impl Storage {
+    /// Connects service `name`'s store at `url` (SQLite, PostgreSQL or MySQL/MariaDB) and
+    /// migrates the kernel's tables.
+    pub async fn open(url: &str, name: &str) -> anyhow::Result<Self> {
+        match StoreKind::of(url)? {
+            StoreKind::Sqlite => {
+                Self::migrated(SqlStore::new(connect_sqlite(url).await?, name)).await
+            }
+            StoreKind::Postgres => {
+                Self::migrated(SqlStore::new(connect_postgres(url).await?, name)).await
+            }
+            StoreKind::MySql => {
+                Self::migrated(SqlStore::new(connect_mysql(url).await?, name)).await
+            }
+            StoreKind::Redis => anyhow::bail!(
+                "{name} keeps aggregates in a SQL store (sqlite://, postgres:// or mysql://), not {}",
+                redact(url)
+            ),
+        }
+    }
+
+    /// A private in-memory store for service `name`: for application tests.
+    pub async fn memory(name: &str) -> anyhow::Result<Self> {
+        Self::migrated(SqlStore::new(connect_sqlite_memory().await?, name)).await
+    }
+
+    async fn migrated<DB: Database>(store: SqlStore<DB>) -> anyhow::Result<Self>
+    where
+        SqlStore<DB>: DocumentSql + DocumentStore + OutboxSource + DeadLetterStore + ReadinessCheck,
+    {
+        DocumentSql::migrate_kernel(&store).await?;
+        let store = Arc::new(store);
+        Ok(Self {
+            documents: store.clone(),
+            outbox: store.clone(),
+            dead_letters: store.clone(),
+            check: store,
+        })
+    }
+
+    /// A repository of aggregates of kind `A` in this store.
+    pub fn repository<A: crate::aggregate::Aggregate>(&self) -> crate::aggregate::Repository<A> {
+        crate::aggregate::Repository::new(self.documents.clone())
+    }
+
+    /// The documents, keys and counters.
+    pub fn documents(&self) -> &Arc<dyn DocumentStore> {
+        &self.documents
+    }
+
+    /// The outbox, for the relay.
+    pub fn outbox(&self) -> &Arc<dyn OutboxSource> {
+        &self.outbox
+    }
+
+    /// Where this service's failing deliveries are parked.
+    pub fn dead_letters(&self) -> &Arc<dyn DeadLetterStore> {
+        &self.dead_letters
+    }
+
+    /// The store's readiness check.
+    pub fn check(&self) -> &Arc<dyn ReadinessCheck> {
+        &self.check
     }
 }
 
@@ -477,10 +581,16 @@ macro_rules! sql_backend {
                 &self,
                 event: &Envelope,
             ) -> anyhow::Result<Option<Tx<$db>>> {
+                self.begin_caused_by(&Cause::of(event)).await
+            }
+
+            /// Starts the transaction that handles the event behind `cause` (see
+            /// [`Self::begin_handling`]).
+            pub async fn begin_caused_by(&self, event: &Cause) -> anyhow::Result<Option<Tx<$db>>> {
                 let mut tx = self.begin().await?;
                 let inserted = sqlx::query(Self::DIALECT.inbox_insert)
                     .bind(&*self.name)
-                    .bind(event.id.to_string())
+                    .bind(event.event_id.to_string())
                     .bind(now_millis())
                     .execute(&mut *tx.tx)
                     .await
@@ -490,7 +600,7 @@ macro_rules! sql_backend {
                     tx.tx.rollback().await.context("cannot roll back")?;
                     return Ok(None);
                 }
-                tx.causation = Some(event.id);
+                tx.causation = Some(event.event_id);
                 if event.traceparent.is_some() {
                     tx.traceparent = event.traceparent.clone();
                 }
@@ -531,12 +641,7 @@ macro_rules! sql_backend {
                 component: &str,
                 migrations: &[Migration],
             ) -> anyhow::Result<()> {
-                for statement in Self::DIALECT.schema {
-                    (&self.pool)
-                        .execute(sqlx::raw_sql(statement))
-                        .await
-                        .context("cannot create the kernel tables")?;
-                }
+                self.migrate_kernel().await?;
                 for migration in migrations {
                     let mut tx = self.begin().await?;
                     let applied: i64 = sqlx::query_scalar(Self::DIALECT.migration_applied)
@@ -579,6 +684,17 @@ macro_rules! sql_backend {
                         name = migration.name,
                         "applied migration"
                     );
+                }
+                Ok(())
+            }
+
+            /// Creates the kernel's tables where missing.
+            pub async fn migrate_kernel(&self) -> anyhow::Result<()> {
+                for statement in Self::DIALECT.schema {
+                    (&self.pool)
+                        .execute(sqlx::raw_sql(statement))
+                        .await
+                        .context("cannot create the kernel tables")?;
                 }
                 Ok(())
             }
@@ -799,6 +915,94 @@ macro_rules! sql_backend {
         }
 
         #[async_trait]
+        impl DocumentSql for SqlStore<$db> {
+            type Tx = Tx<$db>;
+            const DEFINE_COUNTER: &'static str = Self::DIALECT.counter_define;
+
+            fn statement(sql: &str) -> String {
+                documents::numbered(sql, Self::DIALECT.placeholder)
+            }
+
+            async fn texts(
+                &self,
+                sql: &str,
+                binds: &[Bind<'_>],
+            ) -> Result<Vec<String>, sqlx::Error> {
+                bound::<$db>(sql, binds)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|row| row.try_get(0))
+                    .collect()
+            }
+
+            async fn integer(
+                &self,
+                sql: &str,
+                binds: &[Bind<'_>],
+            ) -> Result<Option<i64>, sqlx::Error> {
+                bound::<$db>(sql, binds)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| row.try_get(0))
+                    .transpose()
+            }
+
+            async fn execute(&self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, sqlx::Error> {
+                let _writer = self.write_guard().await;
+                Ok(bound::<$db>(sql, binds)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn migrate_kernel(&self) -> anyhow::Result<()> {
+                SqlStore::<$db>::migrate_kernel(self).await
+            }
+
+            async fn begin_caused(&self, cause: Option<&Cause>) -> anyhow::Result<Option<Tx<$db>>> {
+                match cause {
+                    Some(cause) => self.begin_caused_by(cause).await,
+                    None => self.begin().await.map(Some),
+                }
+            }
+        }
+
+        #[async_trait]
+        impl DocumentTx for Tx<$db> {
+            async fn execute(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, sqlx::Error> {
+                Ok(bound::<$db>(sql, binds)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn integer(
+                &mut self,
+                sql: &str,
+                binds: &[Bind<'_>],
+            ) -> Result<Option<i64>, sqlx::Error> {
+                bound::<$db>(sql, binds)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .map(|row| row.try_get(0))
+                    .transpose()
+            }
+
+            async fn append(&mut self, event: NewEvent) -> anyhow::Result<()> {
+                self.publish(event).await.map(|_| ())
+            }
+
+            async fn finish(self) -> anyhow::Result<()> {
+                self.commit().await
+            }
+
+            async fn abandon(self) -> anyhow::Result<()> {
+                self.rollback().await
+            }
+        }
+
+        #[async_trait]
         impl ReadinessCheck for SqlStore<$db> {
             fn name(&self) -> &'static str {
                 "store"
@@ -814,6 +1018,25 @@ macro_rules! sql_backend {
 sql_backend!(Sqlite, dialect::SQLITE, "BEGIN IMMEDIATE");
 sql_backend!(Postgres, dialect::POSTGRES, "");
 sql_backend!(MySql, dialect::MYSQL, "");
+
+/// A query with `binds` bound in order.
+fn bound<'q, DB: Database>(
+    sql: &'q str,
+    binds: &'q [Bind<'q>],
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = match *bind {
+            Bind::Text(text) => query.bind(text),
+            Bind::Int(value) => query.bind(value),
+        };
+    }
+    query
+}
 
 /// Whether `error` is a unique-constraint violation (a concurrent insert won).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {

@@ -1,0 +1,447 @@
+//! Aggregates kept by the kernel: a [`Repository`] loads an aggregate by id or by a declared key,
+//! lets the domain decide, applies the events, and saves the new state with its integration
+//! events (outbox), the event it reacts to (inbox) and its counter changes in one transaction,
+//! with optimistic versioning and a bounded retry on conflict.
+//!
+//! The store keeps each aggregate as a document (its [`Aggregate::Record`]) in the kernel's own
+//! tables, on SQLite, PostgreSQL and MySQL/MariaDB alike; a SQLite `:memory:` store makes the
+//! application testable in milliseconds with the same code.
+
+use crate::envelope::{Envelope, NewEvent};
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How many times a change is decided again when a concurrent change won.
+const CONFLICT_RETRIES: usize = 8;
+
+/// The event a change reacts to, opaque to application code: it carries the causation, the
+/// correlation key and the trace of the event into the transaction that handles it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cause {
+    pub(crate) event_id: Uuid,
+    pub(crate) subject: String,
+    pub(crate) traceparent: Option<String>,
+}
+
+impl Cause {
+    /// The cause of handling `event`.
+    pub fn of(event: &Envelope) -> Self {
+        Self {
+            event_id: event.id,
+            subject: event.subject.clone(),
+            traceparent: event.traceparent.clone(),
+        }
+    }
+
+    /// A cause for tests and tools: a fresh event id about `subject`.
+    pub fn new(subject: impl Into<String>) -> Self {
+        Self {
+            event_id: Uuid::now_v7(),
+            subject: subject.into(),
+            traceparent: None,
+        }
+    }
+
+    /// The correlation key of the event.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The event's id.
+    pub fn event_id(&self) -> Uuid {
+        self.event_id
+    }
+}
+
+/// A lookup key an aggregate declares (derived from its state, kept in the same transaction).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    /// The key's name, e.g. `customer`.
+    pub name: &'static str,
+    /// The value.
+    pub value: String,
+    /// At most one aggregate of a kind may hold a unique key's value at a time.
+    pub unique: bool,
+}
+
+impl Key {
+    /// A key many aggregates may share (`customer`, `status`, ...).
+    pub fn index(name: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            name,
+            value: value.into(),
+            unique: false,
+        }
+    }
+
+    /// A key only one aggregate may hold (an idempotency key, a natural id).
+    pub fn unique(name: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            name,
+            value: value.into(),
+            unique: true,
+        }
+    }
+}
+
+/// A change of a counter with an invariant (seats, stock): `delta` is added only if the result
+/// stays at or above zero; otherwise the whole transaction fails with
+/// [`StoreError::Exhausted`], so contention never turns into a conflict loop or a 5xx.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterChange {
+    /// The counter's name, e.g. `seats`.
+    pub counter: &'static str,
+    /// Which one, e.g. a performance and grade.
+    pub key: String,
+    /// Added to the counter (negative takes).
+    pub delta: i64,
+}
+
+impl CounterChange {
+    /// Takes `amount` from a counter.
+    pub fn take(counter: &'static str, key: impl Into<String>, amount: i64) -> Self {
+        Self {
+            counter,
+            key: key.into(),
+            delta: -amount,
+        }
+    }
+
+    /// Gives `amount` back to a counter.
+    pub fn give(counter: &'static str, key: impl Into<String>, amount: i64) -> Self {
+        Self {
+            counter,
+            key: key.into(),
+            delta: amount,
+        }
+    }
+}
+
+/// An aggregate the kernel can keep. Implemented outside `domain` (in the service's adapters),
+/// delegating to the domain's own `apply`; the domain's commands decide and return events.
+pub trait Aggregate: Sized + Send + Sync + 'static {
+    /// The domain events that move it.
+    type Event: Send + Sync;
+    /// Its stored form (a wire type of the store, so the domain type needs no serde).
+    type Record: Serialize + DeserializeOwned;
+    /// The kind's stored name, e.g. `reservation`.
+    const KIND: &'static str;
+
+    /// Its id.
+    fn id(&self) -> &str;
+    /// How many events it has applied; the sequence of its next event is `version() + 1`.
+    fn version(&self) -> u64;
+    /// Moves the state; cannot fail.
+    fn apply(&mut self, event: &Self::Event, at: OffsetDateTime);
+    /// The stored form.
+    fn record(&self) -> Self::Record;
+    /// Back from the stored form.
+    fn restore(record: Self::Record) -> anyhow::Result<Self>;
+    /// The keys it can be found by in its present state.
+    fn keys(&self) -> Vec<Key> {
+        Vec::new()
+    }
+    /// The integration event that `event` publishes (at aggregate version `sequence`), if any.
+    fn integration_event(&self, event: &Self::Event, sequence: u64) -> Option<NewEvent>;
+    /// The counter changes that `event` makes.
+    fn counter_changes(&self, _event: &Self::Event) -> Vec<CounterChange> {
+        Vec::new()
+    }
+}
+
+/// Failures of an aggregate store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone changed the aggregate since it was read; decide again on fresh state.
+    #[error("the {kind} changed concurrently")]
+    Conflict {
+        /// The aggregate kind.
+        kind: &'static str,
+    },
+    /// Another aggregate of the kind holds this id or unique key.
+    #[error("another {kind} holds this {key}")]
+    Duplicate {
+        /// The aggregate kind.
+        kind: &'static str,
+        /// `id` or the unique key's name.
+        key: &'static str,
+    },
+    /// The event that caused this change was handled before: the change is already made.
+    #[error("the event was handled before")]
+    AlreadyHandled,
+    /// A counter would fall below zero.
+    #[error("not enough {counter} left for {key}")]
+    Exhausted {
+        /// The counter.
+        counter: &'static str,
+        /// Which one.
+        key: String,
+    },
+    /// Anything else (store down, ...).
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Why a change of an existing aggregate was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError<E> {
+    /// No aggregate with that id (for this caller).
+    #[error("no {kind} {id}")]
+    NotFound {
+        /// The aggregate kind.
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The domain refused: the aggregate's state does not allow it.
+    #[error(transparent)]
+    Rejected(E),
+    /// A counter would fall below zero.
+    #[error("not enough {counter} left for {key}")]
+    Exhausted {
+        /// The counter.
+        counter: &'static str,
+        /// Which one.
+        key: String,
+    },
+    /// The store or something else failed.
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+impl<E> ChangeError<E> {
+    /// The error for a missing aggregate of kind `A`.
+    pub fn not_found<A: Aggregate>(id: impl Into<String>) -> Self {
+        Self::NotFound {
+            kind: A::KIND,
+            id: id.into(),
+        }
+    }
+}
+
+impl<E> From<StoreError> for ChangeError<E> {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Exhausted { counter, key } => Self::Exhausted { counter, key },
+            StoreError::Unknown(error) => Self::Unknown(error),
+            other => Self::Unknown(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// One transaction's worth of change to one aggregate, as the store sees it.
+#[derive(Debug)]
+pub struct Change {
+    /// The aggregate kind.
+    pub kind: &'static str,
+    /// Its id.
+    pub id: String,
+    /// The version it was read at; `None` for a new aggregate.
+    pub expected_version: Option<u64>,
+    /// Its version after the change.
+    pub version: u64,
+    /// Its stored form after the change (JSON).
+    pub state: String,
+    /// Keys it no longer has.
+    pub removed_keys: Vec<Key>,
+    /// Keys it now has.
+    pub added_keys: Vec<Key>,
+    /// Counter changes made by its events.
+    pub counters: Vec<CounterChange>,
+    /// Integration events to append to the outbox.
+    pub events: Vec<NewEvent>,
+    /// The event this change reacts to, recorded in the inbox.
+    pub cause: Option<Cause>,
+}
+
+/// The port behind [`Repository`]: documents, keys, counters, outbox and inbox in one store.
+#[async_trait]
+pub trait DocumentStore: Send + Sync + 'static {
+    /// The stored form of one aggregate.
+    async fn load(&self, kind: &'static str, id: &str) -> anyhow::Result<Option<String>>;
+    /// The stored forms of the aggregates holding `key`, newest first.
+    async fn find(&self, kind: &'static str, key: &Key, limit: u32) -> anyhow::Result<Vec<String>>;
+    /// Makes the change, or none of it.
+    async fn save(&self, change: Change) -> Result<(), StoreError>;
+    /// Creates a counter at `value` unless it exists; returns whether it was created.
+    async fn define_counter(&self, counter: &str, key: &str, value: i64) -> anyhow::Result<bool>;
+    /// Adds `delta` to a counter outside any aggregate change (a restock); fails with
+    /// [`StoreError::Exhausted`] if it would fall below zero or does not exist.
+    async fn adjust_counter(&self, change: CounterChange) -> Result<i64, StoreError>;
+    /// A counter's value.
+    async fn counter(&self, counter: &str, key: &str) -> anyhow::Result<Option<i64>>;
+}
+
+/// Loads, decides, applies and saves aggregates of kind `A`.
+pub struct Repository<A> {
+    store: Arc<dyn DocumentStore>,
+    _kind: PhantomData<fn() -> A>,
+}
+
+impl<A> Clone for Repository<A> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<A> std::fmt::Debug for Repository<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Repository")
+    }
+}
+
+fn decode<A: Aggregate>(json: &str) -> anyhow::Result<A> {
+    let record: A::Record = serde_json::from_str(json)
+        .map_err(|error| anyhow::anyhow!("a stored {} does not decode: {error}", A::KIND))?;
+    A::restore(record)
+}
+
+impl<A: Aggregate> Repository<A> {
+    /// A repository on `store`.
+    pub fn new(store: Arc<dyn DocumentStore>) -> Self {
+        Self {
+            store,
+            _kind: PhantomData,
+        }
+    }
+
+    /// The store underneath (for counters).
+    pub fn store(&self) -> &Arc<dyn DocumentStore> {
+        &self.store
+    }
+
+    /// One aggregate.
+    pub async fn get(&self, id: &str) -> anyhow::Result<Option<A>> {
+        match self.store.load(A::KIND, id).await? {
+            Some(json) => decode(&json).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The aggregates holding the key `name = value`, newest first (at most `limit`).
+    pub async fn find(
+        &self,
+        name: &'static str,
+        value: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<A>> {
+        let key = Key::index(name, value);
+        let rows = self.store.find(A::KIND, &key, limit).await?;
+        rows.iter().map(|json| decode(json)).collect()
+    }
+
+    /// The aggregate holding the unique key `name = value`.
+    pub async fn find_unique(&self, name: &'static str, value: &str) -> anyhow::Result<Option<A>> {
+        let key = Key::unique(name, value);
+        let rows = self.store.find(A::KIND, &key, 1).await?;
+        rows.first().map(|json| decode(json)).transpose()
+    }
+
+    fn change(
+        aggregate: &A,
+        expected_version: Option<u64>,
+        old_keys: Vec<Key>,
+        events: &[A::Event],
+        cause: Option<&Cause>,
+    ) -> Result<Change, StoreError> {
+        let first = aggregate.version() - events.len() as u64;
+        let mut new_keys = aggregate.keys();
+        new_keys.sort();
+        new_keys.dedup();
+        let removed_keys = old_keys
+            .iter()
+            .filter(|key| !new_keys.contains(key))
+            .cloned()
+            .collect();
+        let added_keys = new_keys
+            .iter()
+            .filter(|key| !old_keys.contains(key))
+            .cloned()
+            .collect();
+        let state = serde_json::to_string(&aggregate.record())
+            .map_err(|error| anyhow::anyhow!("a {} does not encode: {error}", A::KIND))?;
+        Ok(Change {
+            kind: A::KIND,
+            id: aggregate.id().to_owned(),
+            expected_version,
+            version: aggregate.version(),
+            state,
+            removed_keys,
+            added_keys,
+            counters: events
+                .iter()
+                .flat_map(|event| aggregate.counter_changes(event))
+                .collect(),
+            events: events
+                .iter()
+                .enumerate()
+                .filter_map(|(i, event)| aggregate.integration_event(event, first + i as u64 + 1))
+                .collect(),
+            cause: cause.cloned(),
+        })
+    }
+
+    /// Stores a new aggregate that has applied `events` (its first ones).
+    ///
+    /// Fails with [`StoreError::Duplicate`] when its id or a unique key is taken, and with
+    /// [`StoreError::AlreadyHandled`] when `cause` was handled before.
+    pub async fn create(
+        &self,
+        aggregate: &A,
+        events: &[A::Event],
+        cause: Option<&Cause>,
+    ) -> Result<(), StoreError> {
+        let change = Self::change(aggregate, None, Vec::new(), events, cause)?;
+        self.store.save(change).await
+    }
+
+    /// Loads aggregate `id`, lets `decide` return the events, applies and saves them; decides
+    /// again on fresh state when a concurrent change won. A change whose `cause` was handled
+    /// before is not made again (the state as decided now is returned).
+    pub async fn update<E, F>(
+        &self,
+        id: &str,
+        cause: Option<&Cause>,
+        decide: F,
+    ) -> Result<A, ChangeError<E>>
+    where
+        F: Fn(&A) -> Result<Vec<A::Event>, E>,
+    {
+        for _ in 0..CONFLICT_RETRIES {
+            let mut aggregate = self
+                .get(id)
+                .await?
+                .ok_or_else(|| ChangeError::not_found::<A>(id))?;
+            let events = decide(&aggregate).map_err(ChangeError::Rejected)?;
+            if events.is_empty() {
+                return Ok(aggregate);
+            }
+            let previous = aggregate.version();
+            let mut old_keys = aggregate.keys();
+            old_keys.sort();
+            old_keys.dedup();
+            let at = crate::clock::now();
+            for event in &events {
+                aggregate.apply(event, at);
+            }
+            let change = Self::change(&aggregate, Some(previous), old_keys, &events, cause)?;
+            match self.store.save(change).await {
+                Ok(()) | Err(StoreError::AlreadyHandled) => return Ok(aggregate),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(ChangeError::Unknown(anyhow::anyhow!(
+            "{} {id} kept changing concurrently",
+            A::KIND
+        )))
+    }
+}

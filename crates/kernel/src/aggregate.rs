@@ -277,9 +277,13 @@ pub trait DocumentStore: Send + Sync + 'static {
     async fn counter(&self, counter: &str, key: &str) -> anyhow::Result<Option<i64>>;
 }
 
+/// What time it is, for the events a repository applies.
+pub type Now = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
 /// Loads, decides, applies and saves aggregates of kind `A`.
 pub struct Repository<A> {
     store: Arc<dyn DocumentStore>,
+    now: Now,
     _kind: PhantomData<fn() -> A>,
 }
 
@@ -287,6 +291,7 @@ impl<A> Clone for Repository<A> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
+            now: self.now.clone(),
             _kind: PhantomData,
         }
     }
@@ -305,12 +310,19 @@ fn decode<A: Aggregate>(json: &str) -> anyhow::Result<A> {
 }
 
 impl<A: Aggregate> Repository<A> {
-    /// A repository on `store`.
+    /// A repository on `store`, applying events at the kernel's [`crate::clock::now`].
     pub fn new(store: Arc<dyn DocumentStore>) -> Self {
         Self {
             store,
+            now: Arc::new(crate::clock::now),
             _kind: PhantomData,
         }
+    }
+
+    /// The same repository applying events at the time `now` tells (a test's fixed clock).
+    pub fn with_clock(mut self, now: Now) -> Self {
+        self.now = now;
+        self
     }
 
     /// The store underneath (for counters).
@@ -428,7 +440,7 @@ impl<A: Aggregate> Repository<A> {
             let mut old_keys = aggregate.keys();
             old_keys.sort();
             old_keys.dedup();
-            let at = crate::clock::now();
+            let at = (self.now)();
             for event in &events {
                 aggregate.apply(event, at);
             }

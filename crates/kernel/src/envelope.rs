@@ -100,6 +100,12 @@ impl Envelope {
         serde_json::to_string(self).expect("an envelope always serializes")
     }
 
+    /// An envelope of contract `event` about `subject` from `source`, stamped now: what a
+    /// consumer would receive (for application tests and tools).
+    pub fn of<E: IntegrationEvent>(source: &str, event: &E, subject: &str) -> Self {
+        NewEvent::new(event, subject, 1).into_envelope(source, None, None)
+    }
+
     /// Parses the JSON structured-mode wire form.
     pub fn from_json(bytes: &[u8]) -> Result<Self, EnvelopeError> {
         serde_json::from_slice(bytes).map_err(EnvelopeError::NotAnEnvelope)

@@ -29,3 +29,28 @@ pub fn with_health_and_reflection(
         .add_service(reflection)
         .into_axum_router())
 }
+
+/// The gRPC status for an error answer: the same stable code (`code: message`), the status
+/// mapped from HTTP the way Google's API design guide pairs them.
+pub fn status(error: impl Into<crate::http::ApiError>) -> tonic::Status {
+    use axum::http::StatusCode;
+    use tonic::Code;
+    let error = error.into();
+    let code = match error.status() {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Code::InvalidArgument,
+        StatusCode::UNAUTHORIZED => Code::Unauthenticated,
+        StatusCode::FORBIDDEN => Code::PermissionDenied,
+        StatusCode::NOT_FOUND => Code::NotFound,
+        StatusCode::CONFLICT | StatusCode::PAYMENT_REQUIRED => Code::FailedPrecondition,
+        StatusCode::TOO_MANY_REQUESTS => Code::ResourceExhausted,
+        StatusCode::SERVICE_UNAVAILABLE => Code::Unavailable,
+        StatusCode::GATEWAY_TIMEOUT => Code::DeadlineExceeded,
+        _ => Code::Internal,
+    };
+    tonic::Status::new(code, format!("{}: {}", error.code(), error.message()))
+}
+
+/// Who calls a gRPC method, from the identity metadata the gateway forwards.
+pub fn caller<T>(request: &tonic::Request<T>) -> crate::http::Caller {
+    crate::http::Caller::from_headers(&request.metadata().clone().into_headers())
+}

@@ -124,6 +124,132 @@ impl ApiError {
     }
 }
 
+/// The prefix of the identity headers the gateway sets (and strips from clients).
+pub const IDENTITY_PREFIX: &str = "x-msa-";
+
+/// Who calls, as the gateway forwards it: `x-msa-subject`, `x-msa-roles` and one
+/// `x-msa-<claim>` header per scoping claim (`customer`, `booth`, ...). Empty when a service is
+/// called directly (operators, tests), which is unscoped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caller {
+    subject: Option<String>,
+    roles: Vec<String>,
+    claims: Vec<(String, String)>,
+}
+
+impl Caller {
+    /// Reads the identity headers.
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Self {
+        let mut caller = Caller::default();
+        for (name, value) in headers {
+            let (Some(claim), Ok(value)) =
+                (name.as_str().strip_prefix(IDENTITY_PREFIX), value.to_str())
+            else {
+                continue;
+            };
+            match claim {
+                "subject" => caller.subject = Some(value.to_owned()),
+                "roles" => {
+                    caller.roles = value
+                        .split(',')
+                        .filter(|r| !r.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
+                _ => caller.claims.push((claim.to_owned(), value.to_owned())),
+            }
+        }
+        caller
+    }
+
+    /// The authenticated subject, if any.
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    /// Whether the caller has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// A scoping claim (`customer`, `booth`, ...): the caller acts only within it.
+    pub fn claim(&self, name: &str) -> Option<&str> {
+        self.claims
+            .iter()
+            .find(|(claim, _)| claim == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Caller::from_headers(&parts.headers))
+    }
+}
+
+/// The client's `Idempotency-Key` header on a create or command `POST`: the same key makes the
+/// same resource, so a retry after a lost answer is safe. At most 128 visible ASCII characters;
+/// anything else is refused with 400 `invalid_idempotency_key`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let bytes = value.as_bytes();
+        if bytes.is_empty() || bytes.len() > 128 || !bytes.iter().all(u8::is_ascii_graphic) {
+            return Err(ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            ));
+        }
+        Ok(Self(value.to_str().ok().map(str::to_owned)))
+    }
+}
+
+/// How a domain error is told to clients: one table per error type, read by REST (status and
+/// stable code) and by gRPC (through [`crate::grpc::status`]).
+pub trait ErrorCode: std::fmt::Display {
+    /// The stable code, e.g. `already_handed_out`.
+    fn code(&self) -> &'static str;
+    /// The HTTP status; a refusal of the state as it stands is a conflict.
+    fn status(&self) -> StatusCode {
+        StatusCode::CONFLICT
+    }
+}
+
+impl<E: ErrorCode> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        ApiError::new(error.status(), error.code(), error.to_string())
+    }
+}
+
+impl<E: ErrorCode> From<crate::aggregate::ChangeError<E>> for ApiError {
+    fn from(error: crate::aggregate::ChangeError<E>) -> Self {
+        use crate::aggregate::ChangeError;
+        match error {
+            ChangeError::NotFound { kind, id } => ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("{kind}_not_found"),
+                format!("no {kind} {id}"),
+            ),
+            ChangeError::Rejected(rejection) => rejection.into(),
+            ChangeError::Exhausted { counter, key } => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("{counter}_exhausted"),
+                format!("not enough {counter} left for {key}"),
+            ),
+            ChangeError::Unknown(error) => ApiError::internal(error),
+        }
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
         ApiError::internal(error)

@@ -1,13 +1,12 @@
 //! The payment use cases: take a payment (idempotent by reservation), report it, void it, and
 //! refund it when the booth cancels the rental.
 
+use crate::adapters::outbound::stored::BY_RESERVATION;
 use crate::domain::card::Card;
 use crate::domain::payment::{Payment, PaymentStatus};
-use crate::ports::{PaymentStore, StoreError};
-use kernel::Envelope;
-use roaming_contracts::events as contract;
-use std::sync::Arc;
-use time::OffsetDateTime;
+use kernel::aggregate::{ChangeError, Repository, StoreError};
+use kernel::{Cause, clock};
+use std::convert::Infallible;
 
 /// A payment request.
 #[derive(Debug, Clone)]
@@ -51,21 +50,17 @@ pub enum PayError {
 }
 
 /// The use cases.
+#[derive(Debug)]
 pub struct PaymentService {
-    store: Arc<dyn PaymentStore>,
+    store: Repository<Payment>,
 }
 
-impl std::fmt::Debug for PaymentService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PaymentService")
-    }
-}
-
-const CONFLICT_RETRIES: usize = 8;
+/// How many times a void looks again when a concurrent payment of the same reservation won.
+const VOID_ATTEMPTS: usize = 8;
 
 impl PaymentService {
     /// Wires the use cases to their store.
-    pub fn new(store: Arc<dyn PaymentStore>) -> Self {
+    pub fn new(store: Repository<Payment>) -> Self {
         Self { store }
     }
 
@@ -105,12 +100,7 @@ impl PaymentService {
         }
         let card = Card::parse(&command.card_number)
             .map_err(|e| invalid("invalid_card_number", &e.to_string()))?;
-        if let Some(existing) = self
-            .store
-            .by_reservation(&command.reservation_id)
-            .await
-            .map_err(unknown)?
-        {
+        if let Some(existing) = self.by_reservation(&command.reservation_id).await? {
             return Self::answer(existing, &command);
         }
         let (payment, events) = Payment::take(
@@ -119,98 +109,75 @@ impl PaymentService {
             &command.customer_id,
             command.amount,
             &card,
-            OffsetDateTime::now_utc(),
+            clock::now(),
         )
         .map_err(|e| invalid("invalid_amount", &e.to_string()))?;
-        match self.store.insert(&payment, &events).await {
+        match self.store.create(&payment, &events, None).await {
             Ok(()) => Self::answer(payment, &command),
-            Err(StoreError::DuplicateReservation) => {
+            Err(StoreError::Duplicate { .. }) => {
                 let existing = self
-                    .store
                     .by_reservation(&command.reservation_id)
-                    .await
-                    .map_err(unknown)?
+                    .await?
                     .ok_or_else(|| anyhow::anyhow!("a concurrent payment vanished"))?;
                 Self::answer(existing, &command)
             }
-            Err(error) => Err(unknown(error)),
+            Err(error) => Err(PayError::Unknown(error.into())),
         }
     }
 
     /// The payment of a reservation.
     pub async fn by_reservation(&self, reservation_id: &str) -> anyhow::Result<Option<Payment>> {
-        Ok(self.store.by_reservation(reservation_id).await?)
+        self.store.find_unique(BY_RESERVATION, reservation_id).await
     }
 
     /// Makes sure a reservation is never charged: refunds its approved payment, or records that
     /// none may be taken. Idempotent.
     pub async fn void(&self, reservation_id: &str) -> anyhow::Result<Payment> {
-        for _ in 0..CONFLICT_RETRIES {
-            match self.store.by_reservation(reservation_id).await? {
-                None => {
-                    let (payment, events) = Payment::void_unpaid(
-                        uuid::Uuid::now_v7().to_string(),
-                        reservation_id,
-                        OffsetDateTime::now_utc(),
-                    );
-                    match self.store.insert(&payment, &events).await {
-                        Ok(()) => return Ok(payment),
-                        Err(StoreError::DuplicateReservation) => continue,
-                        Err(error) => return Err(error.into()),
-                    }
-                }
-                Some(payment) => match self.refund(payment, None).await? {
-                    Some(done) => return Ok(done),
-                    None => continue,
-                },
+        for _ in 0..VOID_ATTEMPTS {
+            if let Some(payment) = self.by_reservation(reservation_id).await? {
+                return self
+                    .refund(&payment.id, None)
+                    .await
+                    .map_err(anyhow::Error::from);
+            }
+            let (payment, events) = Payment::void_unpaid(
+                uuid::Uuid::now_v7().to_string(),
+                reservation_id,
+                clock::now(),
+            );
+            match self.store.create(&payment, &events, None).await {
+                Ok(()) => return Ok(payment),
+                Err(StoreError::Duplicate { .. }) => continue,
+                Err(error) => return Err(error.into()),
             }
         }
         anyhow::bail!("payment of reservation {reservation_id} kept changing concurrently")
     }
 
-    /// Refunds; `None` when a concurrent change won and the caller should look again.
     async fn refund(
         &self,
-        mut payment: Payment,
-        cause: Option<&Envelope>,
-    ) -> anyhow::Result<Option<Payment>> {
-        let events = payment.refund();
-        if events.is_empty() {
-            return Ok(Some(payment));
-        }
-        let previous = payment.version;
-        payment.apply_all(&events, OffsetDateTime::now_utc());
-        match self.store.update(&payment, previous, &events, cause).await {
-            Ok(()) | Err(StoreError::AlreadyHandled) => Ok(Some(payment)),
-            Err(StoreError::Conflict) => Ok(None),
-            Err(error) => Err(error.into()),
-        }
+        payment_id: &str,
+        cause: Option<&Cause>,
+    ) -> Result<Payment, ChangeError<Infallible>> {
+        self.store
+            .update(payment_id, cause, |p| Ok(p.refund()))
+            .await
     }
 
-    /// Policy: when the booth cancels a rental, refund its reservation's payment.
-    pub async fn on_event(&self, event: &Envelope) -> anyhow::Result<()> {
-        if !event.is::<contract::RentalCanceled>() {
-            return Ok(());
-        }
-        let canceled: contract::RentalCanceled = event.decode()?;
-        for _ in 0..CONFLICT_RETRIES {
-            let Some(payment) = self.store.by_reservation(&canceled.reservation_id).await? else {
-                anyhow::bail!(
-                    "rental of reservation {} was canceled but it has no payment to refund",
-                    canceled.reservation_id
-                );
-            };
-            if self.refund(payment, Some(event)).await?.is_some() {
-                return Ok(());
-            }
-        }
-        anyhow::bail!(
-            "payment of reservation {} kept changing concurrently",
-            canceled.reservation_id
-        )
+    /// Policy: when the booth cancels the rental of a reservation, refund its payment.
+    pub async fn refund_canceled_rental(
+        &self,
+        reservation_id: &str,
+        cause: &Cause,
+    ) -> Result<Payment, ChangeError<Infallible>> {
+        let Some(payment) = self.by_reservation(reservation_id).await? else {
+            return Err(ChangeError::not_found::<Payment>(format!(
+                "for reservation {reservation_id}"
+            )));
+        };
+        self.refund(&payment.id, Some(cause)).await
     }
 }
 
-fn unknown(error: StoreError) -> PayError {
-    PayError::Unknown(error.into())
-}
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,6 @@
 pub mod adapters;
 pub mod app;
 pub mod domain;
-pub mod ports;
 
 /// The OpenAPI description of the booth API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -14,10 +13,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 use adapters::inbound::{events, grpc, http};
-use adapters::outbound::sqlite::{MIGRATIONS, SqliteRentalStore};
 use app::BoothService;
-use kernel::consumer::Subscription;
-use kernel::sql::{SqlStore, StoreKind, connect_sqlite};
+use kernel::sql::Storage;
 use kernel::{Application, Service, ServiceSettings};
 use std::sync::Arc;
 
@@ -27,29 +24,16 @@ pub const NAME: &str = "roaming/rental";
 /// The rental service's settings.
 pub type Settings = ServiceSettings;
 
-/// Builds the service on its SQLite file.
+/// Builds the service on the store its URL names (a SQLite file by default, so that a booth
+/// works on its own; PostgreSQL or MariaDB work too).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let url = settings.store.url.clone();
-    anyhow::ensure!(
-        StoreKind::of(&url)? == StoreKind::Sqlite,
-        "the booth keeps its data in a SQLite file (sqlite://...), not {url}"
-    );
-    let store = SqlStore::new(connect_sqlite(&url).await?, NAME);
-    store.migrate(NAME, MIGRATIONS).await?;
-    let app = Arc::new(BoothService::new(Arc::new(SqliteRentalStore::new(
-        store.clone(),
-    ))));
+    let storage = Storage::open(&settings.store.url, NAME).await?;
+    let app = Arc::new(BoothService::new(storage.repository()));
     Service::new(NAME, settings)
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .check(Arc::new(store.clone()))
-        .relay(Arc::new(store.clone()))
-        .consume(Subscription {
-            group: NAME.to_owned(),
-            types: events::subscribed_types(),
-            handler: Arc::new(events::BoothPolicies(app)),
-            dead_letters: Arc::new(store),
-        })
+        .storage(&storage)
+        .react(events::policies(app), &storage)
         .build()
         .await
 }

@@ -2,17 +2,17 @@
 //! services' events. It owns the transactions (through the store port) and the synchronous
 //! payment call.
 
+use crate::adapters::outbound::stored::{
+    BY_CUSTOMER, BY_IDEMPOTENCY_KEY, BY_STATUS, idempotency_key,
+};
 use crate::domain::catalog;
 use crate::domain::reservation::{
     FailureReason, Reservation, ReservationError, ReservationEvent, ReservationStatus, Terms,
 };
 use crate::domain::values::{CustomerId, IdempotencyKey, RentalPeriod, ValueError, parse_date};
-use crate::ports::{
-    Clock, PaymentFailure, PaymentGateway, PaymentOutcome, PaymentState, ReservationStore,
-    StoreError,
-};
-use kernel::Envelope;
-use roaming_contracts::events as contract;
+use crate::ports::{Clock, PaymentFailure, PaymentGateway, PaymentOutcome, PaymentState};
+use kernel::Cause;
+use kernel::aggregate::{ChangeError, Repository, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,18 +76,10 @@ pub enum ReserveError {
 }
 
 /// Why a command on an existing reservation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    /// No such reservation (for this customer).
-    #[error("no reservation {0}")]
-    NotFound(String),
-    /// The reservation's state does not allow it.
-    #[error(transparent)]
-    Rejected(#[from] ReservationError),
-    /// The store or something else failed.
-    #[error(transparent)]
-    Unknown(#[from] anyhow::Error),
-}
+pub type CommandError = ChangeError<ReservationError>;
+
+/// At most this many reservations are listed for one customer.
+const LIST_LIMIT: u32 = 10_000;
 
 /// Tuning of the use cases.
 #[derive(Debug, Clone)]
@@ -98,7 +90,7 @@ pub struct ReservationPolicy {
 
 /// The use cases.
 pub struct ReservationService {
-    store: Arc<dyn ReservationStore>,
+    store: Repository<Reservation>,
     payments: Arc<dyn PaymentGateway>,
     clock: Arc<dyn Clock>,
     policy: ReservationPolicy,
@@ -130,15 +122,13 @@ fn value_error(error: ValueError) -> ReserveError {
     invalid(code, error)
 }
 
-const CONFLICT_RETRIES: usize = 8;
-
 /// Crash point: payment approved, reservation not yet updated.
 pub const PAID_NOT_RECORDED: &str = "reservation.paid_not_recorded";
 
 impl ReservationService {
     /// Wires the use cases to their ports.
     pub fn new(
-        store: Arc<dyn ReservationStore>,
+        store: Repository<Reservation>,
         payments: Arc<dyn PaymentGateway>,
         clock: Arc<dyn Clock>,
         policy: ReservationPolicy,
@@ -204,39 +194,25 @@ impl ReservationService {
             .transpose()
             .map_err(value_error)?;
         let terms = self.terms(&command)?;
-        let mut takes_key_from = None;
         if let Some(key) = &key
-            && let Some(existing) = self
-                .store
-                .by_idempotency_key(&customer, key)
-                .await
-                .map_err(unknown)?
+            && let Some(existing) = self.by_idempotency_key(&customer, key).await?
+            && let Some(settled) = self.resume(existing, &command.card_number).await?
         {
-            let existing_id = existing.id.clone();
-            if let Some(settled) = self.resume(existing, &command.card_number).await? {
-                return Ok(settled);
-            }
-            takes_key_from = Some(existing_id);
+            return Ok(settled);
         }
         let id = uuid::Uuid::now_v7().to_string();
         let (reservation, events) =
             Reservation::request(id, customer.clone(), terms, key.clone(), self.clock.now());
-        match self
-            .store
-            .create(&reservation, &events, takes_key_from.as_deref())
-            .await
-        {
+        match self.store.create(&reservation, &events, None).await {
             Ok(()) => {
                 let _ = self.changes.send(reservation.id.clone());
             }
-            Err(StoreError::DuplicateKey) => {
+            Err(StoreError::Duplicate { .. }) => {
                 // A concurrent request with the same key won; answer as that one does.
                 let key = key.expect("only keyed reservations collide");
                 let existing = self
-                    .store
                     .by_idempotency_key(&customer, &key)
-                    .await
-                    .map_err(unknown)?
+                    .await?
                     .ok_or_else(|| anyhow::anyhow!("idempotency key vanished"))?;
                 return match self.resume(existing, &command.card_number).await? {
                     Some(settled) => Ok(settled),
@@ -246,9 +222,19 @@ impl ReservationService {
                     }),
                 };
             }
-            Err(error) => return Err(unknown(error)),
+            Err(error) => return Err(ReserveError::Unknown(error.into())),
         }
         self.settle(reservation, &command.card_number).await
+    }
+
+    async fn by_idempotency_key(
+        &self,
+        customer: &CustomerId,
+        key: &IdempotencyKey,
+    ) -> anyhow::Result<Option<Reservation>> {
+        self.store
+            .find_unique(BY_IDEMPOTENCY_KEY, &idempotency_key(customer, key))
+            .await
     }
 
     /// Picks up an earlier attempt made with the same idempotency key. `None` means that attempt
@@ -336,22 +322,20 @@ impl ReservationService {
 
     /// One reservation, if `customer` (when given) owns it.
     pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<Reservation, CommandError> {
-        let reservation = self
-            .store
+        self.store
             .get(id)
-            .await
-            .map_err(|e| CommandError::Unknown(e.into()))?
-            .ok_or_else(|| CommandError::NotFound(id.to_owned()))?;
-        if customer.is_some_and(|c| c != reservation.customer.as_str()) {
-            return Err(CommandError::NotFound(id.to_owned()));
-        }
-        Ok(reservation)
+            .await?
+            .filter(|r| customer.is_none_or(|c| c == r.customer.as_str()))
+            .ok_or_else(|| CommandError::not_found::<Reservation>(id))
     }
 
     /// A customer's reservations, newest first.
     pub async fn list(&self, customer_id: &str) -> Result<Vec<Reservation>, ReserveError> {
         let customer = CustomerId::parse(customer_id).map_err(value_error)?;
-        self.store.by_customer(&customer).await.map_err(unknown)
+        Ok(self
+            .store
+            .find(BY_CUSTOMER, customer.as_str(), LIST_LIMIT)
+            .await?)
     }
 
     /// The customer asks to cancel: starts the cancel saga.
@@ -374,44 +358,32 @@ impl ReservationService {
         self.mutate(id, None, Reservation::return_device).await
     }
 
-    /// Policies: how the reservation reacts to the booth's and payment's events.
-    pub async fn on_event(&self, event: &Envelope) -> anyhow::Result<()> {
-        let id = event.subject.as_str();
-        let outcome = if event.is::<contract::RentalHandedOut>() {
-            self.mutate(id, Some(event), Reservation::note_handed_out)
-                .await
-        } else if event.is::<contract::RentalCancelRefused>() {
-            let refusal: contract::RentalCancelRefused = event.decode()?;
-            self.mutate(id, Some(event), |r| r.refuse_cancel(&refusal.reason))
-                .await
-        } else if event.is::<contract::PaymentCanceled>() {
-            self.mutate(id, Some(event), Reservation::complete_cancel)
-                .await
-        } else if event.is::<contract::RentalCollected>() {
-            self.mutate(id, Some(event), Reservation::complete).await
-        } else {
-            return Ok(());
-        };
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(CommandError::Rejected(rejection)) => {
-                // The event does not apply to the reservation as it stands (e.g. a refund for a
-                // reservation that was never reserved); it is recorded in the log, not retried.
-                tracing::warn!(reservation = id, event_type = %event.event_type, %rejection, "event ignored");
-                Ok(())
-            }
-            Err(CommandError::NotFound(_)) => {
-                anyhow::bail!("event {} is about unknown reservation {id}", event.id)
-            }
-            Err(CommandError::Unknown(error)) => Err(error),
-        }
+    /// Policy: the booth's or payment's event `cause` moves its reservation (the event's
+    /// subject) as `decide` says.
+    pub async fn react<F>(&self, cause: &Cause, decide: F) -> Result<Reservation, CommandError>
+    where
+        F: Fn(&Reservation) -> Result<Vec<ReservationEvent>, ReservationError>,
+    {
+        self.mutate(cause.subject(), Some(cause), decide).await
     }
 
     /// Settles reservations whose payment outcome stayed unknown: confirms those paid behind a
     /// crash, and voids (refunding if needed) those the customer was told to retry.
     pub async fn reconcile(&self) -> anyhow::Result<usize> {
         let before = self.clock.now() - self.policy.reconcile_after;
-        let pending = self.store.payment_pending_before(before, 100).await?;
+        let mut pending: Vec<Reservation> = self
+            .store
+            .find(
+                BY_STATUS,
+                ReservationStatus::PaymentPending.as_str(),
+                LIST_LIMIT,
+            )
+            .await?
+            .into_iter()
+            .filter(|r| r.updated_at < before)
+            .collect();
+        pending.sort_by_key(|r| r.updated_at);
+        pending.truncate(100);
         let mut settled = 0;
         for reservation in pending {
             let id = reservation.id.clone();
@@ -461,51 +433,21 @@ impl ReservationService {
         Ok(settled)
     }
 
-    /// Loads, decides and stores, deciding again on fresh state when a concurrent change won.
+    /// Loads, decides and stores (the kernel decides again on fresh state when a concurrent
+    /// change won), then tells watchers.
     async fn mutate<F>(
         &self,
         id: &str,
-        cause: Option<&Envelope>,
+        cause: Option<&Cause>,
         decide: F,
     ) -> Result<Reservation, CommandError>
     where
         F: Fn(&Reservation) -> Result<Vec<ReservationEvent>, ReservationError>,
     {
-        for _ in 0..CONFLICT_RETRIES {
-            let mut reservation = self
-                .store
-                .get(id)
-                .await
-                .map_err(|e| CommandError::Unknown(e.into()))?
-                .ok_or_else(|| CommandError::NotFound(id.to_owned()))?;
-            let events = decide(&reservation)?;
-            if events.is_empty() {
-                return Ok(reservation);
-            }
-            let previous = reservation.version;
-            reservation.apply_all(&events, self.clock.now());
-            match self
-                .store
-                .update(&reservation, previous, &events, cause)
-                .await
-            {
-                Ok(()) => {
-                    let _ = self.changes.send(reservation.id.clone());
-                    return Ok(reservation);
-                }
-                Err(StoreError::AlreadyHandled) => return Ok(reservation),
-                Err(StoreError::Conflict) => continue,
-                Err(error) => return Err(CommandError::Unknown(error.into())),
-            }
-        }
-        Err(CommandError::Unknown(anyhow::anyhow!(
-            "reservation {id} kept changing concurrently"
-        )))
+        let reservation = self.store.update(id, cause, decide).await?;
+        let _ = self.changes.send(reservation.id.clone());
+        Ok(reservation)
     }
-}
-
-fn unknown(error: StoreError) -> ReserveError {
-    ReserveError::Unknown(error.into())
 }
 
 fn command_to_reserve(error: CommandError) -> ReserveError {
@@ -514,3 +456,6 @@ fn command_to_reserve(error: CommandError) -> ReserveError {
         other => ReserveError::Unknown(anyhow::anyhow!("{other}")),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,12 +18,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 use adapters::inbound::{events, grpc, http};
 use adapters::outbound::clock::SystemClock;
 use adapters::outbound::payment_client::{HttpPaymentGateway, PaymentSettings};
-use adapters::outbound::sql::{MIGRATIONS, SqlReservationStore};
 use app::{ReservationPolicy, ReservationService};
-use kernel::consumer::Subscription;
-use kernel::sql::{SqlStore, StoreKind, connect_postgres, connect_sqlite};
+use kernel::sql::Storage;
 use kernel::{Application, Service, ServiceSettings};
-use ports::ReservationStore;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,42 +61,14 @@ pub struct Settings {
     pub reconcile: ReconcileSettings,
 }
 
-/// Builds the service on the store its URL names (SQLite or PostgreSQL).
+/// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let url = settings.service.store.url.clone();
-    match StoreKind::of(&url)? {
-        StoreKind::Sqlite => {
-            let store = SqlStore::new(connect_sqlite(&url).await?, NAME);
-            store.migrate(NAME, MIGRATIONS).await?;
-            let port = Arc::new(SqlReservationStore::new(store.clone()));
-            assemble(settings, port, store).await
-        }
-        StoreKind::Postgres => {
-            let store = SqlStore::new(connect_postgres(&url).await?, NAME);
-            store.migrate(NAME, MIGRATIONS).await?;
-            let port = Arc::new(SqlReservationStore::new(store.clone()));
-            assemble(settings, port, store).await
-        }
-        other => anyhow::bail!("the reservation service cannot keep its data in {other:?}"),
-    }
-}
-
-async fn assemble<S>(
-    settings: Settings,
-    reservations: Arc<dyn ReservationStore>,
-    store: S,
-) -> anyhow::Result<Application>
-where
-    S: kernel::outbox::OutboxSource
-        + kernel::deadletter::DeadLetterStore
-        + kernel::health::ReadinessCheck
-        + Clone,
-{
+    let storage = Storage::open(&settings.service.store.url, NAME).await?;
     let service = Service::new(NAME, settings.service.clone());
     let payments = HttpPaymentGateway::new(&settings.payment, service.metrics())?;
     let breaker = payments.breaker();
     let app = Arc::new(ReservationService::new(
-        reservations,
+        storage.repository(),
         Arc::new(payments),
         Arc::new(SystemClock),
         ReservationPolicy {
@@ -111,15 +80,9 @@ where
     service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .check(Arc::new(store.clone()))
-        .relay(Arc::new(store.clone()))
+        .storage(&storage)
         .breaker(breaker)
-        .consume(Subscription {
-            group: NAME.to_owned(),
-            types: events::subscribed_types(),
-            handler: Arc::new(events::ReservationPolicies(app)),
-            dead_letters: Arc::new(store),
-        })
+        .react(events::policies(app), &storage)
         .task(move |stop| async move {
             loop {
                 tokio::select! {

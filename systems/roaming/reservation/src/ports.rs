@@ -1,67 +1,10 @@
-//! The ports the application needs, named by role: where reservations are kept, how payments are
-//! taken, and what time it is.
+//! The ports the application needs, named by role: how payments are taken and what time it is.
+//! (Reservations are kept by the kernel's aggregate repository.)
 
-use crate::domain::reservation::{Reservation, ReservationEvent};
-use crate::domain::values::{CustomerId, IdempotencyKey};
+use crate::domain::reservation::Reservation;
 use async_trait::async_trait;
-use kernel::Envelope;
 use std::time::Duration;
 use time::{Date, OffsetDateTime};
-
-/// Failures of the reservation store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Someone changed the reservation since it was read; decide again on fresh state.
-    #[error("the reservation changed concurrently")]
-    Conflict,
-    /// The event that caused this change was handled before.
-    #[error("the event was handled before")]
-    AlreadyHandled,
-    /// The customer already used this idempotency key.
-    #[error("a reservation with this idempotency key exists")]
-    DuplicateKey,
-    /// Anything else (store down, ...).
-    #[error(transparent)]
-    Unknown(#[from] anyhow::Error),
-}
-
-/// Where reservations are kept. Every write stores the state and its events (outbox) in one
-/// transaction, and, when it reacts to an event, records that event (inbox) in it too.
-#[async_trait]
-pub trait ReservationStore: Send + Sync + 'static {
-    /// Stores a new reservation with its first events; when `takes_key_from` names an earlier
-    /// reservation, that one gives up its idempotency key in the same transaction.
-    async fn create(
-        &self,
-        reservation: &Reservation,
-        events: &[ReservationEvent],
-        takes_key_from: Option<&str>,
-    ) -> Result<(), StoreError>;
-    /// Stores `reservation` (which was at `previous_version`) and the events that moved it.
-    async fn update(
-        &self,
-        reservation: &Reservation,
-        previous_version: u64,
-        events: &[ReservationEvent],
-        cause: Option<&Envelope>,
-    ) -> Result<(), StoreError>;
-    /// One reservation.
-    async fn get(&self, id: &str) -> Result<Option<Reservation>, StoreError>;
-    /// A customer's reservations, newest first.
-    async fn by_customer(&self, customer: &CustomerId) -> Result<Vec<Reservation>, StoreError>;
-    /// The customer's reservation made with `key`.
-    async fn by_idempotency_key(
-        &self,
-        customer: &CustomerId,
-        key: &IdempotencyKey,
-    ) -> Result<Option<Reservation>, StoreError>;
-    /// Reservations still waiting for their payment, last changed before `before`.
-    async fn payment_pending_before(
-        &self,
-        before: OffsetDateTime,
-        limit: u32,
-    ) -> Result<Vec<Reservation>, StoreError>;
-}
 
 /// A payment decision.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,14 +4,13 @@ use crate::adapters::document::ViewDocument;
 use crate::app::MyPage;
 use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::get;
-use kernel::http::{ApiError, ErrorBody, Json, Path, Query};
+use kernel::http::{ApiError, Caller, ErrorBody, Json, Path, Query};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Header the gateway sets to the authenticated customer.
-pub const CUSTOMER_HEADER: &str = "x-msa-customer";
+/// The scoping claim of customers: a customer sees only their own reservations.
+pub const CUSTOMER_CLAIM: &str = "customer";
 
 /// The routes.
 pub fn routes(app: Arc<MyPage>) -> Router {
@@ -19,13 +18,6 @@ pub fn routes(app: Arc<MyPage>) -> Router {
         .route("/api/mypage", get(page))
         .route("/api/mypage/reservations/{reservation_id}", get(one))
         .with_state(app)
-}
-
-fn authenticated_customer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(CUSTOMER_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -49,10 +41,12 @@ struct Page {
     security(("bearer" = [])))]
 async fn page(
     State(app): State<Arc<MyPage>>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Page>, ApiError> {
-    let customer_id = authenticated_customer(&headers)
+    let customer_id = caller
+        .claim(CUSTOMER_CLAIM)
+        .map(str::to_owned)
         .or(query.customer_id)
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::bad_request("missing_customer_id", "give ?customerId=..."))?;
@@ -70,7 +64,7 @@ async fn page(
     security(("bearer" = [])))]
 async fn one(
     State(app): State<Arc<MyPage>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(reservation_id): Path<String>,
 ) -> Result<Json<ViewDocument>, ApiError> {
     kernel::http::record_correlation(&reservation_id);
@@ -84,8 +78,8 @@ async fn one(
         .reservation(&reservation_id)
         .await?
         .ok_or_else(not_found)?;
-    if let Some(customer) = authenticated_customer(&headers)
-        && view.customer_id.as_deref() != Some(customer.as_str())
+    if let Some(customer) = caller.claim(CUSTOMER_CLAIM)
+        && view.customer_id.as_deref() != Some(customer)
     {
         return Err(not_found());
     }

@@ -61,20 +61,22 @@ fn view(payment: &Payment) -> PaymentView {
     }
 }
 
-fn pay_error(error: PayError) -> ApiError {
-    match error {
-        PayError::Invalid { code, message } => ApiError::unprocessable(code, message),
-        PayError::Declined(code) => ApiError::new(
-            StatusCode::PAYMENT_REQUIRED,
-            code.clone(),
-            format!("the card was declined ({code})"),
-        ),
-        PayError::Voided => ApiError::conflict(codes::PAYMENT_VOIDED, error.to_string()),
-        PayError::Refunded => ApiError::conflict("payment_refunded", error.to_string()),
-        PayError::AmountMismatch(_) => {
-            ApiError::conflict("idempotency_conflict", error.to_string())
+impl From<PayError> for ApiError {
+    fn from(error: PayError) -> Self {
+        match error {
+            PayError::Invalid { code, message } => ApiError::unprocessable(code, message),
+            PayError::Declined(code) => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                code.clone(),
+                format!("the card was declined ({code})"),
+            ),
+            PayError::Voided => ApiError::conflict(codes::PAYMENT_VOIDED, error.to_string()),
+            PayError::Refunded => ApiError::conflict("payment_refunded", error.to_string()),
+            PayError::AmountMismatch(_) => {
+                ApiError::conflict("idempotency_conflict", error.to_string())
+            }
+            PayError::Unknown(error) => ApiError::internal(error),
         }
-        PayError::Unknown(error) => ApiError::internal(error),
     }
 }
 
@@ -111,7 +113,7 @@ async fn pay(
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
-    let payment = result.map_err(pay_error)?;
+    let payment = result.map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(view(&payment))))
 }
 

@@ -1,29 +1,22 @@
-//! The booth's policies as a consumer group.
+//! The booth's policies: a paid reservation becomes a rental, a cancel request is decided, a
+//! return is noted.
 
 use crate::app::BoothService;
-use async_trait::async_trait;
-use kernel::IntegrationEvent;
-use kernel::consumer::{EventHandler, HandleError};
+use crate::domain::rental::Rental;
+use kernel::Policies;
 use roaming_contracts::events as contract;
 use std::sync::Arc;
 
-/// Event types the booth reacts to.
-pub fn subscribed_types() -> Vec<String> {
-    [
-        contract::Reserved::TYPE,
-        contract::CancelRequested::TYPE,
-        contract::Returned::TYPE,
-    ]
-    .map(str::to_owned)
-    .to_vec()
-}
-
-/// Runs [`BoothService::on_event`] for each delivery.
-pub struct BoothPolicies(pub Arc<BoothService>);
-
-#[async_trait]
-impl EventHandler for BoothPolicies {
-    async fn handle(&self, event: &kernel::Envelope) -> Result<(), HandleError> {
-        self.0.on_event(event).await.map_err(HandleError::from)
-    }
+/// The policy table.
+pub fn policies(app: Arc<BoothService>) -> Policies<BoothService> {
+    Policies::new(app)
+        .on(|app, reserved: contract::Reserved, cause| async move {
+            app.accept(reserved, &cause).await
+        })
+        .on(|app, _: contract::CancelRequested, cause| async move {
+            app.react(&cause, |r| Ok(r.decide_cancel())).await
+        })
+        .on(|app, _: contract::Returned, cause| async move {
+            app.react(&cause, Rental::note_returned).await
+        })
 }

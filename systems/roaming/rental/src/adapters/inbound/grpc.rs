@@ -1,7 +1,7 @@
 //! The booth API over gRPC, sharing the booth's application service with the REST adapter.
 
-use crate::app::{BoothService, CommandError};
-use crate::domain::rental::{Rental, RentalError, RentalStatus};
+use crate::app::BoothService;
+use crate::domain::rental::{Rental, RentalStatus};
 use roaming_contracts::grpc::rental::v1 as pb;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -10,10 +10,8 @@ use tonic::{Request, Response, Status};
 pub struct GrpcBooth(pub Arc<BoothService>);
 
 fn staff_booth<T>(request: &Request<T>) -> Option<String> {
-    request
-        .metadata()
-        .get(super::http::BOOTH_HEADER)
-        .and_then(|v| v.to_str().ok())
+    kernel::grpc::caller(request)
+        .claim(super::http::BOOTH_CLAIM)
         .map(str::to_owned)
 }
 
@@ -27,28 +25,6 @@ fn to_pb(r: &Rental) -> pb::Rental {
         return_date: r.return_date.clone(),
         status: r.status.as_str().to_owned(),
         device_serial: r.device_serial.clone().unwrap_or_default(),
-    }
-}
-
-fn command_status(error: CommandError) -> Status {
-    match error {
-        CommandError::NotFound(id) => {
-            Status::not_found(format!("rental_not_found: no rental for reservation {id}"))
-        }
-        CommandError::Rejected(rejection) => {
-            let code = match rejection {
-                RentalError::NotReturned => "device_not_returned",
-                RentalError::BadSerial => {
-                    return Status::invalid_argument(format!("invalid_device_serial: {rejection}"));
-                }
-                RentalError::NotAllowed { .. } => "illegal_transition",
-            };
-            Status::failed_precondition(format!("{code}: {rejection}"))
-        }
-        CommandError::Unknown(error) => {
-            tracing::error!(error = format!("{error:#}"), "internal error");
-            Status::internal("internal error")
-        }
     }
 }
 
@@ -73,7 +49,7 @@ impl pb::booth_service_server::BoothService for GrpcBooth {
             .0
             .queue(booth.as_deref(), Some(RentalStatus::Accepted))
             .await
-            .map_err(|error| command_status(CommandError::Unknown(error)))?;
+            .map_err(|error| kernel::grpc::status(kernel::http::ApiError::internal(error)))?;
         Ok(Response::new(pb::ListAcceptedResponse {
             rentals: rentals.iter().map(to_pb).collect(),
         }))
@@ -89,7 +65,7 @@ impl pb::booth_service_server::BoothService for GrpcBooth {
             .0
             .hand_out(&r.reservation_id, &r.device_serial, own.as_deref())
             .await
-            .map_err(command_status)?;
+            .map_err(kernel::grpc::status)?;
         Ok(Response::new(to_pb(&rental)))
     }
 
@@ -102,7 +78,7 @@ impl pb::booth_service_server::BoothService for GrpcBooth {
             .0
             .collect(&request.into_inner().reservation_id, own.as_deref())
             .await
-            .map_err(command_status)?;
+            .map_err(kernel::grpc::status)?;
         Ok(Response::new(to_pb(&rental)))
     }
 }

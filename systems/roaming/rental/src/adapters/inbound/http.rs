@@ -1,19 +1,18 @@
 //! The booth REST API: the queue, hand out, collect.
 
-use crate::app::{BoothService, CommandError};
+use crate::app::BoothService;
 use crate::domain::rental::{Rental, RentalError, RentalStatus};
 use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
-use kernel::http::{ApiError, ErrorBody, Json, Path, Query};
+use kernel::http::{ApiError, Caller, ErrorBody, ErrorCode, Json, Path, Query};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
-/// Header the gateway sets to the authenticated staff member's booth; when present, staff only
-/// see and act on their own booth.
-pub const BOOTH_HEADER: &str = "x-msa-booth";
+/// The scoping claim of booth staff: when present, staff only see and act on their own booth.
+pub const BOOTH_CLAIM: &str = "booth";
 
 /// The routes.
 pub fn routes(service: Arc<BoothService>) -> Router {
@@ -61,30 +60,20 @@ impl From<&Rental> for RentalDto {
     }
 }
 
-fn staff_booth(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(BOOTH_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-fn command_error(error: CommandError) -> ApiError {
-    match error {
-        CommandError::NotFound(id) => ApiError::not_found(
-            "rental_not_found",
-            format!("no rental for reservation {id}"),
-        ),
-        CommandError::Rejected(rejection) => {
-            let code = match rejection {
-                RentalError::NotReturned => "device_not_returned",
-                RentalError::BadSerial => {
-                    return ApiError::unprocessable("invalid_device_serial", rejection.to_string());
-                }
-                RentalError::NotAllowed { .. } => "illegal_transition",
-            };
-            ApiError::conflict(code, rejection.to_string())
+impl ErrorCode for RentalError {
+    fn code(&self) -> &'static str {
+        match self {
+            RentalError::NotReturned => "device_not_returned",
+            RentalError::BadSerial => "invalid_device_serial",
+            RentalError::NotAllowed { .. } => "illegal_transition",
         }
-        CommandError::Unknown(error) => ApiError::internal(error),
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            RentalError::BadSerial => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::CONFLICT,
+        }
     }
 }
 
@@ -103,7 +92,7 @@ struct QueueQuery {
     security(("bearer" = [])))]
 async fn queue(
     State(service): State<Arc<BoothService>>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(query): Query<QueueQuery>,
 ) -> Result<Json<Vec<RentalDto>>, ApiError> {
     let status = query
@@ -118,10 +107,10 @@ async fn queue(
             })
         })
         .transpose()?;
-    let booth = match (staff_booth(&headers), query.booth) {
+    let booth = match (caller.claim(BOOTH_CLAIM).map(str::to_owned), query.booth) {
         (Some(own), Some(asked)) if own != asked => {
             return Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
                 "other_booth",
                 "staff see only their own booth",
             ));
@@ -140,14 +129,14 @@ async fn queue(
     security(("bearer" = [])))]
 async fn one(
     State(service): State<Arc<BoothService>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(reservation_id): Path<String>,
 ) -> Result<Json<RentalDto>, ApiError> {
     kernel::http::record_correlation(&reservation_id);
     let rental = service
-        .get(&reservation_id, staff_booth(&headers).as_deref())
+        .get(&reservation_id, caller.claim(BOOTH_CLAIM))
         .await
-        .map_err(command_error)?;
+        .map_err(ApiError::from)?;
     Ok(Json(RentalDto::from(&rental)))
 }
 
@@ -166,7 +155,7 @@ struct HandOutRequest {
     security(("bearer" = [])))]
 async fn hand_out(
     State(service): State<Arc<BoothService>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(reservation_id): Path<String>,
     Json(request): Json<HandOutRequest>,
 ) -> Result<Json<RentalDto>, ApiError> {
@@ -175,10 +164,10 @@ async fn hand_out(
         .hand_out(
             &reservation_id,
             &request.device_serial,
-            staff_booth(&headers).as_deref(),
+            caller.claim(BOOTH_CLAIM),
         )
         .await
-        .map_err(command_error)?;
+        .map_err(ApiError::from)?;
     Ok(Json(RentalDto::from(&rental)))
 }
 
@@ -190,14 +179,14 @@ async fn hand_out(
     security(("bearer" = [])))]
 async fn collect(
     State(service): State<Arc<BoothService>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(reservation_id): Path<String>,
 ) -> Result<Json<RentalDto>, ApiError> {
     kernel::http::record_correlation(&reservation_id);
     let rental = service
-        .collect(&reservation_id, staff_booth(&headers).as_deref())
+        .collect(&reservation_id, caller.claim(BOOTH_CLAIM))
         .await
-        .map_err(command_error)?;
+        .map_err(ApiError::from)?;
     Ok(Json(RentalDto::from(&rental)))
 }
 

@@ -1,4 +1,4 @@
-//! Outbound adapters: the store and the mapping to integration events.
+//! Outbound adapters: how the kernel stores a rental, and the mapping to integration events.
 
 pub mod integration;
-pub mod sqlite;
+pub mod stored;

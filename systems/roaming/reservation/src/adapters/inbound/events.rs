@@ -1,30 +1,27 @@
-//! The reservation's policies as a consumer group: reacts to the booth's and payment's events.
+//! The reservation's policies: how it reacts to the booth's and payment's events.
 
 use crate::app::ReservationService;
-use async_trait::async_trait;
-use kernel::IntegrationEvent;
-use kernel::consumer::{EventHandler, HandleError};
+use crate::domain::reservation::Reservation;
+use kernel::Policies;
 use roaming_contracts::events as contract;
 use std::sync::Arc;
 
-/// Event types the reservation reacts to.
-pub fn subscribed_types() -> Vec<String> {
-    [
-        contract::RentalHandedOut::TYPE,
-        contract::RentalCancelRefused::TYPE,
-        contract::RentalCollected::TYPE,
-        contract::PaymentCanceled::TYPE,
-    ]
-    .map(str::to_owned)
-    .to_vec()
-}
-
-/// Runs [`ReservationService::on_event`] for each delivery.
-pub struct ReservationPolicies(pub Arc<ReservationService>);
-
-#[async_trait]
-impl EventHandler for ReservationPolicies {
-    async fn handle(&self, event: &kernel::Envelope) -> Result<(), HandleError> {
-        self.0.on_event(event).await.map_err(HandleError::from)
-    }
+/// The policy table.
+pub fn policies(app: Arc<ReservationService>) -> Policies<ReservationService> {
+    Policies::new(app)
+        .on(|app, _: contract::RentalHandedOut, cause| async move {
+            app.react(&cause, Reservation::note_handed_out).await
+        })
+        .on(
+            |app, refusal: contract::RentalCancelRefused, cause| async move {
+                app.react(&cause, |r| r.refuse_cancel(&refusal.reason))
+                    .await
+            },
+        )
+        .on(|app, _: contract::PaymentCanceled, cause| async move {
+            app.react(&cause, Reservation::complete_cancel).await
+        })
+        .on(|app, _: contract::RentalCollected, cause| async move {
+            app.react(&cause, Reservation::complete).await
+        })
 }

@@ -1,8 +1,8 @@
 //! The reservation API over gRPC: the same application service as the REST adapter, another
 //! protocol at the edge. Domain errors map to gRPC status codes as they map to HTTP statuses.
 
-use crate::app::{CommandError, ReservationService, ReserveCommand, ReserveError};
-use crate::domain::reservation::{Reservation, ReservationError, ReservationStatus};
+use crate::app::{ReservationService, ReserveCommand};
+use crate::domain::reservation::{Reservation, ReservationStatus};
 use crate::domain::values::format_date;
 use futures_util::Stream;
 use roaming_contracts::grpc::reservation::v1 as pb;
@@ -15,10 +15,8 @@ use tonic::{Request, Response, Status};
 pub struct GrpcReservations(pub Arc<ReservationService>);
 
 fn customer<T>(request: &Request<T>) -> Option<String> {
-    request
-        .metadata()
-        .get(super::http::CUSTOMER_HEADER)
-        .and_then(|v| v.to_str().ok())
+    kernel::grpc::caller(request)
+        .claim(super::http::CUSTOMER_CLAIM)
         .map(str::to_owned)
 }
 
@@ -42,47 +40,6 @@ fn to_pb(r: &Reservation) -> pb::Reservation {
         cancel_refused_reason: r.cancel_refused_reason.clone().unwrap_or_default(),
         handed_out: r.handed_out,
         version: r.version,
-    }
-}
-
-fn reserve_status(error: ReserveError) -> Status {
-    match error {
-        ReserveError::Invalid { code, message } => {
-            Status::invalid_argument(format!("{code}: {message}"))
-        }
-        ReserveError::Declined { code, .. } => {
-            Status::failed_precondition(format!("{code}: the payment was declined"))
-        }
-        ReserveError::PaymentBusy { .. } => {
-            Status::unavailable("payment_busy: payment is busy, try again shortly")
-        }
-        ReserveError::KeyUsedUp { reason } => Status::already_exists(format!(
-            "idempotency_key_used: the earlier attempt failed ({reason})"
-        )),
-        ReserveError::Unknown(error) => {
-            tracing::error!(error = format!("{error:#}"), "internal error");
-            Status::internal("internal error")
-        }
-    }
-}
-
-fn command_status(error: CommandError) -> Status {
-    match error {
-        CommandError::NotFound(id) => {
-            Status::not_found(format!("reservation_not_found: no reservation {id}"))
-        }
-        CommandError::Rejected(rejection) => {
-            let code = match rejection {
-                ReservationError::AlreadyHandedOut => "already_handed_out",
-                ReservationError::NotHandedOut => "not_handed_out",
-                ReservationError::NotAllowed { .. } => "illegal_transition",
-            };
-            Status::failed_precondition(format!("{code}: {rejection}"))
-        }
-        CommandError::Unknown(error) => {
-            tracing::error!(error = format!("{error:#}"), "internal error");
-            Status::internal("internal error")
-        }
     }
 }
 
@@ -120,7 +77,7 @@ impl pb::reservation_service_server::ReservationService for GrpcReservations {
                 idempotency_key: Some(r.idempotency_key).filter(|k| !k.is_empty()),
             })
             .await
-            .map_err(reserve_status)?;
+            .map_err(kernel::grpc::status)?;
         Ok(Response::new(to_pb(&reservation)))
     }
 
@@ -133,7 +90,7 @@ impl pb::reservation_service_server::ReservationService for GrpcReservations {
             .0
             .get(&request.into_inner().id, who.as_deref())
             .await
-            .map_err(command_status)?;
+            .map_err(kernel::grpc::status)?;
         Ok(Response::new(to_pb(&reservation)))
     }
 
@@ -146,7 +103,7 @@ impl pb::reservation_service_server::ReservationService for GrpcReservations {
             .0
             .cancel(&request.into_inner().id, who.as_deref())
             .await
-            .map_err(command_status)?;
+            .map_err(kernel::grpc::status)?;
         Ok(Response::new(to_pb(&reservation)))
     }
 
@@ -159,7 +116,7 @@ impl pb::reservation_service_server::ReservationService for GrpcReservations {
             .0
             .return_device(&request.into_inner().id, who.as_deref())
             .await
-            .map_err(command_status)?;
+            .map_err(kernel::grpc::status)?;
         Ok(Response::new(to_pb(&reservation)))
     }
 
@@ -175,7 +132,10 @@ impl pb::reservation_service_server::ReservationService for GrpcReservations {
         let app = self.0.clone();
         let changes = app.changes();
         // The first look answers NOT_FOUND at once rather than as a stream error.
-        let first = app.get(&id, who.as_deref()).await.map_err(command_status)?;
+        let first = app
+            .get(&id, who.as_deref())
+            .await
+            .map_err(kernel::grpc::status)?;
         let state = (app, id, who, changes, Some(first), 0u64, false);
         let stream = futures_util::stream::unfold(
             state,
@@ -206,7 +166,7 @@ impl pb::reservation_service_server::ReservationService for GrpcReservations {
                                 Ok(current) => current,
                                 Err(error) => {
                                     return Some((
-                                        Err(command_status(error)),
+                                        Err(kernel::grpc::status(error)),
                                         (app, id, who, changes, None, last, true),
                                     ));
                                 }

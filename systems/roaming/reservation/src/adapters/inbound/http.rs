@@ -1,23 +1,23 @@
 //! The reservation REST API. Request bodies convert to commands here; domain errors become
 //! stable `{code, message}` answers.
 
-use crate::app::{CommandError, ReservationService, ReserveCommand, ReserveError};
+use crate::app::{ReservationService, ReserveCommand, ReserveError};
 use crate::domain::catalog;
 use crate::domain::reservation::{Reservation, ReservationError};
 use crate::domain::values::format_date;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use kernel::http::{ApiError, ErrorBody, Json, Path, Query};
+use kernel::http::{ApiError, Caller, ErrorBody, ErrorCode, IdempotencyKey, Json, Path, Query};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
-/// Header the gateway sets to the authenticated customer; when present, a customer only sees and
-/// acts on their own reservations.
-pub const CUSTOMER_HEADER: &str = "x-msa-customer";
+/// The scoping claim of customers: when present, a customer only sees and acts on their own
+/// reservations.
+pub const CUSTOMER_CLAIM: &str = "customer";
 
 /// The routes.
 pub fn routes(service: Arc<ReservationService>) -> Router {
@@ -99,53 +99,43 @@ impl From<&Reservation> for ReservationDto {
     }
 }
 
-fn authenticated_customer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(CUSTOMER_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-fn reserve_error(error: ReserveError) -> ApiError {
-    match error {
-        ReserveError::Invalid { code, message } => ApiError::unprocessable(code, message),
-        ReserveError::Declined {
-            code,
-            reservation_id,
-        } => ApiError::new(
-            StatusCode::PAYMENT_REQUIRED,
-            code.clone(),
-            format!("the payment was declined ({code}); reservation {reservation_id} was not made"),
-        ),
-        ReserveError::PaymentBusy { retry_after, .. } => ApiError::unavailable(
-            "payment_busy",
-            "payment is busy, try again shortly",
-            retry_after.as_secs(),
-        ),
-        ReserveError::KeyUsedUp { reason } => ApiError::conflict(
-            "idempotency_key_used",
-            format!(
-                "the reservation made with this Idempotency-Key failed ({reason}); send a new key"
+impl From<ReserveError> for ApiError {
+    fn from(error: ReserveError) -> Self {
+        match error {
+            ReserveError::Invalid { code, message } => ApiError::unprocessable(code, message),
+            ReserveError::Declined {
+                code,
+                reservation_id,
+            } => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                code.clone(),
+                format!(
+                    "the payment was declined ({code}); reservation {reservation_id} was not made"
+                ),
             ),
-        ),
-        ReserveError::Unknown(error) => ApiError::internal(error),
+            ReserveError::PaymentBusy { retry_after, .. } => ApiError::unavailable(
+                "payment_busy",
+                "payment is busy, try again shortly",
+                retry_after.as_secs(),
+            ),
+            ReserveError::KeyUsedUp { reason } => ApiError::conflict(
+                "idempotency_key_used",
+                format!(
+                    "the reservation made with this Idempotency-Key failed ({reason}); send a new key"
+                ),
+            ),
+            ReserveError::Unknown(error) => ApiError::internal(error),
+        }
     }
 }
 
-fn command_error(error: CommandError) -> ApiError {
-    match error {
-        CommandError::NotFound(id) => {
-            ApiError::not_found("reservation_not_found", format!("no reservation {id}"))
+impl ErrorCode for ReservationError {
+    fn code(&self) -> &'static str {
+        match self {
+            ReservationError::AlreadyHandedOut => "already_handed_out",
+            ReservationError::NotHandedOut => "not_handed_out",
+            ReservationError::NotAllowed { .. } => "illegal_transition",
         }
-        CommandError::Rejected(rejection) => {
-            let code = match rejection {
-                ReservationError::AlreadyHandedOut => "already_handed_out",
-                ReservationError::NotHandedOut => "not_handed_out",
-                ReservationError::NotAllowed { .. } => "illegal_transition",
-            };
-            ApiError::conflict(code, rejection.to_string())
-        }
-        CommandError::Unknown(error) => ApiError::internal(error),
     }
 }
 
@@ -163,10 +153,14 @@ fn command_error(error: CommandError) -> ApiError {
     security(("bearer" = [])))]
 async fn reserve(
     State(service): State<Arc<ReservationService>>,
-    headers: HeaderMap,
+    caller: Caller,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     Json(request): Json<ReserveRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let customer_id = match (authenticated_customer(&headers), request.customer_id) {
+    let customer_id = match (
+        caller.claim(CUSTOMER_CLAIM).map(str::to_owned),
+        request.customer_id,
+    ) {
         (Some(authenticated), _) => authenticated,
         (None, Some(given)) => given,
         (None, None) => {
@@ -176,16 +170,6 @@ async fn reserve(
             ));
         }
     };
-    let idempotency_key = headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_owned))
-        .transpose()
-        .map_err(|_| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be visible ASCII",
-            )
-        })?;
     let reservation = service
         .reserve(ReserveCommand {
             customer_id,
@@ -198,7 +182,7 @@ async fn reserve(
             idempotency_key,
         })
         .await
-        .map_err(reserve_error)?;
+        .map_err(ApiError::from)?;
     kernel::http::record_correlation(&reservation.id);
     let location = format!("/api/reservations/{}", reservation.id);
     Ok((
@@ -222,13 +206,15 @@ struct ListQuery {
     security(("bearer" = [])))]
 async fn list(
     State(service): State<Arc<ReservationService>>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<ReservationDto>>, ApiError> {
-    let customer = authenticated_customer(&headers)
+    let customer = caller
+        .claim(CUSTOMER_CLAIM)
+        .map(str::to_owned)
         .or(query.customer_id)
         .ok_or_else(|| ApiError::bad_request("missing_customer_id", "give ?customerId=..."))?;
-    let reservations = service.list(&customer).await.map_err(reserve_error)?;
+    let reservations = service.list(&customer).await.map_err(ApiError::from)?;
     Ok(Json(
         reservations.iter().map(ReservationDto::from).collect(),
     ))
@@ -241,14 +227,14 @@ async fn list(
     security(("bearer" = [])))]
 async fn one(
     State(service): State<Arc<ReservationService>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ReservationDto>, ApiError> {
     kernel::http::record_correlation(&id);
     let reservation = service
-        .get(&id, authenticated_customer(&headers).as_deref())
+        .get(&id, caller.claim(CUSTOMER_CLAIM))
         .await
-        .map_err(command_error)?;
+        .map_err(ApiError::from)?;
     Ok(Json(ReservationDto::from(&reservation)))
 }
 
@@ -260,14 +246,14 @@ async fn one(
     security(("bearer" = [])))]
 async fn cancel(
     State(service): State<Arc<ReservationService>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     kernel::http::record_correlation(&id);
     let reservation = service
-        .cancel(&id, authenticated_customer(&headers).as_deref())
+        .cancel(&id, caller.claim(CUSTOMER_CLAIM))
         .await
-        .map_err(command_error)?;
+        .map_err(ApiError::from)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ReservationDto::from(&reservation)),
@@ -282,14 +268,14 @@ async fn cancel(
     security(("bearer" = [])))]
 async fn return_device(
     State(service): State<Arc<ReservationService>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ReservationDto>, ApiError> {
     kernel::http::record_correlation(&id);
     let reservation = service
-        .return_device(&id, authenticated_customer(&headers).as_deref())
+        .return_device(&id, caller.claim(CUSTOMER_CLAIM))
         .await
-        .map_err(command_error)?;
+        .map_err(ApiError::from)?;
     Ok(Json(ReservationDto::from(&reservation)))
 }
 

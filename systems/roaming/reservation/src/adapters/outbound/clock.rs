@@ -3,17 +3,18 @@
 use crate::ports::Clock;
 use time::{Date, OffsetDateTime, UtcOffset};
 
-/// Reads the machine's clock; "today" is the date in Korea (UTC+9), where the booths are.
+/// Reads the kernel's clock (the machine's, shifted in tests by `MSA__CLOCK__OFFSET_SECONDS`);
+/// "today" is the date in Korea (UTC+9), where the booths are.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        kernel::clock::now()
     }
 
     fn today(&self) -> Date {
         let korea = UtcOffset::from_hms(9, 0, 0).expect("UTC+9 is a valid offset");
-        OffsetDateTime::now_utc().to_offset(korea).date()
+        kernel::clock::now().to_offset(korea).date()
     }
 }

@@ -26,6 +26,11 @@ pub struct Cause {
     pub(crate) event_id: Uuid,
     pub(crate) subject: String,
     pub(crate) traceparent: Option<String>,
+    sequence: u64,
+    time: OffsetDateTime,
+    /// The inbox the event is recorded in, beside the service's own: a read model's generation
+    /// has its own, so a rebuild folds in every event again.
+    pub(crate) scope: Option<String>,
 }
 
 impl Cause {
@@ -35,6 +40,9 @@ impl Cause {
             event_id: event.id,
             subject: event.subject.clone(),
             traceparent: event.traceparent.clone(),
+            sequence: event.sequence,
+            time: event.time,
+            scope: None,
         }
     }
 
@@ -44,6 +52,9 @@ impl Cause {
             event_id: Uuid::now_v7(),
             subject: subject.into(),
             traceparent: None,
+            sequence: 0,
+            time: OffsetDateTime::now_utc(),
+            scope: None,
         }
     }
 
@@ -56,6 +67,16 @@ impl Cause {
     pub fn event_id(&self) -> Uuid {
         self.event_id
     }
+
+    /// The event's position in its source aggregate's history (its `sequence`).
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// When the event happened.
+    pub fn time(&self) -> OffsetDateTime {
+        self.time
+    }
 }
 
 /// A lookup key an aggregate declares (derived from its state, kept in the same transaction).
@@ -67,6 +88,8 @@ pub struct Key {
     pub value: String,
     /// At most one aggregate of a kind may hold a unique key's value at a time.
     pub unique: bool,
+    /// Aggregates found by a key come highest score first (then newest first).
+    pub score: i64,
 }
 
 impl Key {
@@ -76,7 +99,14 @@ impl Key {
             name,
             value: value.into(),
             unique: false,
+            score: 0,
         }
+    }
+
+    /// The same key, ordering its holders by `score` (highest first).
+    pub fn scored(mut self, score: i64) -> Self {
+        self.score = score;
+        self
     }
 
     /// A key only one aggregate may hold (an idempotency key, a natural id).
@@ -85,6 +115,7 @@ impl Key {
             name,
             value: value.into(),
             unique: true,
+            score: 0,
         }
     }
 }
@@ -239,6 +270,9 @@ impl<E> From<StoreError> for ChangeError<E> {
 pub struct Change {
     /// The aggregate kind.
     pub kind: &'static str,
+    /// Where aggregates of the kind are kept: the kind, or the kind in a generation of a read
+    /// model (`<kind>@<generation>`).
+    pub collection: String,
     /// Its id.
     pub id: String,
     /// The version it was read at; `None` for a new aggregate.
@@ -262,10 +296,10 @@ pub struct Change {
 /// The port behind [`Repository`]: documents, keys, counters, outbox and inbox in one store.
 #[async_trait]
 pub trait DocumentStore: Send + Sync + 'static {
-    /// The stored form of one aggregate.
-    async fn load(&self, kind: &'static str, id: &str) -> anyhow::Result<Option<String>>;
-    /// The stored forms of the aggregates holding `key`, newest first.
-    async fn find(&self, kind: &'static str, key: &Key, limit: u32) -> anyhow::Result<Vec<String>>;
+    /// The stored form of one aggregate of `collection`.
+    async fn load(&self, collection: &str, id: &str) -> anyhow::Result<Option<String>>;
+    /// The stored forms of the aggregates holding `key`, highest score and newest first.
+    async fn find(&self, collection: &str, key: &Key, limit: u32) -> anyhow::Result<Vec<String>>;
     /// Makes the change, or none of it.
     async fn save(&self, change: Change) -> Result<(), StoreError>;
     /// Creates a counter at `value` unless it exists; returns whether it was created.
@@ -275,15 +309,35 @@ pub trait DocumentStore: Send + Sync + 'static {
     async fn adjust_counter(&self, change: CounterChange) -> Result<i64, StoreError>;
     /// A counter's value.
     async fn counter(&self, counter: &str, key: &str) -> anyhow::Result<Option<i64>>;
+    /// Deletes every aggregate and key of `collection` (a discarded generation); returns how
+    /// many aggregates went.
+    async fn discard(&self, collection: &str) -> anyhow::Result<u64>;
 }
 
 /// What time it is, for the events a repository applies.
 pub type Now = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
+/// Which generation of a read model a repository reads and writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Generation {
+    /// Not a read model: aggregates are kept under their kind.
+    None,
+    /// The generation active now (looked up on every call, so a switch is seen at once).
+    Active,
+    /// A fixed generation (a rebuild fills one while readers stay on the active one).
+    Pinned(String),
+}
+
+/// Counter holding the number of a read model's active generation.
+const ACTIVE_GENERATION: &str = "msa.generation.active";
+/// Counter numbering a read model's generations.
+const LAST_GENERATION: &str = "msa.generation.last";
+
 /// Loads, decides, applies and saves aggregates of kind `A`.
 pub struct Repository<A> {
     store: Arc<dyn DocumentStore>,
     now: Now,
+    generation: Generation,
     _kind: PhantomData<fn() -> A>,
 }
 
@@ -292,6 +346,7 @@ impl<A> Clone for Repository<A> {
         Self {
             store: self.store.clone(),
             now: self.now.clone(),
+            generation: self.generation.clone(),
             _kind: PhantomData,
         }
     }
@@ -315,8 +370,84 @@ impl<A: Aggregate> Repository<A> {
         Self {
             store,
             now: Arc::new(crate::clock::now),
+            generation: Generation::None,
             _kind: PhantomData,
         }
+    }
+
+    /// The same repository as a read model kept in generations: it reads and writes the active
+    /// generation, and [`Self::pinned`] copies fill a new one that [`Self::activate`] switches
+    /// readers to in one step.
+    pub fn generational(mut self) -> Self {
+        self.generation = Generation::Active;
+        self
+    }
+
+    /// The same read model, reading and writing `generation` whatever is active.
+    pub fn pinned(&self, generation: &str) -> Self {
+        let mut pinned = self.clone();
+        pinned.generation = Generation::Pinned(generation.to_owned());
+        pinned
+    }
+
+    /// The generation readers use now (`g0` before any rebuild).
+    pub async fn active_generation(&self) -> anyhow::Result<String> {
+        let number = self.store.counter(ACTIVE_GENERATION, A::KIND).await?;
+        Ok(format!("g{}", number.unwrap_or(0)))
+    }
+
+    /// A generation nobody used before.
+    pub async fn new_generation(&self) -> anyhow::Result<String> {
+        self.store
+            .define_counter(LAST_GENERATION, A::KIND, 0)
+            .await?;
+        let number = self
+            .store
+            .adjust_counter(CounterChange::give(LAST_GENERATION, A::KIND, 1))
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(format!("g{number}"))
+    }
+
+    /// Makes `generation` the one readers and the live projection use, in one step.
+    pub async fn activate(&self, generation: &str) -> anyhow::Result<()> {
+        let number: i64 = generation
+            .strip_prefix('g')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("{generation:?} is not a generation"))?;
+        self.store
+            .define_counter(ACTIVE_GENERATION, A::KIND, 0)
+            .await?;
+        let current = self
+            .store
+            .counter(ACTIVE_GENERATION, A::KIND)
+            .await?
+            .unwrap_or(0);
+        self.store
+            .adjust_counter(CounterChange::give(
+                ACTIVE_GENERATION,
+                A::KIND,
+                number - current,
+            ))
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(())
+    }
+
+    /// Deletes every view of `generation`; returns how many went.
+    pub async fn discard(&self, generation: &str) -> anyhow::Result<u64> {
+        self.store
+            .discard(&format!("{}@{generation}", A::KIND))
+            .await
+    }
+
+    /// Where this repository's aggregates are kept now.
+    async fn collection(&self) -> anyhow::Result<String> {
+        Ok(match &self.generation {
+            Generation::None => A::KIND.to_owned(),
+            Generation::Active => format!("{}@{}", A::KIND, self.active_generation().await?),
+            Generation::Pinned(generation) => format!("{}@{generation}", A::KIND),
+        })
     }
 
     /// The same repository applying events at the time `now` tells (a test's fixed clock).
@@ -332,7 +463,7 @@ impl<A: Aggregate> Repository<A> {
 
     /// One aggregate.
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<A>> {
-        match self.store.load(A::KIND, id).await? {
+        match self.store.load(&self.collection().await?, id).await? {
             Some(json) => decode(&json).map(Some),
             None => Ok(None),
         }
@@ -346,18 +477,22 @@ impl<A: Aggregate> Repository<A> {
         limit: u32,
     ) -> anyhow::Result<Vec<A>> {
         let key = Key::index(name, value);
-        let rows = self.store.find(A::KIND, &key, limit).await?;
+        let rows = self
+            .store
+            .find(&self.collection().await?, &key, limit)
+            .await?;
         rows.iter().map(|json| decode(json)).collect()
     }
 
     /// The aggregate holding the unique key `name = value`.
     pub async fn find_unique(&self, name: &'static str, value: &str) -> anyhow::Result<Option<A>> {
         let key = Key::unique(name, value);
-        let rows = self.store.find(A::KIND, &key, 1).await?;
+        let rows = self.store.find(&self.collection().await?, &key, 1).await?;
         rows.first().map(|json| decode(json)).transpose()
     }
 
     fn change(
+        collection: String,
         aggregate: &A,
         expected_version: Option<u64>,
         old_keys: Vec<Key>,
@@ -380,8 +515,13 @@ impl<A: Aggregate> Repository<A> {
             .collect();
         let state = serde_json::to_string(&aggregate.record())
             .map_err(|error| anyhow::anyhow!("a {} does not encode: {error}", A::KIND))?;
+        let cause = cause.map(|cause| Cause {
+            scope: collection.contains('@').then(|| collection.clone()),
+            ..cause.clone()
+        });
         Ok(Change {
             kind: A::KIND,
+            collection,
             id: aggregate.id().to_owned(),
             expected_version,
             version: aggregate.version(),
@@ -397,7 +537,7 @@ impl<A: Aggregate> Repository<A> {
                 .enumerate()
                 .filter_map(|(i, event)| aggregate.integration_event(event, first + i as u64 + 1))
                 .collect(),
-            cause: cause.cloned(),
+            cause,
         })
     }
 
@@ -411,7 +551,8 @@ impl<A: Aggregate> Repository<A> {
         events: &[A::Event],
         cause: Option<&Cause>,
     ) -> Result<(), StoreError> {
-        let change = Self::change(aggregate, None, Vec::new(), events, cause)?;
+        let collection = self.collection().await?;
+        let change = Self::change(collection, aggregate, None, Vec::new(), events, cause)?;
         self.store.save(change).await
     }
 
@@ -427,27 +568,76 @@ impl<A: Aggregate> Repository<A> {
     where
         F: Fn(&A) -> Result<Vec<A::Event>, E>,
     {
+        self.change_or_create(id, cause, None::<fn() -> A>, decide)
+            .await
+    }
+
+    /// Like [`Self::update`], but starts from `init()` when there is no aggregate `id` yet: how
+    /// a read model folds events in by correlation key, whichever arrives first.
+    pub async fn upsert<E, F, I>(
+        &self,
+        id: &str,
+        cause: Option<&Cause>,
+        init: I,
+        decide: F,
+    ) -> Result<A, ChangeError<E>>
+    where
+        F: Fn(&A) -> Result<Vec<A::Event>, E>,
+        I: Fn() -> A,
+    {
+        self.change_or_create(id, cause, Some(init), decide).await
+    }
+
+    async fn change_or_create<E, F, I>(
+        &self,
+        id: &str,
+        cause: Option<&Cause>,
+        init: Option<I>,
+        decide: F,
+    ) -> Result<A, ChangeError<E>>
+    where
+        F: Fn(&A) -> Result<Vec<A::Event>, E>,
+        I: Fn() -> A,
+    {
         for _ in 0..CONFLICT_RETRIES {
-            let mut aggregate = self
-                .get(id)
-                .await?
-                .ok_or_else(|| ChangeError::not_found::<A>(id))?;
+            let collection = self.collection().await?;
+            let stored = match self.store.load(&collection, id).await? {
+                Some(json) => Some(decode::<A>(&json)?),
+                None => None,
+            };
+            let (mut aggregate, expected_version, mut old_keys) = match (stored, &init) {
+                (Some(aggregate), _) => {
+                    let keys = aggregate.keys();
+                    let version = aggregate.version();
+                    (aggregate, Some(version), keys)
+                }
+                (None, Some(init)) => (init(), None, Vec::new()),
+                (None, None) => return Err(ChangeError::not_found::<A>(id)),
+            };
             let events = decide(&aggregate).map_err(ChangeError::Rejected)?;
             if events.is_empty() {
                 return Ok(aggregate);
             }
-            let previous = aggregate.version();
-            let mut old_keys = aggregate.keys();
             old_keys.sort();
             old_keys.dedup();
             let at = (self.now)();
             for event in &events {
                 aggregate.apply(event, at);
             }
-            let change = Self::change(&aggregate, Some(previous), old_keys, &events, cause)?;
+            let change = Self::change(
+                collection,
+                &aggregate,
+                expected_version,
+                old_keys,
+                &events,
+                cause,
+            )?;
             match self.store.save(change).await {
                 Ok(()) | Err(StoreError::AlreadyHandled) => return Ok(aggregate),
                 Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Duplicate { key: "id", .. }) if expected_version.is_none() => {
+                    continue;
+                }
                 Err(error) => return Err(error.into()),
             }
         }

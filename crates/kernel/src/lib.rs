@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod policy;
 pub mod redis;
+mod redis_documents;
 pub mod runtime;
 pub mod sql;
 pub mod telemetry;

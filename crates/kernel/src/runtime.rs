@@ -175,7 +175,7 @@ impl Service {
     /// Keeps the service's state in `storage`: its readiness is checked and its outbox relayed.
     pub fn storage(mut self, storage: &crate::sql::Storage) -> Self {
         self.checks.push(storage.check().clone());
-        self.relays.push(storage.outbox().clone());
+        self.relays.extend(storage.outbox().cloned());
         self
     }
 

@@ -7,7 +7,7 @@ use kernel::aggregate::{Aggregate, ChangeError, CounterChange, Key, StoreError};
 use kernel::sql::Storage;
 use kernel::{Cause, NewEvent};
 use serde::{Deserialize, Serialize};
-use testkit::servers::{drop_mysql, drop_postgres, mysql_url, postgres_url};
+use testkit::servers::{drop_mysql, drop_postgres, mysql_url, postgres_url, redis_url};
 use testkit::{TempDir, unique_name};
 use time::OffsetDateTime;
 
@@ -211,7 +211,7 @@ async fn guarantees(storage: Storage) {
     assert_eq!(orders.get("o4").await.unwrap().unwrap().paid, 1);
 
     // Events reached the outbox with the aggregate's sequence, in order.
-    let outbox = storage.outbox().unpublished(100).await.unwrap();
+    let outbox = storage.outbox().unwrap().unpublished(100).await.unwrap();
     let o1: Vec<(String, u64)> = outbox
         .iter()
         .filter(|(_, e)| e.subject == "o1")
@@ -325,4 +325,183 @@ async fn aggregates_keep_their_guarantees_on_mariadb() {
     )
     .await;
     drop_mysql(&database).await;
+}
+
+/// A read model: the seats a customer holds per show, folded from events in any order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Holdings {
+    show: String,
+    customer: String,
+    seats: i64,
+    first_at: i64,
+    version: u64,
+}
+
+impl Aggregate for Holdings {
+    type Event = i64;
+    type Record = Holdings;
+    const KIND: &'static str = "holdings";
+
+    fn id(&self) -> &str {
+        &self.show
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn apply(&mut self, seats: &i64, _at: OffsetDateTime) {
+        self.seats += seats;
+        self.version += 1;
+    }
+    fn record(&self) -> Holdings {
+        self.clone()
+    }
+    fn restore(record: Holdings) -> anyhow::Result<Self> {
+        Ok(record)
+    }
+    fn keys(&self) -> Vec<Key> {
+        vec![Key::index("customer", &self.customer).scored(self.first_at)]
+    }
+    fn integration_event(&self, _: &i64, _: u64) -> Option<NewEvent> {
+        None
+    }
+}
+
+async fn fold(
+    views: &kernel::Repository<Holdings>,
+    show: &str,
+    first_at: i64,
+    seats: i64,
+    cause: &Cause,
+) {
+    let init = || Holdings {
+        show: show.to_owned(),
+        customer: "kim".to_owned(),
+        seats: 0,
+        first_at,
+        version: 0,
+    };
+    views
+        .upsert(show, Some(cause), init, |_| Ok::<_, Canceled>(vec![seats]))
+        .await
+        .unwrap();
+}
+
+async fn read_model_guarantees(storage: Storage) {
+    let views = storage.repository::<Holdings>().generational();
+    assert_eq!(views.active_generation().await.unwrap(), "g0");
+
+    // Upserts by correlation key fold every event once, whichever comes first.
+    let events: Vec<(String, i64, i64, Cause)> = (0..6)
+        .map(|n| {
+            (
+                format!("show-{}", n % 3),
+                1_000 + n % 3,
+                n + 1,
+                Cause::new(format!("show-{}", n % 3)),
+            )
+        })
+        .collect();
+    for (show, first_at, seats, cause) in &events {
+        fold(&views, show, *first_at, *seats, cause).await;
+    }
+    for (show, first_at, seats, cause) in &events {
+        fold(&views, show, *first_at, *seats, cause).await;
+    }
+    let seats = |list: Vec<Holdings>| {
+        list.into_iter()
+            .map(|h| (h.show, h.seats))
+            .collect::<Vec<_>>()
+    };
+    let live = views.find("customer", "kim", 10).await.unwrap();
+    assert_eq!(
+        seats(live),
+        vec![
+            ("show-2".to_owned(), 3 + 6),
+            ("show-1".to_owned(), 2 + 5),
+            ("show-0".to_owned(), 1 + 4)
+        ],
+        "highest score first, each event once"
+    );
+
+    // A rebuild fills a new generation from the same events while readers stay on the old one.
+    let generation = views.new_generation().await.unwrap();
+    assert_ne!(generation, "g0");
+    let rebuild = views.pinned(&generation);
+    for (show, first_at, seats, cause) in events.iter().take(3) {
+        fold(&rebuild, show, *first_at, *seats, cause).await;
+    }
+    assert_eq!(
+        views.get("show-0").await.unwrap().unwrap().seats,
+        5,
+        "readers still see the old one"
+    );
+    assert_eq!(rebuild.get("show-0").await.unwrap().unwrap().seats, 1);
+    views.activate(&generation).await.unwrap();
+    assert_eq!(views.active_generation().await.unwrap(), generation);
+    // The live projection now writes the new generation; what the rebuild folded is not folded again.
+    for (show, first_at, seats, cause) in &events {
+        fold(&views, show, *first_at, *seats, cause).await;
+    }
+    assert_eq!(
+        seats(views.find("customer", "kim", 10).await.unwrap()).len(),
+        3
+    );
+    assert_eq!(views.get("show-0").await.unwrap().unwrap().seats, 5);
+    assert_eq!(views.discard("g0").await.unwrap(), 3);
+    assert_eq!(views.pinned("g0").get("show-0").await.unwrap(), None);
+    assert_eq!(views.get("show-1").await.unwrap().unwrap().seats, 7);
+}
+
+#[tokio::test]
+async fn read_models_fold_once_and_rebuild_into_a_new_generation_in_memory() {
+    read_model_guarantees(Storage::memory("demo/holdings").await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn read_models_fold_once_and_rebuild_into_a_new_generation_on_postgres() {
+    let database = unique_name("views");
+    read_model_guarantees(
+        Storage::open(&postgres_url(&database), "demo/holdings")
+            .await
+            .unwrap(),
+    )
+    .await;
+    drop_postgres(&database).await;
+}
+
+#[tokio::test]
+async fn read_models_fold_once_and_rebuild_into_a_new_generation_on_mariadb() {
+    let database = unique_name("views");
+    read_model_guarantees(
+        Storage::open(&mysql_url(&database), "demo/holdings")
+            .await
+            .unwrap(),
+    )
+    .await;
+    drop_mysql(&database).await;
+}
+
+#[tokio::test]
+async fn read_models_fold_once_and_rebuild_into_a_new_generation_on_redis() {
+    let prefix = unique_name("views");
+    read_model_guarantees(
+        Storage::open(&redis_url(&prefix), "demo/holdings")
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_redis_store_refuses_to_publish() {
+    let storage = Storage::open(&redis_url(&unique_name("views")), "demo/orders")
+        .await
+        .unwrap();
+    let (order, events) = place("o1", "kim", 0, None);
+    let refused = storage
+        .repository::<Order>()
+        .create(&order, &events, None)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("cannot publish"), "{refused}");
 }

@@ -82,6 +82,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
             key_name TEXT NOT NULL,
             key_value TEXT NOT NULL,
             id TEXT NOT NULL,
+            score BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (kind, key_name, key_value, id)
         )",
         "CREATE TABLE IF NOT EXISTS msa_unique_keys (
@@ -174,6 +175,7 @@ pub(crate) const POSTGRES: Dialect = Dialect {
             key_name TEXT NOT NULL,
             key_value TEXT NOT NULL,
             id TEXT NOT NULL,
+            score BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (kind, key_name, key_value, id)
         )",
         "CREATE TABLE IF NOT EXISTS msa_unique_keys (
@@ -266,6 +268,7 @@ pub(crate) const MYSQL: Dialect = Dialect {
             key_name VARCHAR(64) NOT NULL,
             key_value VARCHAR(191) NOT NULL,
             id VARCHAR(128) NOT NULL,
+            score BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (kind, key_name, key_value, id)
         ) ENGINE=InnoDB",
         "CREATE TABLE IF NOT EXISTS msa_unique_keys (

@@ -73,7 +73,7 @@ pub(crate) fn numbered(sql: &str, placeholder: fn(usize) -> String) -> String {
 
 const LOAD: &str = "SELECT state FROM msa_aggregates WHERE kind = $1 AND id = $2";
 const FIND: &str = "SELECT a.state FROM msa_aggregates a JOIN msa_keys k ON k.kind = a.kind AND k.id = a.id \
-     WHERE k.kind = $1 AND k.key_name = $2 AND k.key_value = $3 ORDER BY a.created_at DESC, a.id DESC LIMIT $4";
+     WHERE k.kind = $1 AND k.key_name = $2 AND k.key_value = $3 ORDER BY k.score DESC, a.created_at DESC, a.id DESC LIMIT $4";
 const FIND_UNIQUE: &str = "SELECT a.state FROM msa_aggregates a JOIN msa_unique_keys k ON k.kind = a.kind AND k.id = a.id \
      WHERE k.kind = $1 AND k.key_name = $2 AND k.key_value = $3 ORDER BY a.created_at DESC, a.id DESC LIMIT $4";
 const INSERT: &str = "INSERT INTO msa_aggregates (kind, id, version, state, created_at, updated_at) \
@@ -81,7 +81,7 @@ const INSERT: &str = "INSERT INTO msa_aggregates (kind, id, version, state, crea
 const UPDATE: &str = "UPDATE msa_aggregates SET version = $1, state = $2, updated_at = $3 \
      WHERE kind = $4 AND id = $5 AND version = $6";
 const KEY_INSERT: &str =
-    "INSERT INTO msa_keys (kind, key_name, key_value, id) VALUES ($1, $2, $3, $4)";
+    "INSERT INTO msa_keys (kind, key_name, key_value, id, score) VALUES ($1, $2, $3, $4, $5)";
 const KEY_DELETE: &str =
     "DELETE FROM msa_keys WHERE kind = $1 AND key_name = $2 AND key_value = $3 AND id = $4";
 const UNIQUE_INSERT: &str =
@@ -92,10 +92,15 @@ const COUNTER_ADJUST: &str = "UPDATE msa_counters SET amount = amount + $1 \
      WHERE counter = $2 AND counter_key = $3 AND amount + $4 >= 0";
 const COUNTER_READ: &str =
     "SELECT amount FROM msa_counters WHERE counter = $1 AND counter_key = $2";
+const DISCARD: [&str; 3] = [
+    "DELETE FROM msa_keys WHERE kind = $1",
+    "DELETE FROM msa_unique_keys WHERE kind = $1",
+    "DELETE FROM msa_aggregates WHERE kind = $1",
+];
 
-fn key_binds<'a>(kind: &'a str, key: &'a Key, id: &'a str) -> [Bind<'a>; 4] {
+fn key_binds<'a>(collection: &'a str, key: &'a Key, id: &'a str) -> [Bind<'a>; 4] {
     [
-        Bind::Text(kind),
+        Bind::Text(collection),
         Bind::Text(key.name),
         Bind::Text(&key.value),
         Bind::Text(id),
@@ -141,7 +146,7 @@ where
         let written = match change.expected_version {
             None => {
                 let binds = [
-                    Bind::Text(change.kind),
+                    Bind::Text(&change.collection),
                     Bind::Text(&change.id),
                     Bind::Int(version),
                     Bind::Text(&change.state),
@@ -163,7 +168,7 @@ where
                     Bind::Int(version),
                     Bind::Text(&change.state),
                     Bind::Int(now),
-                    Bind::Text(change.kind),
+                    Bind::Text(&change.collection),
                     Bind::Text(&change.id),
                     Bind::Int(expected as i64),
                 ];
@@ -180,26 +185,20 @@ where
             } else {
                 KEY_DELETE
             };
-            tx.execute(
-                &Self::statement(sql),
-                &key_binds(change.kind, key, &change.id),
-            )
-            .await
-            .context("cannot remove a key")?;
+            let binds = key_binds(&change.collection, key, &change.id);
+            tx.execute(&Self::statement(sql), &binds)
+                .await
+                .context("cannot remove a key")?;
         }
         for key in &change.added_keys {
-            let sql = if key.unique {
-                UNIQUE_INSERT
+            let binds = key_binds(&change.collection, key, &change.id);
+            let inserted = if key.unique {
+                tx.execute(&Self::statement(UNIQUE_INSERT), &binds).await
             } else {
-                KEY_INSERT
+                let scored = [binds[0], binds[1], binds[2], binds[3], Bind::Int(key.score)];
+                tx.execute(&Self::statement(KEY_INSERT), &scored).await
             };
-            match tx
-                .execute(
-                    &Self::statement(sql),
-                    &key_binds(change.kind, key, &change.id),
-                )
-                .await
-            {
+            match inserted {
                 Ok(_) => {}
                 Err(error) if is_unique_violation(&error) => {
                     return Err(StoreError::Duplicate {
@@ -229,7 +228,7 @@ impl<DB: Database> DocumentStore for SqlStore<DB>
 where
     Self: DocumentSql,
 {
-    async fn load(&self, kind: &'static str, id: &str) -> anyhow::Result<Option<String>> {
+    async fn load(&self, kind: &str, id: &str) -> anyhow::Result<Option<String>> {
         let rows = self
             .texts(&Self::statement(LOAD), &[Bind::Text(kind), Bind::Text(id)])
             .await
@@ -237,7 +236,7 @@ where
         Ok(rows.into_iter().next())
     }
 
-    async fn find(&self, kind: &'static str, key: &Key, limit: u32) -> anyhow::Result<Vec<String>> {
+    async fn find(&self, kind: &str, key: &Key, limit: u32) -> anyhow::Result<Vec<String>> {
         let sql = if key.unique { FIND_UNIQUE } else { FIND };
         let binds = [
             Bind::Text(kind),
@@ -287,6 +286,17 @@ where
                 Err(error)
             }
         }
+    }
+
+    async fn discard(&self, collection: &str) -> anyhow::Result<u64> {
+        let mut deleted = 0;
+        for sql in DISCARD {
+            deleted = self
+                .execute(&Self::statement(sql), &[Bind::Text(collection)])
+                .await
+                .with_context(|| format!("cannot discard {collection}"))?;
+        }
+        Ok(deleted)
     }
 
     async fn counter(&self, counter: &str, key: &str) -> anyhow::Result<Option<i64>> {

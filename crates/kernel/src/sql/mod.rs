@@ -240,8 +240,9 @@ pub async fn connect_sqlite_memory() -> anyhow::Result<Pool<Sqlite>> {
 /// migrated: aggregates (see [`crate::aggregate`]), outbox, inbox and dead letters.
 #[derive(Clone)]
 pub struct Storage {
+    name: Arc<str>,
     documents: Arc<dyn DocumentStore>,
-    outbox: Arc<dyn OutboxSource>,
+    outbox: Option<Arc<dyn OutboxSource>>,
     dead_letters: Arc<dyn DeadLetterStore>,
     check: Arc<dyn ReadinessCheck>,
 }
@@ -249,14 +250,14 @@ pub struct Storage {
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage")
-            .field("service", &self.outbox.name())
+            .field("service", &self.name)
             .finish()
     }
 }
 
 impl Storage {
-    /// Connects service `name`'s store at `url` (SQLite, PostgreSQL or MySQL/MariaDB) and
-    /// migrates the kernel's tables.
+    /// Connects service `name`'s store at `url` (SQLite, PostgreSQL or MySQL/MariaDB, with the
+    /// kernel's tables migrated; or Redis, for read models, which publish nothing).
     pub async fn open(url: &str, name: &str) -> anyhow::Result<Self> {
         match StoreKind::of(url)? {
             StoreKind::Sqlite => {
@@ -268,10 +269,16 @@ impl Storage {
             StoreKind::MySql => {
                 Self::migrated(SqlStore::new(connect_mysql(url).await?, name)).await
             }
-            StoreKind::Redis => anyhow::bail!(
-                "{name} keeps aggregates in a SQL store (sqlite://, postgres:// or mysql://), not {}",
-                redact(url)
-            ),
+            StoreKind::Redis => {
+                let store = Arc::new(crate::redis::RedisStore::connect(url, name).await?);
+                Ok(Self {
+                    name: name.into(),
+                    documents: store.clone(),
+                    outbox: None,
+                    dead_letters: store.clone(),
+                    check: store,
+                })
+            }
         }
     }
 
@@ -287,8 +294,9 @@ impl Storage {
         DocumentSql::migrate_kernel(&store).await?;
         let store = Arc::new(store);
         Ok(Self {
+            name: store.name().into(),
             documents: store.clone(),
-            outbox: store.clone(),
+            outbox: Some(store.clone()),
             dead_letters: store.clone(),
             check: store,
         })
@@ -304,9 +312,9 @@ impl Storage {
         &self.documents
     }
 
-    /// The outbox, for the relay.
-    pub fn outbox(&self) -> &Arc<dyn OutboxSource> {
-        &self.outbox
+    /// The outbox, for the relay (a Redis store has none).
+    pub fn outbox(&self) -> Option<&Arc<dyn OutboxSource>> {
+        self.outbox.as_ref()
     }
 
     /// Where this service's failing deliveries are parked.
@@ -588,8 +596,12 @@ macro_rules! sql_backend {
             /// [`Self::begin_handling`]).
             pub async fn begin_caused_by(&self, event: &Cause) -> anyhow::Result<Option<Tx<$db>>> {
                 let mut tx = self.begin().await?;
+                let consumer = match &event.scope {
+                    Some(scope) => format!("{}#{scope}", self.name),
+                    None => self.name.to_string(),
+                };
                 let inserted = sqlx::query(Self::DIALECT.inbox_insert)
-                    .bind(&*self.name)
+                    .bind(consumer)
                     .bind(event.event_id.to_string())
                     .bind(now_millis())
                     .execute(&mut *tx.tx)

@@ -24,7 +24,7 @@ fn command(reservation: &str, card: &str) -> PayCommand {
 }
 
 async fn published(storage: &Storage, subject: &str) -> Vec<String> {
-    let rows = storage.outbox().unpublished(1000).await.unwrap();
+    let rows = storage.outbox().unwrap().unpublished(1000).await.unwrap();
     rows.into_iter()
         .filter(|(_, e)| e.subject == subject)
         .map(|(_, e)| e.event_type)

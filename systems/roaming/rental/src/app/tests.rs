@@ -40,7 +40,7 @@ fn cancel_requested(reservation: &str) -> Envelope {
 }
 
 async fn published(storage: &Storage, subject: &str) -> Vec<String> {
-    let rows = storage.outbox().unpublished(1000).await.unwrap();
+    let rows = storage.outbox().unwrap().unpublished(1000).await.unwrap();
     rows.into_iter()
         .filter(|(_, e)| e.subject == subject)
         .map(|(_, e)| e.event_type)

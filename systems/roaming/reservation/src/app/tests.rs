@@ -125,7 +125,13 @@ fn approved() -> Result<PaymentOutcome, PaymentFailure> {
 impl Given {
     /// The event types this reservation published, in order.
     async fn published(&self, id: &str) -> Vec<String> {
-        let rows = self.storage.outbox().unpublished(1000).await.unwrap();
+        let rows = self
+            .storage
+            .outbox()
+            .unwrap()
+            .unpublished(1000)
+            .await
+            .unwrap();
         rows.into_iter()
             .filter(|(_, e)| e.subject == id)
             .map(|(_, e)| e.event_type)

@@ -27,6 +27,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod outbox;
 pub mod policy;
+pub mod projection;
 pub mod redis;
 mod redis_documents;
 pub mod runtime;

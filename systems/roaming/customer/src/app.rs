@@ -1,45 +1,38 @@
 //! The my-page application: folds facts into views and answers queries. It never calls another
 //! service and never reads another service's store.
 
+use crate::adapters::outbound::stored::BY_CUSTOMER;
 use crate::domain::view::{Fact, ReservationView};
-use crate::ports::{MyPageStore, StoreError};
-use kernel::Envelope;
-use std::sync::Arc;
+use kernel::Cause;
+use kernel::aggregate::{ChangeError, Repository};
+use std::convert::Infallible;
+
+/// A customer's page lists at most this many reservations.
+const PAGE_LIMIT: u32 = 500;
 
 /// The use cases.
+#[derive(Debug)]
 pub struct MyPage {
-    store: Arc<dyn MyPageStore>,
+    views: Repository<ReservationView>,
 }
-
-impl std::fmt::Debug for MyPage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MyPage")
-    }
-}
-
-const CONFLICT_RETRIES: usize = 8;
 
 impl MyPage {
-    /// Wires the use cases to their store.
-    pub fn new(store: Arc<dyn MyPageStore>) -> Self {
-        Self { store }
+    /// Wires the use cases to their views.
+    pub fn new(views: Repository<ReservationView>) -> Self {
+        Self { views }
     }
 
-    /// Folds `fact`, carried by `event`, into its reservation's view.
-    pub async fn record(&self, fact: &Fact, event: &Envelope) -> anyhow::Result<()> {
-        for _ in 0..CONFLICT_RETRIES {
-            let (mut view, revision) = match self.store.load(&event.subject).await? {
-                Some((view, revision)) => (view, Some(revision)),
-                None => (ReservationView::new(&event.subject, fact.at), None),
-            };
-            view.apply(fact, time::OffsetDateTime::now_utc());
-            match self.store.save(&view, revision, event).await {
-                Ok(()) | Err(StoreError::AlreadyHandled) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(StoreError::Unknown(error)) => return Err(error),
-            }
-        }
-        anyhow::bail!("view {} kept changing concurrently", event.subject)
+    /// Folds `fact`, stated by the event behind `cause`, into its reservation's view.
+    pub async fn record(
+        &self,
+        fact: Fact,
+        cause: &Cause,
+    ) -> Result<ReservationView, ChangeError<Infallible>> {
+        let id = cause.subject();
+        let init = || ReservationView::new(id, fact.at);
+        self.views
+            .upsert(id, Some(cause), init, |_| Ok(vec![fact.clone()]))
+            .await
     }
 
     /// One reservation's view.
@@ -47,11 +40,11 @@ impl MyPage {
         &self,
         reservation_id: &str,
     ) -> anyhow::Result<Option<ReservationView>> {
-        Ok(self.store.load(reservation_id).await?.map(|(view, _)| view))
+        self.views.get(reservation_id).await
     }
 
-    /// A customer's reservations.
+    /// A customer's reservations, newest first.
     pub async fn customer(&self, customer_id: &str) -> anyhow::Result<Vec<ReservationView>> {
-        Ok(self.store.by_customer(customer_id).await?)
+        self.views.find(BY_CUSTOMER, customer_id, PAGE_LIMIT).await
     }
 }

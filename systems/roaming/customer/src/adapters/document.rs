@@ -174,6 +174,7 @@ impl TryFrom<ViewDocument> for ReservationView {
             timeline,
             created_at: parse(&doc.created_at)?,
             updated_at: parse(&doc.updated_at)?,
+            revision: 0,
         })
     }
 }

@@ -230,6 +230,8 @@ pub struct ReservationView {
     pub created_at: OffsetDateTime,
     /// When the latest fact happened.
     pub updated_at: OffsetDateTime,
+    /// How many facts were folded in.
+    pub revision: u64,
 }
 
 impl ReservationView {
@@ -251,12 +253,14 @@ impl ReservationView {
             timeline: Vec::new(),
             created_at: at,
             updated_at: at,
+            revision: 0,
         }
     }
 
     /// Folds one fact in. Facts may come in any order across sources; a source's status never
     /// goes back to an older one.
     pub fn apply(&mut self, fact: &Fact, recorded_at: OffsetDateTime) {
+        self.revision += 1;
         let source = fact.kind.source();
         let entry = TimelineEntry {
             at: fact.at,

@@ -1,4 +1,3 @@
-//! Outbound adapters: the view store (SQLite embedded, Redis in production).
+//! Outbound adapters: how the kernel keeps a view (on SQLite embedded, Redis in production).
 
-pub mod redis;
-pub mod sqlite;
+pub mod stored;

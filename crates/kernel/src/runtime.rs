@@ -80,6 +80,9 @@ pub struct ServiceSettings {
     /// Outbox relay tuning.
     #[serde(default)]
     pub relay: RelaySettings,
+    /// Faults injected into the service's commands (see [`crate::faults`]).
+    #[serde(default)]
+    pub faults: crate::faults::Faults,
 }
 
 type Task = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
@@ -253,9 +256,20 @@ impl Service {
             breakers: Arc::new(self.breakers),
             relays: Arc::new(self.relays.clone()),
         };
+        let faults = crate::faults::FaultSwitch::new(self.settings.faults.clone());
         let router = self
             .routes
+            .layer(axum::middleware::from_fn_with_state(
+                faults.clone(),
+                crate::faults::inject,
+            ))
             .merge(admin_routes(state))
+            .route(
+                "/admin/faults",
+                get(crate::faults::get)
+                    .put(crate::faults::set)
+                    .with_state(faults),
+            )
             .fallback(http::not_found)
             .method_not_allowed_fallback(http::method_not_allowed)
             .layer(axum::middleware::from_fn_with_state(

@@ -11,34 +11,24 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
 }
 
-use adapters::inbound::http::Faults;
 use adapters::inbound::{events, http};
 use app::PaymentService;
 use kernel::sql::Storage;
 use kernel::{Application, Service, ServiceSettings};
-use serde::Deserialize;
 use std::sync::Arc;
 
 /// The service's name.
 pub const NAME: &str = "roaming/payment";
 
 /// The payment service's settings.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Settings {
-    /// What every service has.
-    #[serde(flatten)]
-    pub service: ServiceSettings,
-    /// Injected faults at start (`MSA__FAULTS__LATENCY_MS`, `MSA__FAULTS__ERROR_RATE`).
-    #[serde(default)]
-    pub faults: Faults,
-}
+pub type Settings = ServiceSettings;
 
 /// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let storage = Storage::open(&settings.service.store.url, NAME).await?;
+    let storage = Storage::open(&settings.store.url, NAME).await?;
     let app = Arc::new(PaymentService::new(storage.repository()));
-    Service::new(NAME, settings.service.clone())
-        .routes(http::routes(app.clone(), settings.faults.clone()))
+    Service::new(NAME, settings)
+        .routes(http::routes(app.clone()))
         .storage(&storage)
         .react(events::policies(app), &storage)
         .build()

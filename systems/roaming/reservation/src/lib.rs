@@ -17,8 +17,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 use adapters::inbound::{events, grpc, http};
 use adapters::outbound::clock::SystemClock;
-use adapters::outbound::payment_client::{HttpPaymentGateway, PaymentSettings};
+use adapters::outbound::payment_client::HttpPaymentGateway;
 use app::{ReservationPolicy, ReservationService};
+use kernel::remote::{RemoteClient, RemoteSettings};
 use kernel::sql::Storage;
 use kernel::{Application, Service, ServiceSettings};
 use serde::Deserialize;
@@ -55,7 +56,7 @@ pub struct Settings {
     pub service: ServiceSettings,
     /// The payment service.
     #[serde(default)]
-    pub payment: PaymentSettings,
+    pub payment: RemoteSettings,
     /// The payment reconciler.
     #[serde(default)]
     pub reconcile: ReconcileSettings,
@@ -65,8 +66,9 @@ pub struct Settings {
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let storage = Storage::open(&settings.service.store.url, NAME).await?;
     let service = Service::new(NAME, settings.service.clone());
-    let payments = HttpPaymentGateway::new(&settings.payment, service.metrics())?;
+    let payments = RemoteClient::new("payment", &settings.payment, service.metrics())?;
     let breaker = payments.breaker();
+    let payments = HttpPaymentGateway(payments);
     let app = Arc::new(ReservationService::new(
         storage.repository(),
         Arc::new(payments),

@@ -1,4 +1,4 @@
-//! The payment REST API, with fault injection (added latency, error rate) for breaker drills.
+//! The payment REST API (fault injection for breaker drills is the kernel's, on every service).
 
 use crate::app::{PayCommand, PayError, PaymentService};
 use crate::domain::payment::Payment;
@@ -6,37 +6,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use kernel::http::{ApiError, ErrorBody, Json, Path};
 use roaming_contracts::payment_api::{PaymentRequest, PaymentView, codes};
-use serde::{Deserialize, Serialize};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 
-/// Faults injected into `POST /api/payments`: an error rate (answered 503 before anything is
-/// charged) and a latency added after the payment is stored (so a caller's deadline can expire
-/// on a payment that did happen — the case reconciliation exists for).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
-pub struct Faults {
-    /// Added latency in milliseconds.
-    pub latency_ms: u64,
-    /// Share of requests (0..=1) failed with 503.
-    pub error_rate: f64,
-}
-
-#[derive(Clone)]
-struct ApiState {
-    service: Arc<PaymentService>,
-    faults: Arc<RwLock<Faults>>,
-}
-
-/// The routes; `faults` can be changed at run time through `PUT /admin/faults`.
-pub fn routes(service: Arc<PaymentService>, faults: Faults) -> Router {
-    let state = ApiState {
-        service,
-        faults: Arc::new(RwLock::new(faults)),
-    };
+/// The routes.
+pub fn routes(service: Arc<PaymentService>) -> Router {
     Router::new()
         .route("/api/payments", post(pay))
         .route(
@@ -47,8 +23,7 @@ pub fn routes(service: Arc<PaymentService>, faults: Faults) -> Router {
             "/api/payments/by-reservation/{reservation_id}/void",
             post(void),
         )
-        .route("/admin/faults", put(set_faults).get(get_faults))
-        .with_state(state)
+        .with_state(service)
 }
 
 fn view(payment: &Payment) -> PaymentView {
@@ -89,31 +64,18 @@ impl From<PayError> for ApiError {
         (status = 422, body = ErrorBody), (status = 503, description = "injected_fault", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn pay(
-    State(state): State<ApiState>,
+    State(service): State<Arc<PaymentService>>,
     Json(request): Json<PaymentRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     kernel::http::record_correlation(&request.reservation_id);
-    let faults = state.faults.read().expect("faults lock").clone();
-    if faults.error_rate > 0.0 && fastrand::f64() < faults.error_rate {
-        return Err(ApiError::unavailable(
-            "injected_fault",
-            "payment is failing on purpose (fault injection)",
-            1,
-        ));
-    }
-    let result = state
-        .service
+    let payment = service
         .pay(PayCommand {
             reservation_id: request.reservation_id,
             customer_id: request.customer_id,
             amount: request.amount,
             card_number: request.card_number,
         })
-        .await;
-    if faults.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
-    }
-    let payment = result.map_err(ApiError::from)?;
+        .await?;
     Ok((StatusCode::CREATED, Json(view(&payment))))
 }
 
@@ -123,11 +85,11 @@ async fn pay(
     responses((status = 200, body = PaymentView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn by_reservation(
-    State(state): State<ApiState>,
+    State(service): State<Arc<PaymentService>>,
     Path(reservation_id): Path<String>,
 ) -> Result<Json<PaymentView>, ApiError> {
     kernel::http::record_correlation(&reservation_id);
-    match state.service.by_reservation(&reservation_id).await? {
+    match service.by_reservation(&reservation_id).await? {
         Some(payment) => Ok(Json(view(&payment))),
         None => Err(ApiError::not_found(
             "payment_not_found",
@@ -142,7 +104,7 @@ async fn by_reservation(
     responses((status = 200, body = PaymentView), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn void(
-    State(state): State<ApiState>,
+    State(service): State<Arc<PaymentService>>,
     Path(reservation_id): Path<String>,
 ) -> Result<Json<PaymentView>, ApiError> {
     kernel::http::record_correlation(&reservation_id);
@@ -152,30 +114,7 @@ async fn void(
             "reservation id must be 1 to 64 characters",
         ));
     }
-    Ok(Json(view(&state.service.void(&reservation_id).await?)))
-}
-
-async fn set_faults(
-    State(state): State<ApiState>,
-    Json(faults): Json<Faults>,
-) -> Result<Json<Faults>, ApiError> {
-    if !(0.0..=1.0).contains(&faults.error_rate) {
-        return Err(ApiError::unprocessable(
-            "invalid_error_rate",
-            "errorRate must be between 0 and 1",
-        ));
-    }
-    tracing::warn!(
-        latency_ms = faults.latency_ms,
-        error_rate = faults.error_rate,
-        "fault injection changed"
-    );
-    *state.faults.write().expect("faults lock") = faults.clone();
-    Ok(Json(faults))
-}
-
-async fn get_faults(State(state): State<ApiState>) -> Json<Faults> {
-    Json(state.faults.read().expect("faults lock").clone())
+    Ok(Json(view(&service.void(&reservation_id).await?)))
 }
 
 /// The OpenAPI description of these routes.

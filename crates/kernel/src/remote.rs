@@ -1,0 +1,218 @@
+//! Guarded remote commands: a synchronous call to another service with a deadline, a circuit
+//! breaker, an idempotency key and a careful reading of failures — a request that certainly never
+//! reached the callee changed nothing ([`RemoteFailure::Unavailable`], the fallback answers 503
+//! with `Retry-After`), anything else may have ([`RemoteFailure::Unknown`], for the caller's
+//! reconciler to settle by reading the outcome by key and voiding it).
+//!
+//! The callee's side of the protocol: the command is idempotent by its key (the same key gets
+//! the first answer), its outcome can be read by key (`GET`, 404 when none), and it can be voided
+//! by key (`POST`), after which the command is refused.
+
+use crate::breaker::{BreakerSettings, CallError, CircuitBreaker};
+use crate::metrics::Metrics;
+use anyhow::Context as _;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Where a remote service is and how calls to it are guarded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteSettings {
+    /// Base URL of the service (a Kubernetes service name in a cluster, a local port on one
+    /// machine).
+    pub url: String,
+    /// Circuit breaker and deadline.
+    pub breaker: BreakerSettings,
+}
+
+impl Default for RemoteSettings {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8082".to_owned(),
+            breaker: BreakerSettings::default(),
+        }
+    }
+}
+
+/// The callee's answer to a command that reached it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer<T> {
+    /// Done (2xx), with the callee's view of the outcome.
+    Done(T),
+    /// Refused (4xx), with the callee's stable error code.
+    Refused(String),
+}
+
+/// Why a command has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteFailure {
+    /// The request certainly did not reach the callee (breaker open, connection refused):
+    /// nothing changed there.
+    #[error("the service is unavailable")]
+    Unavailable {
+        /// When to try again.
+        retry_after: Duration,
+    },
+    /// The request may have reached the callee (deadline passed, error answer): the outcome is
+    /// unknown until read by key.
+    #[error("the outcome is unknown")]
+    Unknown {
+        /// When to try again.
+        retry_after: Duration,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("unreachable: {0}")]
+    Unreachable(reqwest::Error),
+    #[error("call failed: {0}")]
+    Transport(reqwest::Error),
+    #[error("answered {0}")]
+    Status(reqwest::StatusCode),
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+}
+
+/// A guarded client of one remote service.
+#[derive(Debug, Clone)]
+pub struct RemoteClient {
+    name: String,
+    client: reqwest::Client,
+    base: String,
+    breaker: CircuitBreaker,
+}
+
+fn seconds_up(duration: Duration) -> Duration {
+    Duration::from_secs(duration.as_secs_f64().ceil().max(1.0) as u64)
+}
+
+/// Carries the current work's trace context and request id along.
+fn trace_headers() -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let context = crate::context::current();
+    if let Some(value) = context.traceparent.and_then(|t| t.parse().ok()) {
+        headers.insert(crate::http::TRACEPARENT, value);
+    }
+    if let Some(value) = context.request_id.and_then(|r| r.parse().ok()) {
+        headers.insert(crate::http::REQUEST_ID, value);
+    }
+    headers
+}
+
+impl RemoteClient {
+    /// A client of service `name` at `settings.url`, its breaker reporting on `metrics`.
+    pub fn new(name: &str, settings: &RemoteSettings, metrics: Metrics) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_millis(settings.breaker.timeout_ms.max(100)))
+            .build()
+            .with_context(|| format!("cannot build the {name} client"))?;
+        Ok(Self {
+            name: name.to_owned(),
+            client,
+            base: settings.url.trim_end_matches('/').to_owned(),
+            breaker: CircuitBreaker::new(name, settings.breaker.clone(), metrics),
+        })
+    }
+
+    /// The breaker, for the status page.
+    pub fn breaker(&self) -> CircuitBreaker {
+        self.breaker.clone()
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer<T>, Failure> {
+        let response = request.headers(trace_headers()).send().await.map_err(|e| {
+            if e.is_connect() {
+                Failure::Unreachable(e)
+            } else {
+                Failure::Transport(e)
+            }
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(Answer::Done(
+                response.json().await.map_err(Failure::Transport)?,
+            ));
+        }
+        if status.is_client_error() {
+            let body: Option<ErrorBody> = response.json().await.ok();
+            let code = body.map_or_else(|| status.as_str().to_owned(), |b| b.code);
+            return Ok(Answer::Refused(code));
+        }
+        Err(Failure::Status(status))
+    }
+
+    /// Sends command `body` to `path` (`POST`, JSON) under the breaker and deadline, with
+    /// `key` as its `Idempotency-Key`.
+    pub async fn command<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        body: &B,
+    ) -> Result<Answer<T>, RemoteFailure> {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("idempotency-key", key)
+            .json(body);
+        match self.breaker.call(self.send(request)).await {
+            Ok(answer) => Ok(answer),
+            Err(CallError::Open { retry_after }) => Err(RemoteFailure::Unavailable {
+                retry_after: seconds_up(retry_after),
+            }),
+            Err(CallError::Failed(Failure::Unreachable(error))) => {
+                tracing::warn!(%error, service = %self.name, "unreachable");
+                Err(RemoteFailure::Unavailable {
+                    retry_after: Duration::from_secs(1),
+                })
+            }
+            Err(CallError::Timeout(after)) => {
+                tracing::warn!(?after, service = %self.name, key, "timed out; outcome unknown");
+                Err(RemoteFailure::Unknown {
+                    retry_after: Duration::from_secs(2),
+                })
+            }
+            Err(CallError::Failed(error)) => {
+                tracing::warn!(%error, service = %self.name, key, "failed; outcome unknown");
+                Err(RemoteFailure::Unknown {
+                    retry_after: Duration::from_secs(1),
+                })
+            }
+        }
+    }
+
+    async fn settle<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<Option<T>> {
+        let request = request.timeout(Duration::from_secs(5));
+        match self.send(request).await {
+            Ok(Answer::Done(view)) => Ok(Some(view)),
+            Ok(Answer::Refused(code)) if code == "404" || code.ends_with("_not_found") => Ok(None),
+            Ok(Answer::Refused(code)) => anyhow::bail!("{} refused: {code}", self.name),
+            Err(error) => Err(anyhow::Error::new(error).context(format!("{} failed", self.name))),
+        }
+    }
+
+    /// Reads the outcome of the command behind `path` (`GET`); `None` when there is none.
+    pub async fn outcome<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<Option<T>> {
+        self.settle(self.client.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// Voids the command behind `path` (`POST`): it is undone if it was done, and refused
+    /// from now on. Returns the final outcome.
+    pub async fn void<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.settle(self.client.post(format!("{}{path}", self.base)))
+            .await?
+            .with_context(|| format!("{} has nothing at {path} to void", self.name))
+    }
+}

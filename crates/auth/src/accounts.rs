@@ -6,23 +6,20 @@ use serde::Deserialize;
 
 /// Someone who signs in.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct User {
     /// Login name (the token's `sub` and `preferred_username`).
     pub username: String,
     /// Argon2id PHC string.
     pub password_hash: String,
-    /// `customer`, `booth`, `admin`.
+    /// Roles, as the system's access rules name them.
     pub roles: Vec<String>,
-    /// For customers: the customer id their reservations are made under.
-    #[serde(default)]
-    pub customer_id: Option<String>,
-    /// For booth staff: their booth.
-    #[serde(default)]
-    pub booth: Option<String>,
     /// Display name.
     #[serde(default)]
     pub name: String,
+    /// Further token claims, e.g. `customer_id` or `booth` (any other string field of a users
+    /// file entry).
+    #[serde(flatten)]
+    pub claims: std::collections::BTreeMap<String, String>,
 }
 
 /// An application that asks for tokens.
@@ -66,89 +63,6 @@ pub(crate) fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&uuid::Uuid::now_v7().to_string()))
 }
 
-struct Demo {
-    username: &'static str,
-    hash: &'static str,
-    roles: &'static [&'static str],
-    customer_id: Option<&'static str>,
-    booth: Option<&'static str>,
-    name: &'static str,
-}
-
-/// The demo accounts of the embedded default (passwords in the README; only hashes here).
-const DEMO: &[Demo] = &[
-    Demo {
-        username: "kim",
-        hash: include_str!("demo/kim.hash"),
-        roles: &["customer"],
-        customer_id: Some("kim"),
-        booth: None,
-        name: "김민수 Kim Minsu",
-    },
-    Demo {
-        username: "lee",
-        hash: include_str!("demo/lee.hash"),
-        roles: &["customer"],
-        customer_id: Some("lee"),
-        booth: None,
-        name: "이서연 Lee Seoyeon",
-    },
-    Demo {
-        username: "booth-icn-t1",
-        hash: include_str!("demo/booth.hash"),
-        roles: &["booth"],
-        customer_id: None,
-        booth: Some("ICN-T1"),
-        name: "인천공항 T1 부스 ICN T1 booth",
-    },
-    Demo {
-        username: "booth-icn-t2",
-        hash: include_str!("demo/booth.hash"),
-        roles: &["booth"],
-        customer_id: None,
-        booth: Some("ICN-T2"),
-        name: "인천공항 T2 부스 ICN T2 booth",
-    },
-    Demo {
-        username: "booth-gmp",
-        hash: include_str!("demo/booth.hash"),
-        roles: &["booth"],
-        customer_id: None,
-        booth: Some("GMP"),
-        name: "김포공항 부스 GMP booth",
-    },
-    Demo {
-        username: "booth-pus",
-        hash: include_str!("demo/booth.hash"),
-        roles: &["booth"],
-        customer_id: None,
-        booth: Some("PUS"),
-        name: "김해공항 부스 PUS booth",
-    },
-    Demo {
-        username: "admin",
-        hash: include_str!("demo/admin.hash"),
-        roles: &["admin"],
-        customer_id: None,
-        booth: None,
-        name: "운영자 Operator",
-    },
-];
-
-/// The demo accounts.
-pub fn demo_users() -> Vec<User> {
-    DEMO.iter()
-        .map(|d| User {
-            username: d.username.to_owned(),
-            password_hash: d.hash.trim().to_owned(),
-            roles: d.roles.iter().map(|r| (*r).to_owned()).collect(),
-            customer_id: d.customer_id.map(str::to_owned),
-            booth: d.booth.map(str::to_owned),
-            name: d.name.to_owned(),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,19 +74,5 @@ mod tests {
         assert!(verify_password(&hash, "correct horse"));
         assert!(!verify_password(&hash, "battery staple"));
         assert!(!verify_password("not a hash", "x"));
-    }
-
-    #[test]
-    fn the_demo_accounts_match_the_documented_passwords() {
-        let users = demo_users();
-        let check = |name: &str, password: &str| {
-            let user = users.iter().find(|u| u.username == name).unwrap();
-            assert!(verify_password(&user.password_hash, password), "{name}");
-        };
-        check("kim", "kim-password");
-        check("lee", "lee-password");
-        check("booth-icn-t1", "booth-password");
-        check("admin", "admin-password");
-        assert!(!verify_password(decoy_hash(), ""));
     }
 }

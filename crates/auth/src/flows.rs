@@ -146,10 +146,8 @@ struct AccessClaims<'a> {
     azp: &'a str,
     scope: &'a str,
     roles: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    customer_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    booth: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    claims: Option<&'a std::collections::BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,8 +175,9 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 impl Issuer {
-    /// Loads keys and accounts.
-    pub fn new(settings: IssuerSettings) -> anyhow::Result<Self> {
+    /// Loads keys and accounts; `demo` are the system's demo accounts (used when
+    /// `demo_users` is on).
+    pub fn new(settings: IssuerSettings, demo: Vec<User>) -> anyhow::Result<Self> {
         let keys = SigningKeys::load(
             &PathBuf::from(&settings.key_file),
             settings.generate_key,
@@ -186,7 +185,7 @@ impl Issuer {
         )?;
         let mut users = HashMap::new();
         if settings.demo_users {
-            for user in crate::accounts::demo_users() {
+            for user in demo {
                 users.insert(user.username.clone(), user);
             }
         }
@@ -244,6 +243,21 @@ impl Issuer {
         self.keys.jwks()
     }
 
+    /// The claims its tokens carry.
+    fn claims_supported(&self) -> Vec<String> {
+        let mut claims: Vec<String> = ["sub", "name", "preferred_username", "roles"]
+            .map(str::to_owned)
+            .to_vec();
+        for user in self.users.values() {
+            for claim in user.claims.keys() {
+                if !claims.contains(claim) {
+                    claims.push(claim.clone());
+                }
+            }
+        }
+        claims
+    }
+
     /// The OpenID Connect discovery document.
     pub fn discovery(&self) -> serde_json::Value {
         let base = self.settings.issuer.trim_end_matches('/');
@@ -260,7 +274,7 @@ impl Issuer {
             "id_token_signing_alg_values_supported": ["EdDSA"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "scopes_supported": ["openid", "profile", "offline_access"],
-            "claims_supported": ["sub", "name", "preferred_username", "roles", "customer_id", "booth"],
+            "claims_supported": self.claims_supported(),
         })
     }
 
@@ -301,8 +315,7 @@ impl Issuer {
             azp: client_id,
             scope,
             roles,
-            customer_id: user.and_then(|u| u.customer_id.as_deref()),
-            booth: user.and_then(|u| u.booth.as_deref()),
+            claims: user.map(|u| &u.claims),
             name: user.map(|u| u.name.as_str()),
             preferred_username: user.map(|u| u.username.as_str()),
         })?;

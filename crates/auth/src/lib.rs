@@ -16,6 +16,6 @@ mod accounts;
 mod flows;
 mod keys;
 
-pub use accounts::{Client, User, demo_users, hash_password, verify_password};
+pub use accounts::{Client, User, hash_password, verify_password};
 pub use flows::{Issuer, IssuerSettings};
 pub use keys::SigningKeys;

@@ -73,7 +73,16 @@ pub async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
             rate,
             duration,
             lag_every,
-        } => crate::load::reserve(&gateway, data, rate, duration, lag_every.max(1)).await,
+        } => {
+            crate::load::reserve(
+                &gateway,
+                &crate::systems::system_data(data, crate::systems::SYSTEMS_DEFAULT),
+                rate,
+                duration,
+                lag_every.max(1),
+            )
+            .await
+        }
         BenchCommand::Bus {
             events,
             size,

@@ -8,6 +8,7 @@ mod ops;
 mod systems;
 mod up;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -26,7 +27,7 @@ struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 struct Placement {
     /// The system.
-    #[arg(long, default_value = "roaming")]
+    #[arg(long, default_value = systems::SYSTEMS_DEFAULT)]
     system: String,
     /// Added to every port of the manifest (to run two systems side by side).
     #[arg(long, env = "MSA_PORT_OFFSET", default_value_t = 0)]
@@ -229,12 +230,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let target = if target.contains('/') {
                 target
             } else {
-                format!("roaming/{target}")
+                format!("{}/{target}", systems::SYSTEMS_DEFAULT)
             };
-            anyhow::ensure!(
-                target == "roaming/customer",
-                "{target} has no read model to rebuild"
-            );
             let (manifest, service, layers) = systems::settings(
                 &target,
                 &cli.data,
@@ -242,6 +239,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &options.profile,
                 options.config.as_deref(),
             )?;
+            let (system, _) = systems::system(&manifest.name)?;
+            let rebuild = systems::service(system, &manifest, &service)?
+                .rebuild
+                .with_context(|| format!("{target} has no read model to rebuild"))?;
             let live = match service_url {
                 Some(url) => url,
                 None => {
@@ -252,11 +253,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     )
                 }
             };
-            let generation = roaming_customer::rebuild_from_start(layers.build()?, &live, |line| {
-                println!("{line}")
-            })
-            .await?;
-            println!("my page now reads generation {generation}");
+            let generation = rebuild(layers, live, Box::new(|line| println!("{line}"))).await?;
+            println!("{target} now reads generation {generation}");
             Ok(())
         }
         Command::Auth {

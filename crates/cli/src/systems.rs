@@ -1,20 +1,97 @@
-//! The systems this binary can run: their manifests, the default settings of each service, and
-//! how each service is built.
+//! The systems this binary can run — the registry: one entry per system, naming its manifest,
+//! its services' declarations and its web UI — and what follows from a manifest: each service's
+//! default settings, how it is served, the gateway's API document and pages.
 
 use anyhow::Context as _;
+use kernel::ServiceDef;
 use kernel::config::Layers;
 use kernel::manifest::{ServiceEntry, SystemManifest};
 use std::fmt::Write as _;
 use std::path::Path;
 
-const ROAMING: &str = include_str!("../../../systems/roaming/system.toml");
+/// A system this binary runs.
+pub struct System {
+    /// `systems/<name>/system.toml`.
+    pub manifest: &'static str,
+    /// Its services' declarations.
+    pub services: &'static [ServiceDef],
+    /// Its web UI: path, content type, body.
+    pub web: &'static [(&'static str, &'static str, &'static [u8])],
+}
+
+/// The system commands act on when none is named.
+pub const SYSTEMS_DEFAULT: &str = "roaming";
+
+/// The registry.
+pub const SYSTEMS: &[System] = &[System {
+    manifest: include_str!("../../../systems/roaming/system.toml"),
+    services: &[
+        roaming_reservation::SERVICE,
+        roaming_payment::SERVICE,
+        roaming_rental::SERVICE,
+        roaming_customer::SERVICE,
+    ],
+    web: &[
+        (
+            "/",
+            HTML,
+            include_bytes!("../../../systems/roaming/web/index.html"),
+        ),
+        (
+            "/app.js",
+            JS,
+            include_bytes!("../../../systems/roaming/web/app.js"),
+        ),
+        (
+            "/app.css",
+            CSS,
+            include_bytes!("../../../systems/roaming/web/app.css"),
+        ),
+    ],
+}];
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The registry entry and manifest of `system`.
+pub fn system(name: &str) -> anyhow::Result<(&'static System, SystemManifest)> {
+    let mut known = Vec::new();
+    for system in SYSTEMS {
+        let manifest = SystemManifest::parse(system.manifest)?;
+        if manifest.name == name {
+            return Ok((system, manifest));
+        }
+        known.push(manifest.name);
+    }
+    anyhow::bail!(
+        "unknown system {name:?}; this build knows: {}",
+        known.join(", ")
+    )
+}
 
 /// The manifest of `system`.
 pub fn manifest(system: &str) -> anyhow::Result<SystemManifest> {
-    match system {
-        "roaming" => SystemManifest::parse(ROAMING),
-        other => anyhow::bail!("unknown system {other:?}; this build knows: roaming"),
-    }
+    self::system(system).map(|(_, manifest)| manifest)
+}
+
+/// The declaration of `service` in `system`.
+pub fn service(
+    system: &System,
+    manifest: &SystemManifest,
+    service: &str,
+) -> anyhow::Result<ServiceDef> {
+    system
+        .services
+        .iter()
+        .find(|s| s.name == service)
+        .copied()
+        .with_context(|| {
+            format!(
+                "{} has no service {service:?} this build can run",
+                manifest.name
+            )
+        })
 }
 
 /// The bus of the `prod` profile: NATS JetStream on this machine.
@@ -101,51 +178,39 @@ pub fn defaults(
         toml_string(&manifest.name),
         manifest.partitions
     )?;
-    if manifest.name == "roaming" && service == "reservation" {
+    for callee in &entry.calls {
         writeln!(
             toml,
-            "[payment]\nurl = \"http://127.0.0.1:{}\"",
-            port_of("payment")?
+            "[{callee}]\nurl = \"http://127.0.0.1:{}\"",
+            port_of(callee)?
         )?;
     }
     Ok(toml)
 }
 
-/// The roaming system's API document and web UI, served by its gateway.
-pub fn roaming_extras() -> gateway::Extras {
-    let asset = |path, content_type, body| gateway::WebAsset {
-        path,
-        content_type,
-        body,
-    };
+/// A system's API document and web UI, served by its gateway.
+pub fn extras(system: &System, manifest: &SystemManifest) -> gateway::Extras {
     gateway::Extras {
         openapi: gateway::openapi(
-            "roaming",
-            vec![
-                roaming_reservation::openapi(),
-                roaming_payment::openapi(),
-                roaming_rental::openapi(),
-                roaming_customer::openapi(),
-            ],
+            &manifest.name,
+            system.services.iter().map(|s| (s.openapi)()).collect(),
         ),
-        web: vec![
-            asset(
-                "/",
-                "text/html; charset=utf-8",
-                include_bytes!("../../../systems/roaming/web/index.html").as_slice(),
-            ),
-            asset(
-                "/app.js",
-                "text/javascript; charset=utf-8",
-                include_bytes!("../../../systems/roaming/web/app.js").as_slice(),
-            ),
-            asset(
-                "/app.css",
-                "text/css; charset=utf-8",
-                include_bytes!("../../../systems/roaming/web/app.css").as_slice(),
-            ),
-        ],
+        web: system
+            .web
+            .iter()
+            .map(|&(path, content_type, body)| gateway::WebAsset {
+                path,
+                content_type,
+                body,
+            })
+            .collect(),
     }
+}
+
+/// Where a system keeps its files inside the data directory, so systems run side by side from
+/// one data directory.
+pub fn system_data(data: &str, system: &str) -> String {
+    format!("{}/{system}", data.trim_end_matches('/'))
 }
 
 /// The layered settings of `<system>/<service>`: defaults, then the file, then the environment.
@@ -160,7 +225,8 @@ pub fn settings(
         format!("name a service as <system>/<service>, e.g. roaming/reservation, not {target:?}")
     })?;
     let manifest = manifest(system)?;
-    let mut layers = Layers::from_toml(&defaults(&manifest, service, data, offset, profile)?)?;
+    let data = system_data(data, &manifest.name);
+    let mut layers = Layers::from_toml(&defaults(&manifest, service, &data, offset, profile)?)?;
     if let Some(config) = config {
         layers = layers.with_file(config)?;
     }
@@ -176,17 +242,11 @@ pub async fn serve(
     config: Option<&Path>,
 ) -> anyhow::Result<()> {
     let (manifest, service, layers) = settings(target, data, offset, profile, config)?;
-    let system = manifest.name.clone();
-    let (system, service) = (system.as_str(), service.as_str());
-    let app = match (system, service) {
-        ("roaming", "gateway") => {
-            gateway::build(layers.build()?, manifest, roaming_extras()).await?
-        }
-        ("roaming", "reservation") => roaming_reservation::build(layers.build()?).await?,
-        ("roaming", "payment") => roaming_payment::build(layers.build()?).await?,
-        ("roaming", "rental") => roaming_rental::build(layers.build()?).await?,
-        ("roaming", "customer") => roaming_customer::build(layers.build()?).await?,
-        _ => anyhow::bail!("{target} is not a service this build can run"),
+    let (system, _) = system(&manifest.name)?;
+    let app = if service == "gateway" {
+        gateway::build(layers.build()?, manifest.clone(), extras(system, &manifest)).await?
+    } else {
+        (self::service(system, &manifest, &service)?.build)(layers).await?
     };
     app.run_until_stopped().await
 }
@@ -194,6 +254,36 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_registered_system_has_a_service_declaration_for_each_manifest_entry() {
+        for system in SYSTEMS {
+            let manifest = SystemManifest::parse(system.manifest).unwrap();
+            for entry in &manifest.services {
+                service(system, &manifest, &entry.name).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_demo_accounts_match_the_documented_passwords() {
+        let manifest = manifest("roaming").unwrap();
+        let check = |name: &str, password: &str| {
+            let user = manifest
+                .demo_users
+                .iter()
+                .find(|u| u.username == name)
+                .unwrap();
+            assert!(
+                auth::verify_password(&user.password_hash, password),
+                "{name}"
+            );
+        };
+        check("kim", "kim-password");
+        check("lee", "lee-password");
+        check("booth-icn-t1", "booth-password");
+        check("admin", "admin-password");
+    }
 
     #[test]
     fn every_roaming_service_has_defaults_that_build() {
@@ -212,6 +302,7 @@ mod tests {
             reservation.contains("sqlite://d/reservation.db"),
             "{reservation}"
         );
+        assert_eq!(system_data("data/", "roaming"), "data/roaming");
         assert!(defaults(&manifest, "nope", "d", 0, "embedded").is_err());
     }
 }

@@ -147,7 +147,7 @@ async fn probe(client: &reqwest::Client, url: &str) -> bool {
 /// Runs the system until Ctrl-C or SIGTERM.
 pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let manifest = systems::manifest(&options.system)?;
-    let logs = PathBuf::from(&options.data).join("logs");
+    let logs = PathBuf::from(systems::system_data(&options.data, &manifest.name)).join("logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let replicas: HashMap<String, usize> = options.replicas.iter().cloned().collect();
     for name in replicas.keys() {

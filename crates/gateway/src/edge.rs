@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kernel::http::ApiError;
-use kernel::manifest::{SystemManifest, Verdict};
+use kernel::manifest::{ScopingClaim, SystemManifest, Verdict};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -292,22 +292,21 @@ pub async fn cors(State(edge): State<Edge>, request: Request, next: Next) -> Res
     response
 }
 
-/// The identity headers the services trust (set only here; anything a client sends is removed).
-pub fn identity_headers(identity: &Identity) -> Vec<(&'static str, String)> {
+/// The identity headers the services trust (set only here; anything a client sends is removed):
+/// subject, roles, and each scoping claim of a caller with the claim's role — never for admins,
+/// who are not scoped.
+pub fn identity_headers(identity: &Identity, scoping: &[ScopingClaim]) -> Vec<(String, String)> {
     let mut headers = vec![
-        ("x-msa-subject", identity.subject.clone()),
-        ("x-msa-roles", identity.roles.join(",")),
+        ("x-msa-subject".to_owned(), identity.subject.clone()),
+        ("x-msa-roles".to_owned(), identity.roles.join(",")),
     ];
     if !identity.has("admin") {
-        if identity.has("customer")
-            && let Some(customer) = &identity.customer
-        {
-            headers.push(("x-msa-customer", customer.clone()));
-        }
-        if identity.has("booth")
-            && let Some(booth) = &identity.booth
-        {
-            headers.push(("x-msa-booth", booth.clone()));
+        for scope in scoping {
+            if identity.has(&scope.role)
+                && let Some(value) = identity.claim(&scope.name)
+            {
+                headers.push((format!("x-msa-{}", scope.name), value.to_owned()));
+            }
         }
     }
     headers
@@ -332,24 +331,31 @@ mod tests {
     }
 
     #[test]
-    fn customers_and_booth_staff_are_scoped_but_admins_are_not() {
+    fn scoped_roles_get_their_claims_forwarded_but_admins_do_not() {
+        let scoping = vec![kernel::manifest::ScopingClaim {
+            name: "customer".into(),
+            role: "customer".into(),
+            token_claim: None,
+            subject_fallback: true,
+        }];
         let customer = Identity {
             subject: "kim".into(),
             roles: vec!["customer".into()],
-            customer: Some("kim".into()),
-            booth: None,
+            claims: vec![("customer".into(), "kim".into())],
         };
-        assert!(identity_headers(&customer).contains(&("x-msa-customer", "kim".into())));
+        assert!(
+            identity_headers(&customer, &scoping)
+                .contains(&("x-msa-customer".to_owned(), "kim".to_owned()))
+        );
         let admin = Identity {
             subject: "admin".into(),
             roles: vec!["admin".into(), "customer".into()],
-            customer: Some("admin".into()),
-            booth: None,
+            claims: vec![("customer".into(), "admin".into())],
         };
         assert!(
-            !identity_headers(&admin)
+            !identity_headers(&admin, &scoping)
                 .iter()
-                .any(|(h, _)| *h == "x-msa-customer")
+                .any(|(h, _)| h == "x-msa-customer")
         );
     }
 }

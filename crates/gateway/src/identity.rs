@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use auth::Issuer;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use kernel::manifest::ScopingClaim;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -28,10 +29,6 @@ pub struct AuthSettings {
     pub leeway_s: u64,
     /// Dotted path of the roles array in the token.
     pub roles_claim: String,
-    /// Claim with the customer id (falls back to `sub`).
-    pub customer_claim: String,
-    /// Claim with the booth code of booth staff.
-    pub booth_claim: String,
     /// Serve the embedded issuer (`msa up`); off when Keycloak or another provider issues tokens.
     pub embedded: bool,
     /// The embedded issuer's own settings (its URL is `issuer`).
@@ -48,8 +45,6 @@ impl Default for AuthSettings {
             jwks_url: String::new(),
             leeway_s: 30,
             roles_claim: "roles".to_owned(),
-            customer_claim: "customer_id".to_owned(),
-            booth_claim: "booth".to_owned(),
             embedded: true,
             embedded_issuer: auth::IssuerSettings::default(),
             web_client_id: "msa-web".to_owned(),
@@ -64,16 +59,22 @@ pub struct Identity {
     pub subject: String,
     /// Roles.
     pub roles: Vec<String>,
-    /// The customer id, for customers.
-    pub customer: Option<String>,
-    /// The booth, for booth staff.
-    pub booth: Option<String>,
+    /// The system's scoping claims the token carries: (name, value).
+    pub claims: Vec<(String, String)>,
 }
 
 impl Identity {
     /// Whether the caller has `role`.
     pub fn has(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// A scoping claim's value.
+    pub fn claim(&self, name: &str) -> Option<&str> {
+        self.claims
+            .iter()
+            .find(|(claim, _)| claim == name)
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -108,6 +109,7 @@ struct Keys {
 #[derive(Clone)]
 pub struct Verifier {
     settings: Arc<AuthSettings>,
+    scoping: Arc<Vec<ScopingClaim>>,
     source: KeySource,
     keys: Arc<RwLock<Option<Keys>>>,
     client: reqwest::Client,
@@ -137,9 +139,14 @@ fn claim<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
 
 impl Verifier {
     /// A verifier for tokens of the embedded issuer (`Some`) or of a remote provider.
-    pub fn new(settings: AuthSettings, embedded: Option<Issuer>) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: AuthSettings,
+        scoping: Vec<ScopingClaim>,
+        embedded: Option<Issuer>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             settings: Arc::new(settings),
+            scoping: Arc::new(scoping),
             source: embedded.map_or(KeySource::Remote, KeySource::Embedded),
             keys: Arc::new(RwLock::new(None)),
             client: reqwest::Client::builder()
@@ -303,18 +310,22 @@ impl Verifier {
                     .collect()
             })
             .unwrap_or_default();
-        let customer = claim(&claims, &self.settings.customer_claim)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| Some(subject.clone()));
-        let booth = claim(&claims, &self.settings.booth_claim)
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let scoping = self
+            .scoping
+            .iter()
+            .filter_map(|scope| {
+                let path = scope.token_claim.as_deref().unwrap_or(&scope.name);
+                let value = claim(&claims, path)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| scope.subject_fallback.then(|| subject.clone()))?;
+                Some((scope.name.clone(), value))
+            })
+            .collect();
         Ok(Identity {
             subject,
             roles,
-            customer,
-            booth,
+            claims: scoping,
         })
     }
 }

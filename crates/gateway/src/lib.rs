@@ -112,11 +112,22 @@ pub async fn build(
     let issuer = if auth.embedded {
         auth.embedded_issuer.issuer = auth.issuer.clone();
         auth.embedded_issuer.audience = auth.audience.clone();
-        Some(auth::Issuer::new(auth.embedded_issuer.clone())?)
+        let demo = manifest
+            .demo_users
+            .iter()
+            .map(|user| auth::User {
+                username: user.username.clone(),
+                password_hash: user.password_hash.clone(),
+                roles: user.roles.clone(),
+                name: user.name.clone(),
+                claims: user.claims.clone(),
+            })
+            .collect();
+        Some(auth::Issuer::new(auth.embedded_issuer.clone(), demo)?)
     } else {
         None
     };
-    let verifier = Verifier::new(auth.clone(), issuer.clone())?;
+    let verifier = Verifier::new(auth.clone(), manifest.claims.clone(), issuer.clone())?;
     let edge = Edge {
         manifest: Arc::new(manifest.clone()),
         verifier: verifier.clone(),

@@ -92,7 +92,7 @@ async fn ui_config(
 
 #[utoipa::path(get, path = "/api/me", tag = "gateway",
     summary = "Who the token says the caller is",
-    responses((status = 200, description = "subject, roles, customerId, booth"), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "subject, roles, and the system's scoping claims"), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn me(request: Request) -> Result<Json<Value>, ApiError> {
     let identity = request
@@ -107,12 +107,14 @@ async fn me(request: Request) -> Result<Json<Value>, ApiError> {
                 "a bearer token is required",
             )
         })?;
-    Ok(Json(json!({
+    let mut me = json!({
         "subject": identity.subject,
         "roles": identity.roles,
-        "customerId": identity.customer,
-        "booth": identity.booth,
-    })))
+    });
+    for (claim, value) in identity.claims {
+        me[claim] = json!(value);
+    }
+    Ok(Json(me))
 }
 
 #[utoipa::path(get, path = "/api/openapi.json", tag = "gateway",

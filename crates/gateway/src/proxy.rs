@@ -143,7 +143,7 @@ async fn forward_grpc(State(state): State<Upstreams>, request: Request) -> Respo
         .cloned()
         .flatten();
     let (parts, body) = request.into_parts();
-    let mut headers = forwarded_headers(&parts.headers, peer, identity.as_ref());
+    let mut headers = forwarded_headers(&parts.headers, peer, identity.as_ref(), &state.manifest);
     headers.insert("te", HeaderValue::from_static("trailers"));
     let start = upstream.next.fetch_add(1, Ordering::Relaxed);
     let base = &upstream.bases[start % upstream.bases.len()];
@@ -181,6 +181,7 @@ fn forwarded_headers(
     incoming: &HeaderMap,
     peer: Option<SocketAddr>,
     identity: Option<&Identity>,
+    manifest: &SystemManifest,
 ) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in incoming {
@@ -204,9 +205,13 @@ fn forwarded_headers(
     {
         headers.insert("x-forwarded-for", value);
     }
-    for (name, value) in identity.map(identity_headers).unwrap_or_default() {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), value);
+    let identity = identity.map(|i| identity_headers(i, &manifest.claims));
+    for (name, value) in identity.unwrap_or_default() {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(name, value);
         }
     }
     headers
@@ -233,7 +238,7 @@ async fn forward(State(state): State<Upstreams>, request: Request) -> Result<Res
         .get::<Option<Identity>>()
         .cloned()
         .flatten();
-    let headers = forwarded_headers(request.headers(), peer, identity.as_ref());
+    let headers = forwarded_headers(request.headers(), peer, identity.as_ref(), &state.manifest);
     let body = axum::body::to_bytes(request.into_body(), 4 * 1024 * 1024)
         .await
         .map_err(|_| {

@@ -41,4 +41,4 @@ mod testing;
 pub use aggregate::{Aggregate, Cause, ChangeError, Key, Repository};
 pub use envelope::{Envelope, IntegrationEvent, NewEvent};
 pub use policy::Policies;
-pub use runtime::{Application, Service, ServiceSettings};
+pub use runtime::{Application, Service, ServiceDef, ServiceSettings};

@@ -19,6 +19,48 @@ pub struct SystemManifest {
     /// Who may call which public route.
     #[serde(default)]
     pub access: Access,
+    /// Scoping claims the gateway forwards to services (`x-msa-<name>`).
+    #[serde(default)]
+    pub claims: Vec<ScopingClaim>,
+    /// Demo accounts of the embedded issuer (Argon2id hashes only).
+    #[serde(default)]
+    pub demo_users: Vec<DemoUser>,
+}
+
+/// A claim that scopes what a caller with `role` may see and do (a customer's own
+/// reservations, a booth's own queue): the gateway forwards the token's `token_claim` as the
+/// header `x-msa-<name>` to such callers, never to admins; services act only within it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopingClaim {
+    /// Its name in services (`customer`, `booth`).
+    pub name: String,
+    /// The role it scopes.
+    pub role: String,
+    /// The token claim holding it (dotted path); default: `name`.
+    #[serde(default)]
+    pub token_claim: Option<String>,
+    /// Without the token claim, use the token's subject.
+    #[serde(default)]
+    pub subject_fallback: bool,
+}
+
+/// A demo account of the embedded issuer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoUser {
+    /// Login name.
+    pub username: String,
+    /// Argon2id PHC string (the passwords are in the README, never here).
+    pub password_hash: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Token claims beside the roles (`booth = "ICN-T1"`).
+    #[serde(default)]
+    pub claims: std::collections::BTreeMap<String, String>,
 }
 
 /// Access rules for the gateway: routes anyone may call, and the roles other routes need.
@@ -118,6 +160,10 @@ pub struct ServiceEntry {
     /// gRPC services (`package.Service`) the gateway routes to this service.
     #[serde(default)]
     pub grpc: Vec<String>,
+    /// Services of the system it calls synchronously (remote commands); each gets a settings
+    /// section named after it with the callee's `url`.
+    #[serde(default)]
+    pub calls: Vec<String>,
 }
 
 impl SystemManifest {

@@ -35,7 +35,7 @@ where
         "rebuilding {} into generation {new} (readers stay on {old})",
         A::KIND
     ));
-    let bus = crate::bus::connect(&settings.bus).await?;
+    let bus = crate::bus::connect(&settings.bus.of_service(name)).await?;
     let group = format!("{name}/rebuild-{new}");
     let table = policies(views.pinned(&new));
     let rebuild = ConsumerGroup::new(

@@ -87,6 +87,39 @@ pub struct ServiceSettings {
 
 type Task = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
 
+/// A read model's rebuild: its settings, the live service's base URL and a progress sink in, the
+/// new generation out (see [`crate::projection`]).
+pub type Rebuild = fn(
+    crate::config::Layers,
+    String,
+    Box<dyn Fn(String)>,
+) -> futures_util::future::LocalBoxFuture<'static, anyhow::Result<String>>;
+
+/// How the `msa` binary runs one service of a system: the declaration a service crate exports,
+/// which the system's registry line lists.
+#[derive(Clone, Copy)]
+pub struct ServiceDef {
+    /// Its name in the system manifest (`reservation`).
+    pub name: &'static str,
+    /// Builds it from its layered settings.
+    pub build: fn(
+        crate::config::Layers,
+    )
+        -> futures_util::future::LocalBoxFuture<'static, anyhow::Result<Application>>,
+    /// Its API document.
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+    /// For a read model: how `msa replay` rebuilds it.
+    pub rebuild: Option<Rebuild>,
+}
+
+impl std::fmt::Debug for ServiceDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceDef")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
 /// Assembles a service: its routes, stores, relays, consumers and tasks.
 pub struct Service {
     name: String,
@@ -144,7 +177,7 @@ impl Service {
         if let Some(bus) = &self.bus {
             return Ok(bus.clone());
         }
-        let bus = bus::connect(&self.settings.bus).await?;
+        let bus = bus::connect(&self.settings.bus.of_service(&self.name)).await?;
         tracing::info!(bus = bus.describe(), "connected to the bus");
         self.checks.push(Arc::new(BusCheck(bus.clone())));
         self.bus = Some(bus.clone());

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 /// Signs `claims` with the embedded issuer's own key, as if it had issued them.
 fn forge(system: &System, kid: &str, claims: &Value) -> String {
-    let pem = std::fs::read_to_string(system.dir.path().join("auth/signing-key.pem")).unwrap();
+    let pem =
+        std::fs::read_to_string(system.dir.path().join("roaming/auth/signing-key.pem")).unwrap();
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = STANDARD.decode(body).unwrap();
     let mut header = Header::new(Algorithm::EdDSA);

@@ -171,7 +171,7 @@ async fn my_page_is_rebuilt_into_a_fresh_generation_with_no_gap_for_readers() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        printed.contains("my page now reads generation g1"),
+        printed.contains("roaming/customer now reads generation g1"),
         "{printed}"
     );
     done.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -42,7 +42,8 @@ async fn up(dir: &TempDir, offset: u16) -> (Child, Vec<String>) {
 
 /// The operator's token, with the client secret `msa up` generated into the data directory.
 async fn ops_token(client: &reqwest::Client, gateway: &str, dir: &TempDir) -> String {
-    let secret = std::fs::read_to_string(dir.path().join("auth/ops-client-secret")).unwrap();
+    let secret =
+        std::fs::read_to_string(dir.path().join("roaming/auth/ops-client-secret")).unwrap();
     let response = client
         .post(format!("{gateway}/oauth2/token"))
         .basic_auth("msa-ops", Some(secret.trim()))

@@ -136,7 +136,8 @@ pub trait Bus: Send + Sync + 'static {
 pub struct BusSettings {
     /// `local://path/to/bus.db` (embedded default) or `nats://host:port`.
     pub url: String,
-    /// The system, which names the stream (`ROAMING`) and prefixes its subjects (`roaming.`).
+    /// The system, which names the stream and prefixes its subjects; empty: the system part of
+    /// the service's name (`<system>/<service>`).
     pub system: String,
     /// Partitions of the stream; every process of a system must agree.
     pub partitions: u32,
@@ -150,7 +151,7 @@ impl Default for BusSettings {
     fn default() -> Self {
         Self {
             url: "local://data/bus.db".to_owned(),
-            system: "roaming".to_owned(),
+            system: String::new(),
             partitions: 8,
             ack_wait_ms: 10_000,
             poll_ms: 100,
@@ -158,8 +159,24 @@ impl Default for BusSettings {
     }
 }
 
+impl BusSettings {
+    /// These settings for service `service` (`<system>/<service>`): the system, when not set,
+    /// is the service's.
+    pub fn of_service(&self, service: &str) -> Self {
+        let mut settings = self.clone();
+        if settings.system.is_empty() {
+            settings.system = service.split('/').next().unwrap_or_default().to_owned();
+        }
+        settings
+    }
+}
+
 /// Connects to the bus the settings name.
 pub async fn connect(settings: &BusSettings) -> anyhow::Result<Arc<dyn Bus>> {
+    anyhow::ensure!(
+        !settings.system.is_empty(),
+        "bus.system is not set: name the system whose stream to use"
+    );
     anyhow::ensure!(
         (1..=1024).contains(&settings.partitions),
         "bus.partitions must be between 1 and 1024, not {}",

@@ -6,10 +6,15 @@ pub mod adapters;
 pub mod app;
 pub mod domain;
 
-/// The OpenAPI description of the my-page API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
-}
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "customer",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
+    rebuild: Some(|layers, live, progress| {
+        Box::pin(async move { rebuild_from_start(layers.build()?, &live, progress).await })
+    }),
+};
 
 use adapters::inbound::{events, http};
 use app::MyPage;

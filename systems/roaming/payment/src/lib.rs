@@ -6,10 +6,13 @@ pub mod adapters;
 pub mod app;
 pub mod domain;
 
-/// The OpenAPI description of the payment API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
-}
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "payment",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
+    rebuild: None,
+};
 
 use adapters::inbound::{events, http};
 use app::PaymentService;

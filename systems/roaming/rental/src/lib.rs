@@ -7,10 +7,13 @@ pub mod adapters;
 pub mod app;
 pub mod domain;
 
-/// The OpenAPI description of the booth API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
-}
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "rental",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
+    rebuild: None,
+};
 
 use adapters::inbound::{events, grpc, http};
 use app::BoothService;

@@ -10,10 +10,13 @@ pub mod app;
 pub mod domain;
 pub mod ports;
 
-/// The OpenAPI description of the reservation API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi()
-}
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "reservation",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
+    rebuild: None,
+};
 
 use adapters::inbound::{events, grpc, http};
 use adapters::outbound::clock::SystemClock;

@@ -202,7 +202,7 @@ async fn check(
         (_, Some(token)) => edge.verifier.verify(token).await.map(Some),
     };
     let client = match &identity {
-        Ok(Some(identity)) => format!("sub:{}", identity.subject),
+        Ok(Some(identity)) => format!("sub:{}", identity.subject().unwrap_or_default()),
         _ => format!("ip:{peer}"),
     };
     if let Err(wait) = edge.limiter.take(&client) {
@@ -218,7 +218,7 @@ async fn check(
         Err(error) => return Err(unauthorized(error)),
     };
     match (&verdict, &identity) {
-        (Verdict::Roles(roles), Some(identity)) if !roles.iter().any(|r| identity.has(r)) => {
+        (Verdict::Roles(roles), Some(identity)) if !roles.iter().any(|r| identity.has_role(r)) => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -297,12 +297,15 @@ pub async fn cors(State(edge): State<Edge>, request: Request, next: Next) -> Res
 /// who are not scoped.
 pub fn identity_headers(identity: &Identity, scoping: &[ScopingClaim]) -> Vec<(String, String)> {
     let mut headers = vec![
-        ("x-msa-subject".to_owned(), identity.subject.clone()),
-        ("x-msa-roles".to_owned(), identity.roles.join(",")),
+        (
+            "x-msa-subject".to_owned(),
+            identity.subject().unwrap_or_default().to_owned(),
+        ),
+        ("x-msa-roles".to_owned(), identity.roles().join(",")),
     ];
-    if !identity.has("admin") {
+    if !identity.has_role("admin") {
         for scope in scoping {
-            if identity.has(&scope.role)
+            if identity.has_role(&scope.role)
                 && let Some(value) = identity.claim(&scope.name)
             {
                 headers.push((format!("x-msa-{}", scope.name), value.to_owned()));
@@ -338,20 +341,20 @@ mod tests {
             token_claim: None,
             subject_fallback: true,
         }];
-        let customer = Identity {
-            subject: "kim".into(),
-            roles: vec!["customer".into()],
-            claims: vec![("customer".into(), "kim".into())],
-        };
+        let customer = Identity::new(
+            "kim".into(),
+            vec!["customer".into()],
+            vec![("customer".into(), "kim".into())],
+        );
         assert!(
             identity_headers(&customer, &scoping)
                 .contains(&("x-msa-customer".to_owned(), "kim".to_owned()))
         );
-        let admin = Identity {
-            subject: "admin".into(),
-            roles: vec!["admin".into(), "customer".into()],
-            claims: vec![("customer".into(), "admin".into())],
-        };
+        let admin = Identity::new(
+            "admin".into(),
+            vec!["admin".into(), "customer".into()],
+            vec![("customer".into(), "admin".into())],
+        );
         assert!(
             !identity_headers(&admin, &scoping)
                 .iter()

@@ -52,31 +52,9 @@ impl Default for AuthSettings {
     }
 }
 
-/// Who is calling, as the token says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// `sub`.
-    pub subject: String,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// The system's scoping claims the token carries: (name, value).
-    pub claims: Vec<(String, String)>,
-}
-
-impl Identity {
-    /// Whether the caller has `role`.
-    pub fn has(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
-    }
-
-    /// A scoping claim's value.
-    pub fn claim(&self, name: &str) -> Option<&str> {
-        self.claims
-            .iter()
-            .find(|(claim, _)| claim == name)
-            .map(|(_, value)| value.as_str())
-    }
-}
+/// Who is calling, as the token says: the kernel's [`kernel::http::Caller`], which the services
+/// read back from the headers the gateway forwards.
+pub type Identity = kernel::http::Caller;
 
 /// Why a token was refused.
 #[derive(Debug, thiserror::Error)]
@@ -322,10 +300,6 @@ impl Verifier {
                 Some((scope.name.clone(), value))
             })
             .collect();
-        Ok(Identity {
-            subject,
-            roles,
-            claims: scoping,
-        })
+        Ok(Identity::new(subject, roles, scoping))
     }
 }

@@ -108,11 +108,11 @@ async fn me(request: Request) -> Result<Json<Value>, ApiError> {
             )
         })?;
     let mut me = json!({
-        "subject": identity.subject,
-        "roles": identity.roles,
+        "subject": identity.subject(),
+        "roles": identity.roles(),
     });
-    for (claim, value) in identity.claims {
-        me[claim] = json!(value);
+    for (claim, value) in identity.claims() {
+        me[claim.as_str()] = json!(value);
     }
     Ok(Json(me))
 }

@@ -138,6 +138,25 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A caller as a token names it.
+    pub fn new(subject: String, roles: Vec<String>, claims: Vec<(String, String)>) -> Self {
+        Self {
+            subject: Some(subject),
+            roles,
+            claims,
+        }
+    }
+
+    /// The caller's roles.
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+
+    /// The caller's scoping claims: (name, value).
+    pub fn claims(&self) -> &[(String, String)] {
+        &self.claims
+    }
+
     /// Reads the identity headers.
     pub fn from_headers(headers: &axum::http::HeaderMap) -> Self {
         let mut caller = Caller::default();

@@ -130,6 +130,8 @@ pub struct Service {
     checks: Vec<Arc<dyn ReadinessCheck>>,
     relays: Vec<Arc<dyn OutboxSource>>,
     subscriptions: Vec<Subscription>,
+    reactions: Vec<(Vec<String>, Arc<dyn crate::consumer::EventHandler>)>,
+    dead_letters: Option<Arc<dyn crate::deadletter::DeadLetterStore>>,
     breakers: Vec<CircuitBreaker>,
     tasks: Vec<Task>,
 }
@@ -152,6 +154,8 @@ impl Service {
             checks: Vec::new(),
             relays: Vec::new(),
             subscriptions: Vec::new(),
+            reactions: Vec::new(),
+            dead_letters: None,
             breakers: Vec::new(),
             tasks: Vec::new(),
         }
@@ -208,29 +212,32 @@ impl Service {
         self
     }
 
-    /// Keeps the service's state in `storage`: its readiness is checked and its outbox relayed.
+    /// Starts assembling service `name` on the store its settings name (see
+    /// [`crate::sql::Storage::open`]); the storage is returned for the application's
+    /// repositories.
+    pub async fn open(
+        name: &str,
+        settings: ServiceSettings,
+    ) -> anyhow::Result<(Self, crate::sql::Storage)> {
+        let storage = crate::sql::Storage::open(&settings.store.url, name).await?;
+        Ok((Self::new(name, settings).storage(&storage), storage))
+    }
+
+    /// Keeps the service's state in `storage`: its readiness is checked, its outbox relayed, and
+    /// its policies' failing deliveries parked in it.
     pub fn storage(mut self, storage: &crate::sql::Storage) -> Self {
         self.checks.push(storage.check().clone());
         self.relays.extend(storage.outbox().cloned());
+        self.dead_letters = Some(storage.dead_letters().clone());
         self
     }
 
-    /// Runs `policies` as this service's consumer group (named after the service), parking
-    /// deliveries that keep failing in `storage`.
-    pub fn react<S: Send + Sync + 'static>(
-        mut self,
-        policies: crate::policy::Policies<S>,
-        storage: &crate::sql::Storage,
-    ) -> Self {
-        if policies.is_empty() {
-            return self;
+    /// Runs `policies` as this service's consumer group (named after the service); failing
+    /// deliveries are parked in the service's [`Self::storage`].
+    pub fn react<S: Send + Sync + 'static>(mut self, policies: crate::policy::Policies<S>) -> Self {
+        if !policies.is_empty() {
+            self.reactions.push((policies.types(), Arc::new(policies)));
         }
-        self.subscriptions.push(Subscription {
-            group: self.name.clone(),
-            types: policies.types(),
-            handler: Arc::new(policies),
-            dead_letters: storage.dead_letters().clone(),
-        });
         self
     }
 
@@ -250,8 +257,42 @@ impl Service {
         self
     }
 
+    /// Runs `work` every `period` until shutdown; a failed round is logged as `what` and the
+    /// next round tries again.
+    pub fn every<F, Fut>(self, period: std::time::Duration, what: &'static str, work: F) -> Self
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.task(move |stop| async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(period) => {}
+                }
+                if let Err(error) = work().await {
+                    tracing::warn!(error = format!("{error:#}"), "{what} round failed");
+                }
+            }
+        })
+    }
+
     /// Binds the listener; nothing runs until [`Application::run_until_stopped`].
     pub async fn build(mut self) -> anyhow::Result<Application> {
+        for (types, handler) in std::mem::take(&mut self.reactions) {
+            let dead_letters = self.dead_letters.clone().with_context(|| {
+                format!(
+                    "{} reacts to events but keeps no storage for dead letters",
+                    self.name
+                )
+            })?;
+            self.subscriptions.push(Subscription {
+                group: self.name.clone(),
+                types,
+                handler,
+                dead_letters,
+            });
+        }
         let needs_bus = !self.relays.is_empty() || !self.subscriptions.is_empty();
         let bus = if needs_bus {
             Some(self.bus().await?)

@@ -5,6 +5,7 @@
 pub mod architecture;
 pub mod browser;
 pub mod conformance;
+pub mod given;
 pub mod names;
 pub mod node;
 pub mod ports;
@@ -13,6 +14,7 @@ pub mod servers;
 pub mod spawn;
 pub mod wait;
 
+pub use given::published;
 pub use names::{TempDir, unique_name};
 pub use spawn::{SpawnedApp, spawn};
 pub use wait::eventually;

@@ -19,7 +19,6 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 use adapters::inbound::{events, http};
 use app::MyPage;
 use domain::view::ReservationView;
-use kernel::sql::Storage;
 use kernel::{Application, Service, ServiceSettings};
 use std::sync::Arc;
 
@@ -32,12 +31,11 @@ pub type Settings = ServiceSettings;
 /// Builds the service on its store (SQLite embedded, Redis in production; PostgreSQL and
 /// MariaDB work too).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let storage = Storage::open(&settings.store.url, NAME).await?;
+    let (service, storage) = Service::open(NAME, settings).await?;
     let app = Arc::new(MyPage::new(storage.repository().generational()));
-    Service::new(NAME, settings)
+    service
         .routes(http::routes(app.clone()))
-        .storage(&storage)
-        .react(events::policies(app), &storage)
+        .react(events::policies(app))
         .build()
         .await
 }

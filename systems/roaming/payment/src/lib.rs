@@ -16,7 +16,6 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 
 use adapters::inbound::{events, http};
 use app::PaymentService;
-use kernel::sql::Storage;
 use kernel::{Application, Service, ServiceSettings};
 use std::sync::Arc;
 
@@ -28,12 +27,11 @@ pub type Settings = ServiceSettings;
 
 /// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let storage = Storage::open(&settings.store.url, NAME).await?;
+    let (service, storage) = Service::open(NAME, settings).await?;
     let app = Arc::new(PaymentService::new(storage.repository()));
-    Service::new(NAME, settings)
+    service
         .routes(http::routes(app.clone()))
-        .storage(&storage)
-        .react(events::policies(app), &storage)
+        .react(events::policies(app))
         .build()
         .await
 }

@@ -17,7 +17,6 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 
 use adapters::inbound::{events, grpc, http};
 use app::BoothService;
-use kernel::sql::Storage;
 use kernel::{Application, Service, ServiceSettings};
 use std::sync::Arc;
 
@@ -30,13 +29,12 @@ pub type Settings = ServiceSettings;
 /// Builds the service on the store its URL names (a SQLite file by default, so that a booth
 /// works on its own; PostgreSQL or MariaDB work too).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let storage = Storage::open(&settings.store.url, NAME).await?;
+    let (service, storage) = Service::open(NAME, settings).await?;
     let app = Arc::new(BoothService::new(storage.repository()));
-    Service::new(NAME, settings)
+    service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .storage(&storage)
-        .react(events::policies(app), &storage)
+        .react(events::policies(app))
         .build()
         .await
 }

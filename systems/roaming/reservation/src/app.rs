@@ -5,36 +5,43 @@
 use crate::adapters::outbound::stored::{
     BY_CUSTOMER, BY_IDEMPOTENCY_KEY, BY_STATUS, idempotency_key,
 };
-use crate::domain::catalog;
+use crate::domain::catalog::{self, Booth, Country, DeviceModel};
 use crate::domain::reservation::{
     FailureReason, Reservation, ReservationError, ReservationEvent, ReservationStatus, Terms,
 };
-use crate::domain::values::{CustomerId, IdempotencyKey, RentalPeriod, ValueError, parse_date};
+use crate::domain::values::{CustomerId, IdempotencyKey, RentalPeriod, ValueError};
 use crate::ports::{Clock, PaymentFailure, PaymentGateway, PaymentOutcome, PaymentState};
 use kernel::Cause;
 use kernel::aggregate::{ChangeError, Repository, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
+use time::Date;
 
-/// A reservation request as the customer makes it.
+/// A reservation request, parsed at the edge into domain values; only the period is checked
+/// here, against today's date on the service's clock.
 #[derive(Debug, Clone)]
 pub struct ReserveCommand {
     /// Who reserves.
-    pub customer_id: String,
-    /// Catalog id of the device model.
-    pub device_model: String,
-    /// Destination country code.
-    pub country: String,
-    /// Pickup day, `YYYY-MM-DD`.
-    pub rental_date: String,
-    /// Due-back day, `YYYY-MM-DD`.
-    pub return_date: String,
-    /// Pickup booth code.
-    pub booth: String,
-    /// Card to pay with.
+    pub customer: CustomerId,
+    /// The device model, the destination and the pickup booth, from the catalog.
+    pub choice: Choice,
+    /// Pickup and due-back days, not yet checked against today.
+    pub days: (Date, Date),
+    /// Card to pay with: 12 to 19 digits.
     pub card_number: String,
     /// Client key that makes retries safe.
-    pub idempotency_key: Option<String>,
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+/// What the customer chose from the catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct Choice {
+    /// The device model.
+    pub device_model: &'static DeviceModel,
+    /// The destination.
+    pub country: &'static Country,
+    /// The pickup booth.
+    pub booth: &'static Booth,
 }
 
 /// Why a reservation request did not produce a reservation.
@@ -103,14 +110,16 @@ impl std::fmt::Debug for ReservationService {
     }
 }
 
-fn invalid(code: &'static str, error: impl std::fmt::Display) -> ReserveError {
+/// A refusal of invalid input with its stable code.
+pub fn invalid(code: &'static str, error: impl std::fmt::Display) -> ReserveError {
     ReserveError::Invalid {
         code,
         message: error.to_string(),
     }
 }
 
-fn value_error(error: ValueError) -> ReserveError {
+/// A refusal of an invalid value.
+pub fn value_error(error: ValueError) -> ReserveError {
     let code = match error {
         ValueError::BadCustomerId => "invalid_customer_id",
         ValueError::RentalDateInPast(_) => "rental_date_in_past",
@@ -149,32 +158,14 @@ impl ReservationService {
     }
 
     fn terms(&self, command: &ReserveCommand) -> Result<Terms, ReserveError> {
-        let device_model = catalog::device_model(&command.device_model).ok_or_else(|| {
-            invalid(
-                "unknown_device_model",
-                format!("no device model {:?} in the catalog", command.device_model),
-            )
-        })?;
-        let country = catalog::country(&command.country).ok_or_else(|| {
-            invalid(
-                "unknown_country",
-                format!("no roaming to country {:?}", command.country),
-            )
-        })?;
-        let booth = catalog::booth(&command.booth)
-            .ok_or_else(|| invalid("unknown_booth", format!("no booth {:?}", command.booth)))?;
-        let rental_date = parse_date(&command.rental_date, "rentalDate").map_err(value_error)?;
-        let return_date = parse_date(&command.return_date, "returnDate").map_err(value_error)?;
+        let (rental_date, return_date) = command.days;
         let period =
             RentalPeriod::new(rental_date, return_date, self.clock.today()).map_err(value_error)?;
-        let digits = command.card_number.len();
-        if !(12..=19).contains(&digits) || !command.card_number.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(invalid(
-                "invalid_card_number",
-                "cardNumber must be 12 to 19 digits",
-            ));
-        }
+        let Choice {
+            device_model,
+            country,
+            booth,
+        } = command.choice;
         Ok(Terms {
             device_model,
             country,
@@ -186,13 +177,8 @@ impl ReservationService {
 
     /// Takes a reservation and pays for it synchronously.
     pub async fn reserve(&self, command: ReserveCommand) -> Result<Reservation, ReserveError> {
-        let customer = CustomerId::parse(&command.customer_id).map_err(value_error)?;
-        let key = command
-            .idempotency_key
-            .as_deref()
-            .map(IdempotencyKey::parse)
-            .transpose()
-            .map_err(value_error)?;
+        let customer = command.customer.clone();
+        let key = command.idempotency_key.clone();
         let terms = self.terms(&command)?;
         if let Some(key) = &key
             && let Some(existing) = self.by_idempotency_key(&customer, key).await?

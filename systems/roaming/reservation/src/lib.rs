@@ -23,7 +23,6 @@ use adapters::outbound::clock::SystemClock;
 use adapters::outbound::payment_client::HttpPaymentGateway;
 use app::{ReservationPolicy, ReservationService};
 use kernel::remote::{RemoteClient, RemoteSettings};
-use kernel::sql::Storage;
 use kernel::{Application, Service, ServiceSettings};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -67,8 +66,7 @@ pub struct Settings {
 
 /// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let storage = Storage::open(&settings.service.store.url, NAME).await?;
-    let service = Service::new(NAME, settings.service.clone());
+    let (service, storage) = Service::open(NAME, settings.service.clone()).await?;
     let payments = RemoteClient::new("payment", &settings.payment, service.metrics())?;
     let breaker = payments.breaker();
     let payments = HttpPaymentGateway(payments);
@@ -85,19 +83,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .storage(&storage)
         .breaker(breaker)
-        .react(events::policies(app), &storage)
-        .task(move |stop| async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(every) => {}
-                }
-                if let Err(error) = reconciler.reconcile().await {
-                    tracing::warn!(error = format!("{error:#}"), "reconciliation round failed");
-                }
-            }
+        .react(events::policies(app))
+        .every(every, "reconciliation", move || {
+            let reconciler = reconciler.clone();
+            async move { reconciler.reconcile().await.map(|_| ()) }
         })
         .build()
         .await

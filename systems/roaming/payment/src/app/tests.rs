@@ -8,6 +8,7 @@ use kernel::sql::Storage;
 use kernel::{Envelope, IntegrationEvent};
 use roaming_contracts::events as contract;
 use std::sync::Arc;
+use testkit::published;
 
 async fn given() -> (Arc<PaymentService>, Storage) {
     let storage = Storage::memory("roaming/payment").await.unwrap();
@@ -21,14 +22,6 @@ fn command(reservation: &str, card: &str) -> PayCommand {
         amount: 12_000,
         card_number: card.to_owned(),
     }
-}
-
-async fn published(storage: &Storage, subject: &str) -> Vec<String> {
-    let rows = storage.outbox().unwrap().unpublished(1000).await.unwrap();
-    rows.into_iter()
-        .filter(|(_, e)| e.subject == subject)
-        .map(|(_, e)| e.event_type)
-        .collect()
 }
 
 fn rental_canceled(reservation: &str) -> Envelope {

@@ -7,6 +7,7 @@ use kernel::consumer::EventHandler as _;
 use kernel::sql::Storage;
 use kernel::{Envelope, IntegrationEvent};
 use std::sync::Arc;
+use testkit::published;
 
 async fn given() -> (Arc<BoothService>, Storage) {
     let storage = Storage::memory("roaming/rental").await.unwrap();
@@ -37,14 +38,6 @@ fn cancel_requested(reservation: &str) -> Envelope {
         booth: "ICN-T1".to_owned(),
     };
     Envelope::of("roaming/reservation", &event, reservation)
-}
-
-async fn published(storage: &Storage, subject: &str) -> Vec<String> {
-    let rows = storage.outbox().unwrap().unpublished(1000).await.unwrap();
-    rows.into_iter()
-        .filter(|(_, e)| e.subject == subject)
-        .map(|(_, e)| e.event_type)
-        .collect()
 }
 
 #[tokio::test]

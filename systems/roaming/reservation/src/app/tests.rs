@@ -105,14 +105,15 @@ async fn given(payments: Arc<ScriptedPayments>, reconcile_after: Duration) -> Gi
 
 fn command(key: Option<&str>) -> ReserveCommand {
     ReserveCommand {
-        customer_id: "kim".to_owned(),
-        device_model: "egg-lte".to_owned(),
-        country: "JP".to_owned(),
-        rental_date: "2026-12-01".to_owned(),
-        return_date: "2026-12-05".to_owned(),
-        booth: "ICN-T1".to_owned(),
+        customer: CustomerId::parse("kim").unwrap(),
+        choice: Choice {
+            device_model: catalog::device_model("egg-lte").unwrap(),
+            country: catalog::country("JP").unwrap(),
+            booth: catalog::booth("ICN-T1").unwrap(),
+        },
+        days: (date!(2026 - 12 - 01), date!(2026 - 12 - 05)),
         card_number: CARD.to_owned(),
-        idempotency_key: key.map(str::to_owned),
+        idempotency_key: key.map(|k| IdempotencyKey::parse(k).unwrap()),
     }
 }
 
@@ -125,17 +126,7 @@ fn approved() -> Result<PaymentOutcome, PaymentFailure> {
 impl Given {
     /// The event types this reservation published, in order.
     async fn published(&self, id: &str) -> Vec<String> {
-        let rows = self
-            .storage
-            .outbox()
-            .unwrap()
-            .unpublished(1000)
-            .await
-            .unwrap();
-        rows.into_iter()
-            .filter(|(_, e)| e.subject == id)
-            .map(|(_, e)| e.event_type)
-            .collect()
+        testkit::published(&self.storage, id).await
     }
 
     async fn deliver<E: IntegrationEvent>(&self, event: &E, subject: &str) -> Envelope {
@@ -329,7 +320,7 @@ async fn the_cancel_saga_ends_canceled_when_payment_refunds() {
 async fn a_rental_date_in_the_past_is_refused_before_anything_is_stored() {
     let given = given(ScriptedPayments::answering(vec![]), Duration::ZERO).await;
     let mut past = command(None);
-    past.rental_date = format_date_of(date!(2026 - 11 - 01));
+    past.days.0 = date!(2026 - 11 - 01);
     let error = given.app.reserve(past).await.unwrap_err();
     assert!(
         matches!(
@@ -342,8 +333,4 @@ async fn a_rental_date_in_the_past_is_refused_before_anything_is_stored() {
         "{error:?}"
     );
     assert!(given.app.list("kim").await.unwrap().is_empty());
-}
-
-fn format_date_of(day: time::Date) -> String {
-    crate::domain::values::format_date(day)
 }

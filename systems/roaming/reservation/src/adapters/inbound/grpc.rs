@@ -1,7 +1,8 @@
 //! The reservation API over gRPC: the same application service as the REST adapter, another
 //! protocol at the edge. Domain errors map to gRPC status codes as they map to HTTP statuses.
 
-use crate::app::{ReservationService, ReserveCommand};
+use super::http::ReserveRequest;
+use crate::app::ReservationService;
 use crate::domain::reservation::{Reservation, ReservationStatus};
 use crate::domain::values::format_date;
 use futures_util::Stream;
@@ -66,16 +67,22 @@ impl pb::reservation_service_server::ReservationService for GrpcReservations {
         let r = request.into_inner();
         let reservation = self
             .0
-            .reserve(ReserveCommand {
-                customer_id: authenticated.unwrap_or(r.customer_id),
-                device_model: r.device_model,
-                country: r.country,
-                rental_date: r.rental_date,
-                return_date: r.return_date,
-                booth: r.booth,
-                card_number: r.card_number,
-                idempotency_key: Some(r.idempotency_key).filter(|k| !k.is_empty()),
-            })
+            .reserve(
+                ReserveRequest {
+                    customer_id: None,
+                    device_model: r.device_model,
+                    country: r.country,
+                    rental_date: r.rental_date,
+                    return_date: r.return_date,
+                    booth: r.booth,
+                    card_number: r.card_number,
+                }
+                .command(
+                    &authenticated.unwrap_or(r.customer_id),
+                    Some(r.idempotency_key.as_str()).filter(|k| !k.is_empty()),
+                )
+                .map_err(kernel::grpc::status)?,
+            )
             .await
             .map_err(kernel::grpc::status)?;
         Ok(Response::new(to_pb(&reservation)))

@@ -1,16 +1,18 @@
 //! The reservation REST API. Request bodies convert to commands here; domain errors become
 //! stable `{code, message}` answers.
 
-use crate::app::{ReservationService, ReserveCommand, ReserveError};
+use crate::app::{Choice, ReservationService, ReserveCommand, ReserveError, invalid, value_error};
 use crate::domain::catalog;
 use crate::domain::reservation::{Reservation, ReservationError};
-use crate::domain::values::format_date;
+use crate::domain::values::{CustomerId, IdempotencyKey, format_date, parse_date};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use kernel::http::{ApiError, Caller, ErrorBody, ErrorCode, IdempotencyKey, Json, Path, Query};
+use kernel::http::{
+    ApiError, Caller, ErrorBody, ErrorCode, IdempotencyKey as KeyHeader, Json, Path, Query,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -48,6 +50,51 @@ pub struct ReserveRequest {
     pub booth: String,
     /// Card number, digits only.
     pub card_number: String,
+}
+
+impl ReserveRequest {
+    /// The command this request asks for, made by `customer_id` with `key`: catalog entries,
+    /// days, card number and key parsed here, at the edge (REST and gRPC alike).
+    pub fn command(
+        self,
+        customer_id: &str,
+        key: Option<&str>,
+    ) -> Result<ReserveCommand, ReserveError> {
+        let unknown = |code, what: &str, value: &str| invalid(code, format!("no {what} {value:?}"));
+        let choice = Choice {
+            device_model: catalog::device_model(&self.device_model).ok_or_else(|| {
+                unknown(
+                    "unknown_device_model",
+                    "device model in the catalog",
+                    &self.device_model,
+                )
+            })?,
+            country: catalog::country(&self.country)
+                .ok_or_else(|| unknown("unknown_country", "roaming to country", &self.country))?,
+            booth: catalog::booth(&self.booth)
+                .ok_or_else(|| unknown("unknown_booth", "booth", &self.booth))?,
+        };
+        let digits = self.card_number.len();
+        if !(12..=19).contains(&digits) || !self.card_number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(
+                "invalid_card_number",
+                "cardNumber must be 12 to 19 digits",
+            ));
+        }
+        Ok(ReserveCommand {
+            customer: CustomerId::parse(customer_id).map_err(value_error)?,
+            choice,
+            days: (
+                parse_date(&self.rental_date, "rentalDate").map_err(value_error)?,
+                parse_date(&self.return_date, "returnDate").map_err(value_error)?,
+            ),
+            card_number: self.card_number,
+            idempotency_key: key
+                .map(IdempotencyKey::parse)
+                .transpose()
+                .map_err(value_error)?,
+        })
+    }
 }
 
 /// A reservation as the API shows it.
@@ -154,35 +201,16 @@ impl ErrorCode for ReservationError {
 async fn reserve(
     State(service): State<Arc<ReservationService>>,
     caller: Caller,
-    IdempotencyKey(idempotency_key): IdempotencyKey,
+    KeyHeader(key): KeyHeader,
     Json(request): Json<ReserveRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let customer_id = match (
-        caller.claim(CUSTOMER_CLAIM).map(str::to_owned),
-        request.customer_id,
-    ) {
-        (Some(authenticated), _) => authenticated,
-        (None, Some(given)) => given,
-        (None, None) => {
-            return Err(ApiError::unprocessable(
-                "invalid_body",
-                "customerId is required",
-            ));
-        }
-    };
-    let reservation = service
-        .reserve(ReserveCommand {
-            customer_id,
-            device_model: request.device_model,
-            country: request.country,
-            rental_date: request.rental_date,
-            return_date: request.return_date,
-            booth: request.booth,
-            card_number: request.card_number,
-            idempotency_key,
-        })
-        .await
-        .map_err(ApiError::from)?;
+    let customer_id = caller
+        .claim(CUSTOMER_CLAIM)
+        .map(str::to_owned)
+        .or_else(|| request.customer_id.clone())
+        .ok_or_else(|| ApiError::unprocessable("invalid_body", "customerId is required"))?;
+    let command = request.command(&customer_id, key.as_deref())?;
+    let reservation = service.reserve(command).await?;
     kernel::http::record_correlation(&reservation.id);
     let location = format!("/api/reservations/{}", reservation.id);
     Ok((

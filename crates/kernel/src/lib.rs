@@ -26,6 +26,7 @@ pub mod health;
 pub mod http;
 pub mod manifest;
 pub mod metrics;
+pub mod notify;
 pub mod outbox;
 pub mod policy;
 pub mod projection;

@@ -41,7 +41,7 @@ for profile in $PROFILES; do
   for _ in $(seq 1 300); do ready && break; sleep 0.2; done
   ready || { cat "$data/up.log"; echo "the system did not get ready" >&2; exit 1; }
 
-  token="$(curl -sf "$GATEWAY/oauth2/token" -u "msa-ops:$(cat "$data/auth/ops-client-secret")" \
+  token="$(curl -sf "$GATEWAY/oauth2/token" -u "msa-ops:$(cat "$data/roaming/auth/ops-client-secret")" \
     -d grant_type=client_credentials | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
   from="$(date -d '+30 days' +%F)"; to="$(date -d '+34 days' +%F)"
   body='{"customerId":"measure","deviceModel":"galaxy-s24","country":"JP","rentalDate":"'$from'","returnDate":"'$to'","booth":"ICN-T1","cardNumber":"4242424242424242"}'

@@ -12,6 +12,7 @@ pub mod ports;
 pub mod proxy;
 pub mod servers;
 pub mod spawn;
+pub mod system;
 pub mod wait;
 
 pub use given::published;

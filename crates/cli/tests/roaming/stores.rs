@@ -24,7 +24,10 @@ async fn connection_loss(service: &str, what: &str) {
     let (key, url) = if what == "bus" {
         ("MSA__BUS__URL", testkit::nats_url())
     } else {
-        ("MSA__STORE__URL", system.prod_store_url(service))
+        (
+            "MSA__STORE__URL",
+            system.prod_store_url(service).expect("a server store"),
+        )
     };
     let host = url
         .split("://")
@@ -157,7 +160,10 @@ async fn my_page_is_rebuilt_into_a_fresh_generation_with_no_gap_for_readers() {
             "--service-url",
             &system.url("customer"),
         ])
-        .env("MSA__STORE__URL", system.prod_store_url("customer"))
+        .env(
+            "MSA__STORE__URL",
+            system.prod_store_url("customer").expect("a server store"),
+        )
         .env("MSA__BUS__URL", testkit::nats_url())
         .env("MSA__BUS__SYSTEM", system.bus_system())
         .env("MSA_LOG", "warn")

@@ -240,6 +240,14 @@ pub enum ChangeError<E> {
         /// Which one.
         key: String,
     },
+    /// The change would give the aggregate a unique key another one holds.
+    #[error("another {kind} holds this {key}")]
+    Duplicate {
+        /// The aggregate kind.
+        kind: &'static str,
+        /// The unique key's name.
+        key: &'static str,
+    },
     /// The store or something else failed.
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
@@ -259,6 +267,7 @@ impl<E> From<StoreError> for ChangeError<E> {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Exhausted { counter, key } => Self::Exhausted { counter, key },
+            StoreError::Duplicate { kind, key } => Self::Duplicate { kind, key },
             StoreError::Unknown(error) => Self::Unknown(error),
             other => Self::Unknown(anyhow::Error::new(other)),
         }
@@ -499,7 +508,10 @@ impl<A: Aggregate> Repository<A> {
         events: &[A::Event],
         cause: Option<&Cause>,
     ) -> Result<Change, StoreError> {
-        let first = aggregate.version() - events.len() as u64;
+        let first = aggregate
+            .version()
+            .checked_sub(events.len() as u64)
+            .ok_or_else(|| anyhow::anyhow!("a {} applied an event without counting it", A::KIND))?;
         let mut new_keys = aggregate.keys();
         new_keys.sort();
         new_keys.dedup();
@@ -516,9 +528,25 @@ impl<A: Aggregate> Repository<A> {
         let state = serde_json::to_string(&aggregate.record())
             .map_err(|error| anyhow::anyhow!("a {} does not encode: {error}", A::KIND))?;
         let cause = cause.map(|cause| Cause {
-            scope: collection.contains('@').then(|| collection.clone()),
+            scope: Some(collection.clone()),
             ..cause.clone()
         });
+        // One change per counter, in a fixed order: checked cumulatively, and two changes
+        // taking the same counters lock them in the same order.
+        let mut counters: Vec<CounterChange> = Vec::new();
+        for change in events
+            .iter()
+            .flat_map(|event| aggregate.counter_changes(event))
+        {
+            match counters
+                .iter_mut()
+                .find(|c| c.counter == change.counter && c.key == change.key)
+            {
+                Some(merged) => merged.delta += change.delta,
+                None => counters.push(change),
+            }
+        }
+        counters.sort_by(|a, b| (a.counter, &a.key).cmp(&(b.counter, &b.key)));
         Ok(Change {
             kind: A::KIND,
             collection,
@@ -528,10 +556,7 @@ impl<A: Aggregate> Repository<A> {
             state,
             removed_keys,
             added_keys,
-            counters: events
-                .iter()
-                .flat_map(|event| aggregate.counter_changes(event))
-                .collect(),
+            counters,
             events: events
                 .iter()
                 .enumerate()

@@ -1,8 +1,8 @@
 //! Fault injection for any service, for breaker and reconciliation drills: an error rate
 //! answered `503 injected_fault` before the handler runs (nothing changes), and a latency added
 //! after the handler ran (so a caller's deadline can expire on a command that was done — the
-//! case reconciliation exists for). Both apply to the service's commands (`/api/...` requests
-//! other than `GET`). Set at start by `[faults]` (`MSA__FAULTS__LATENCY_MS`,
+//! case reconciliation exists for). Both apply to the service's commands (`POST`, `PUT`, `PATCH`
+//! and `DELETE` on `/api/...`). Set at start by `[faults]` (`MSA__FAULTS__LATENCY_MS`,
 //! `MSA__FAULTS__ERROR_RATE`) and switched at run time by `PUT /admin/faults`.
 
 use crate::http::{ApiError, Json};
@@ -43,7 +43,9 @@ impl FaultSwitch {
 
 /// The middleware injecting the faults in force.
 pub async fn inject(State(switch): State<FaultSwitch>, request: Request, next: Next) -> Response {
-    let command = request.method() != Method::GET && request.uri().path().starts_with("/api/");
+    let command = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE]
+        .contains(request.method())
+        && request.uri().path().starts_with("/api/");
     let faults = switch.get();
     if !command || faults == Faults::default() {
         return next.run(request).await;

@@ -264,6 +264,11 @@ impl<E: ErrorCode> From<crate::aggregate::ChangeError<E>> for ApiError {
                 format!("{counter}_exhausted"),
                 format!("not enough {counter} left for {key}"),
             ),
+            ChangeError::Duplicate { kind, key } => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("duplicate_{key}"),
+                format!("another {kind} holds this {key}"),
+            ),
             ChangeError::Unknown(error) => ApiError::internal(error),
         }
     }

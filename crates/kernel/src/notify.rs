@@ -105,7 +105,7 @@ pub struct Message {
     /// When it was made (milliseconds since the epoch).
     pub at: i64,
     /// Always 1 (messages do not change).
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     version: u64,
 }
 
@@ -191,7 +191,8 @@ struct MessagesQuery {
 }
 
 /// `GET /api/notifications`: the caller's messages, newest first. A caller scoped by `claim`
-/// (e.g. `customer`) sees their own; an unscoped one (an operator) names `?recipient=`.
+/// (e.g. `customer`) sees their own; an operator (role `admin`, or a direct call without the
+/// gateway's identity) names `?recipient=`; anyone else is refused.
 pub fn routes(notifier: StoredNotifier, claim: &'static str) -> Router {
     Router::new()
         .route(
@@ -200,13 +201,24 @@ pub fn routes(notifier: StoredNotifier, claim: &'static str) -> Router {
                 move |State(notifier): State<StoredNotifier>,
                       caller: Caller,
                       Query(query): Query<MessagesQuery>| async move {
-                    let recipient = caller
-                        .claim(claim)
-                        .map(str::to_owned)
-                        .or(query.recipient)
-                        .ok_or_else(|| {
-                            ApiError::bad_request("missing_recipient", "give ?recipient=...")
-                        })?;
+                    let operator = caller.subject().is_none() || caller.has_role("admin");
+                    let recipient = match (caller.claim(claim), query.recipient) {
+                        (Some(own), _) => own.to_owned(),
+                        (None, Some(asked)) if operator => asked,
+                        (None, Some(_)) => {
+                            return Err(ApiError::new(
+                                axum::http::StatusCode::FORBIDDEN,
+                                "forbidden",
+                                "only operators read another recipient's messages",
+                            ));
+                        }
+                        (None, None) => {
+                            return Err(ApiError::bad_request(
+                                "missing_recipient",
+                                "give ?recipient=...",
+                            ));
+                        }
+                    };
                     Ok::<_, ApiError>(Json(notifier.messages(&recipient).await?))
                 },
             ),

@@ -42,7 +42,9 @@ impl<T, E: std::fmt::Display> Outcome for Result<T, ChangeError<E>> {
         match self {
             Ok(_) => Ok(()),
             Err(ChangeError::Rejected(reason)) => ignored(event, &reason),
-            Err(error @ ChangeError::Exhausted { .. }) => ignored(event, &error),
+            Err(error @ (ChangeError::Exhausted { .. } | ChangeError::Duplicate { .. })) => {
+                ignored(event, &error)
+            }
             Err(ChangeError::NotFound { kind, id }) => Err(HandleError::Transient(
                 anyhow::anyhow!("event {} is about unknown {kind} {id}", event.id),
             )),
@@ -54,9 +56,12 @@ impl<T, E: std::fmt::Display> Outcome for Result<T, ChangeError<E>> {
 impl Outcome for Result<(), StoreError> {
     fn handled(self, event: &Envelope) -> Result<(), HandleError> {
         match self {
-            // A creation whose id is taken was made by an earlier delivery.
-            Ok(()) | Err(StoreError::AlreadyHandled | StoreError::Duplicate { .. }) => Ok(()),
-            Err(error @ StoreError::Exhausted { .. }) => ignored(event, &error),
+            Ok(()) | Err(StoreError::AlreadyHandled) => Ok(()),
+            // The inbox was checked first, so this is another event colliding on the id or a
+            // unique key (an aggregate already made from another delivery of the same fact).
+            Err(error @ (StoreError::Exhausted { .. } | StoreError::Duplicate { .. })) => {
+                ignored(event, &error)
+            }
             Err(error) => Err(HandleError::Transient(error.into())),
         }
     }

@@ -92,6 +92,10 @@ where
         caught_up().await?;
         views.activate(&new).await?;
         progress(format!("switched readers to generation {new}"));
+        // Other live replicas may still fold events into the old generation until they see the
+        // switch; the rebuild group takes everything published before it into the new one (its
+        // inbox drops what the live projection also folds there).
+        caught_up().await?;
         anyhow::Ok(())
     }
     .await;

@@ -279,6 +279,12 @@ impl Service {
 
     /// Binds the listener; nothing runs until [`Application::run_until_stopped`].
     pub async fn build(mut self) -> anyhow::Result<Application> {
+        anyhow::ensure!(
+            self.reactions.len() <= 1,
+            "{} declares {} policy tables; a service has one (its consumer group)",
+            self.name,
+            self.reactions.len()
+        );
         for (types, handler) in std::mem::take(&mut self.reactions) {
             let dead_letters = self.dead_letters.clone().with_context(|| {
                 format!(

@@ -262,28 +262,28 @@ pub(crate) const MYSQL: Dialect = Dialect {
             created_at BIGINT NOT NULL,
             updated_at BIGINT NOT NULL,
             PRIMARY KEY (kind, id)
-        ) ENGINE=InnoDB",
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
         "CREATE TABLE IF NOT EXISTS msa_keys (
             kind VARCHAR(64) NOT NULL,
             key_name VARCHAR(64) NOT NULL,
-            key_value VARCHAR(191) NOT NULL,
+            key_value VARCHAR(400) NOT NULL,
             id VARCHAR(128) NOT NULL,
             score BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (kind, key_name, key_value, id)
-        ) ENGINE=InnoDB",
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
         "CREATE TABLE IF NOT EXISTS msa_unique_keys (
             kind VARCHAR(64) NOT NULL,
             key_name VARCHAR(64) NOT NULL,
-            key_value VARCHAR(191) NOT NULL,
+            key_value VARCHAR(400) NOT NULL,
             id VARCHAR(128) NOT NULL,
             PRIMARY KEY (kind, key_name, key_value)
-        ) ENGINE=InnoDB",
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
         "CREATE TABLE IF NOT EXISTS msa_counters (
             counter VARCHAR(64) NOT NULL,
             counter_key VARCHAR(191) NOT NULL,
             amount BIGINT NOT NULL,
             PRIMARY KEY (counter, counter_key)
-        ) ENGINE=InnoDB",
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     ],
     outbox_insert: "INSERT INTO msa_outbox (event_id, subject, event_type, envelope, created_at) VALUES (?, ?, ?, ?, ?)",
     outbox_unpublished: "SELECT position, envelope FROM msa_outbox WHERE published_at IS NULL ORDER BY position LIMIT ?",

@@ -98,6 +98,19 @@ const DISCARD: [&str; 3] = [
     "DELETE FROM msa_aggregates WHERE kind = $1",
 ];
 
+/// Whether `error` is a deadlock or serialization failure (SQLSTATE 40001, 40P01): the
+/// transaction lost to a concurrent one and may simply be decided again.
+fn retryable(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+        .filter_map(sqlx::Error::as_database_error)
+        .any(|db| {
+            db.code()
+                .is_some_and(|code| code == "40001" || code == "40P01")
+        })
+}
+
 fn key_binds<'a>(collection: &'a str, key: &'a Key, id: &'a str) -> [Bind<'a>; 4] {
     [
         Bind::Text(collection),
@@ -250,15 +263,23 @@ where
     }
 
     async fn save(&self, change: Change) -> Result<(), StoreError> {
+        let kind = change.kind;
         let Some(mut tx) = self.begin_caused(change.cause.as_ref()).await? else {
             return Err(StoreError::AlreadyHandled);
         };
-        match Self::write(&mut tx, change).await {
-            Ok(()) => Ok(tx.finish().await?),
+        let saved = match Self::write(&mut tx, change).await {
+            Ok(()) => tx.finish().await.map_err(StoreError::from),
             Err(error) => {
-                tx.abandon().await?;
+                let _ = tx.abandon().await;
                 Err(error)
             }
+        };
+        // A deadlock or a serialization failure lost to a concurrent change: decide again.
+        match saved {
+            Err(StoreError::Unknown(error)) if retryable(&error) => {
+                Err(StoreError::Conflict { kind })
+            }
+            other => other,
         }
     }
 

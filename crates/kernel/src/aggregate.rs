@@ -331,7 +331,7 @@ pub type Now = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 enum Generation {
     /// Not a read model: aggregates are kept under their kind.
     None,
-    /// The generation active now (looked up on every call, so a switch is seen at once).
+    /// The generation active now (looked up again after [`GENERATION_TTL`]).
     Active,
     /// A fixed generation (a rebuild fills one while readers stay on the active one).
     Pinned(String),
@@ -342,11 +342,19 @@ const ACTIVE_GENERATION: &str = "msa.generation.active";
 /// Counter numbering a read model's generations.
 const LAST_GENERATION: &str = "msa.generation.last";
 
+/// How long a read model's repository trusts the active generation it read; a rebuild keeps
+/// folding into the new generation at least this long after the switch, so that no replica
+/// still writing into the old one loses an event.
+pub const GENERATION_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+type ActiveCache = Arc<std::sync::Mutex<Option<(String, std::time::Instant)>>>;
+
 /// Loads, decides, applies and saves aggregates of kind `A`.
 pub struct Repository<A> {
     store: Arc<dyn DocumentStore>,
     now: Now,
     generation: Generation,
+    active: ActiveCache,
     _kind: PhantomData<fn() -> A>,
 }
 
@@ -356,6 +364,7 @@ impl<A> Clone for Repository<A> {
             store: self.store.clone(),
             now: self.now.clone(),
             generation: self.generation.clone(),
+            active: self.active.clone(),
             _kind: PhantomData,
         }
     }
@@ -380,6 +389,7 @@ impl<A: Aggregate> Repository<A> {
             store,
             now: Arc::new(crate::clock::now),
             generation: Generation::None,
+            active: ActiveCache::default(),
             _kind: PhantomData,
         }
     }
@@ -402,7 +412,19 @@ impl<A: Aggregate> Repository<A> {
     /// The generation readers use now (`g0` before any rebuild).
     pub async fn active_generation(&self) -> anyhow::Result<String> {
         let number = self.store.counter(ACTIVE_GENERATION, A::KIND).await?;
-        Ok(format!("g{}", number.unwrap_or(0)))
+        let generation = format!("g{}", number.unwrap_or(0));
+        *self.active.lock().expect("generation cache") =
+            Some((generation.clone(), std::time::Instant::now()));
+        Ok(generation)
+    }
+
+    /// The active generation as read at most [`GENERATION_TTL`] ago.
+    async fn cached_generation(&self) -> anyhow::Result<String> {
+        let cached = self.active.lock().expect("generation cache").clone();
+        match cached {
+            Some((generation, read)) if read.elapsed() < GENERATION_TTL => Ok(generation),
+            _ => self.active_generation().await,
+        }
     }
 
     /// A generation nobody used before.
@@ -440,6 +462,8 @@ impl<A: Aggregate> Repository<A> {
             ))
             .await
             .map_err(anyhow::Error::from)?;
+        *self.active.lock().expect("generation cache") =
+            Some((generation.to_owned(), std::time::Instant::now()));
         Ok(())
     }
 
@@ -454,7 +478,7 @@ impl<A: Aggregate> Repository<A> {
     async fn collection(&self) -> anyhow::Result<String> {
         Ok(match &self.generation {
             Generation::None => A::KIND.to_owned(),
-            Generation::Active => format!("{}@{}", A::KIND, self.active_generation().await?),
+            Generation::Active => format!("{}@{}", A::KIND, self.cached_generation().await?),
             Generation::Pinned(generation) => format!("{}@{generation}", A::KIND),
         })
     }

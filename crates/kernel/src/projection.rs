@@ -92,9 +92,10 @@ where
         caught_up().await?;
         views.activate(&new).await?;
         progress(format!("switched readers to generation {new}"));
-        // Other live replicas may still fold events into the old generation until they see the
-        // switch; the rebuild group takes everything published before it into the new one (its
-        // inbox drops what the live projection also folds there).
+        // Live replicas may fold events into the old generation until their view of the active
+        // one expires; the rebuild group keeps taking everything into the new one that long
+        // (its inbox drops what the live projection also folds there).
+        tokio::time::sleep(crate::aggregate::GENERATION_TTL + Duration::from_millis(100)).await;
         caught_up().await?;
         anyhow::Ok(())
     }

@@ -181,6 +181,10 @@ async fn guarantees(storage: Storage) {
         .map(|o| o.id)
         .collect();
     assert_eq!(kims, vec!["o4", "o1"]);
+    assert!(
+        orders.find("owner", "KIM", 10).await.unwrap().is_empty(),
+        "keys compare exactly, whatever the database's collation"
+    );
     assert_eq!(
         orders
             .find_unique("voucher", "V-1")

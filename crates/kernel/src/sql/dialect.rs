@@ -255,35 +255,35 @@ pub(crate) const MYSQL: Dialect = Dialect {
             PRIMARY KEY (component, version)
         ) ENGINE=InnoDB",
         "CREATE TABLE IF NOT EXISTS msa_aggregates (
-            kind VARCHAR(64) NOT NULL,
-            id VARCHAR(128) NOT NULL,
+            kind VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
             version BIGINT NOT NULL,
             state LONGTEXT NOT NULL,
             created_at BIGINT NOT NULL,
             updated_at BIGINT NOT NULL,
             PRIMARY KEY (kind, id)
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        ) ENGINE=InnoDB",
         "CREATE TABLE IF NOT EXISTS msa_keys (
-            kind VARCHAR(64) NOT NULL,
-            key_name VARCHAR(64) NOT NULL,
-            key_value VARCHAR(400) NOT NULL,
-            id VARCHAR(128) NOT NULL,
+            kind VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            key_name VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            key_value VARCHAR(400) COLLATE utf8mb4_bin NOT NULL,
+            id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
             score BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (kind, key_name, key_value, id)
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        ) ENGINE=InnoDB",
         "CREATE TABLE IF NOT EXISTS msa_unique_keys (
-            kind VARCHAR(64) NOT NULL,
-            key_name VARCHAR(64) NOT NULL,
-            key_value VARCHAR(400) NOT NULL,
-            id VARCHAR(128) NOT NULL,
+            kind VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            key_name VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            key_value VARCHAR(400) COLLATE utf8mb4_bin NOT NULL,
+            id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
             PRIMARY KEY (kind, key_name, key_value)
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        ) ENGINE=InnoDB",
         "CREATE TABLE IF NOT EXISTS msa_counters (
-            counter VARCHAR(64) NOT NULL,
-            counter_key VARCHAR(191) NOT NULL,
+            counter VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            counter_key VARCHAR(191) COLLATE utf8mb4_bin NOT NULL,
             amount BIGINT NOT NULL,
             PRIMARY KEY (counter, counter_key)
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        ) ENGINE=InnoDB",
     ],
     outbox_insert: "INSERT INTO msa_outbox (event_id, subject, event_type, envelope, created_at) VALUES (?, ?, ?, ?, ?)",
     outbox_unpublished: "SELECT position, envelope FROM msa_outbox WHERE published_at IS NULL ORDER BY position LIMIT ?",

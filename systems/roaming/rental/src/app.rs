@@ -1,7 +1,7 @@
 //! The booth use cases (hand out, collect, the queue) and the policies that turn reservation
 //! events into rentals.
 
-use crate::adapters::outbound::stored::{ALL, BY_BOOTH, BY_BOOTH_STATUS, BY_STATUS};
+use crate::adapters::outbound::stored::{ALL, BY_BOOTH};
 use crate::domain::rental::{Booking, Rental, RentalError, RentalEvent, RentalStatus};
 use kernel::aggregate::{ChangeError, Repository, StoreError};
 use kernel::{Cause, clock};
@@ -44,15 +44,12 @@ impl BoothService {
         booth: Option<&str>,
         status: Option<RentalStatus>,
     ) -> anyhow::Result<Vec<Rental>> {
-        let (key, value) = match (booth, status) {
-            (Some(booth), Some(status)) => {
-                (BY_BOOTH_STATUS, format!("{booth}/{}", status.as_str()))
-            }
-            (Some(booth), None) => (BY_BOOTH, booth.to_owned()),
-            (None, Some(status)) => (BY_STATUS, status.as_str().to_owned()),
-            (None, None) => (ALL, String::new()),
+        let (key, value) = match booth {
+            Some(booth) => (BY_BOOTH, booth),
+            None => (ALL, ""),
         };
-        let mut rentals = self.store.find(key, &value, QUEUE_LIMIT).await?;
+        let mut rentals = self.store.find(key, value, QUEUE_LIMIT).await?;
+        rentals.retain(|r| status.is_none_or(|s| s == r.status));
         rentals.sort_by(|a, b| (&a.rental_date, a.created_at).cmp(&(&b.rental_date, b.created_at)));
         Ok(rentals)
     }

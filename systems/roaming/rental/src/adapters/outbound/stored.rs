@@ -13,10 +13,6 @@ use time::OffsetDateTime;
 pub const ALL: &str = "all";
 /// Key of a booth's rentals.
 pub const BY_BOOTH: &str = "booth";
-/// Key of the rentals in a status.
-pub const BY_STATUS: &str = "status";
-/// Key of a booth's rentals in a status: `<booth>/<status>`.
-pub const BY_BOOTH_STATUS: &str = "booth_status";
 
 /// A rental as stored.
 #[derive(Serialize, Deserialize)]
@@ -84,14 +80,9 @@ impl Aggregate for Rental {
         })
     }
 
+    /// Keys that never change, so a rental's moves write no key rows.
     fn keys(&self) -> Vec<Key> {
-        let status = self.status.as_str();
-        vec![
-            Key::index(ALL, ""),
-            Key::index(BY_BOOTH, &self.booth),
-            Key::index(BY_STATUS, status),
-            Key::index(BY_BOOTH_STATUS, format!("{}/{status}", self.booth)),
-        ]
+        vec![Key::index(ALL, ""), Key::index(BY_BOOTH, &self.booth)]
     }
 
     fn integration_event(&self, event: &RentalEvent, sequence: u64) -> Option<kernel::NewEvent> {

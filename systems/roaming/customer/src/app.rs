@@ -48,3 +48,6 @@ impl MyPage {
         self.views.find(BY_CUSTOMER, customer_id, PAGE_LIMIT).await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -258,43 +258,62 @@ async function refreshMyPage() {
 }
 
 // --- Booth ---------------------------------------------------------------------------------
+// The queue is patched, never rebuilt: a row whose rental did not change is left alone, so a
+// serial number staff are typing survives every refresh.
+function queueRow(r) {
+  let action = "";
+  if (r.status === "Accepted") {
+    action = `<label class="hint" for="serial-${esc(r.reservationId)}">${t("serial")}</label>
+      <input class="serial" id="serial-${esc(r.reservationId)}" placeholder="SN-0001">
+      <button class="small hand-out" type="button">${t("handOut")}</button>`;
+  } else if (r.status === "Returned") {
+    action = `<button class="small collect" type="button">${t("collect")}</button>`;
+  }
+  const model = catalog?.deviceModels.find((d) => d.id === r.deviceModel);
+  const item = document.createElement("li");
+  item.dataset.reservationId = r.reservationId;
+  item.dataset.rentalStatus = r.status;
+  item.dataset.lang = lang;
+  item.innerHTML = `<div class="row"><strong>${esc(model ? (lang === "ko" ? model.nameKo : model.nameEn) : r.deviceModel)}</strong>${badge("rental", r.status)}</div>
+    <div class="hint">${esc(r.customerId)} · ${esc(r.rentalDate)} → ${esc(r.returnDate)} · ${esc(r.reservationId)}${r.deviceSerial ? ` · ${esc(r.deviceSerial)}` : ""}</div>
+    <div class="actions">${action}</div>`;
+  const id = r.reservationId;
+  item.querySelector(".hand-out")?.addEventListener("click", async () => {
+    const serial = item.querySelector(".serial").value.trim();
+    const { status, body } = await api(`/api/rentals/${id}/handout`, { method: "POST", body: JSON.stringify({ deviceSerial: serial }) });
+    say(status === 200 ? t("handedOut") : `${t("failed")}: ${body?.message ?? status}`, status === 200 ? "ok" : "error");
+    refreshQueue();
+  });
+  item.querySelector(".collect")?.addEventListener("click", async () => {
+    const { status, body } = await api(`/api/rentals/${id}/collect`, { method: "POST" });
+    say(status === 200 ? t("collected") : `${t("failed")}: ${body?.message ?? status}`, status === 200 ? "ok" : "error");
+    refreshQueue();
+  });
+  return item;
+}
+
 async function refreshQueue() {
   const lists = await Promise.all(["Accepted", "HandedOut", "Returned"].map((s) => api(`/api/rentals?status=${s}`)));
-  const rentals = lists.flatMap((l) => (l.status === 200 ? l.body : []));
+  if (lists.some((l) => l.status !== 200)) return;
+  const rentals = lists.flatMap((l) => l.body);
   const queue = $("#queue");
-  if (!rentals.length) {
-    queue.innerHTML = `<li class="hint">${t("queueEmpty")}</li>`;
-    return;
-  }
-  queue.innerHTML = rentals.map((r) => {
-    let action = "";
-    if (r.status === "Accepted") {
-      action = `<label class="hint" for="serial-${esc(r.reservationId)}">${t("serial")}</label>
-        <input class="serial" id="serial-${esc(r.reservationId)}" placeholder="SN-0001">
-        <button class="small hand-out" type="button">${t("handOut")}</button>`;
-    } else if (r.status === "Returned") {
-      action = `<button class="small collect" type="button">${t("collect")}</button>`;
+  const rows = new Map([...queue.querySelectorAll("[data-reservation-id]")].map((li) => [li.dataset.reservationId, li]));
+  queue.querySelector(".hint.empty")?.remove();
+  let previous = null;
+  for (const r of rentals) {
+    let row = rows.get(r.reservationId);
+    rows.delete(r.reservationId);
+    if (!row || row.dataset.rentalStatus !== r.status || row.dataset.lang !== lang) {
+      const fresh = queueRow(r);
+      if (row) row.replaceWith(fresh); else queue.insertBefore(fresh, previous ? previous.nextSibling : queue.firstChild);
+      row = fresh;
+    } else if (row.previousElementSibling !== previous) {
+      if (previous) previous.after(row); else queue.prepend(row);
     }
-    const model = catalog?.deviceModels.find((d) => d.id === r.deviceModel);
-    return `<li data-reservation-id="${esc(r.reservationId)}" data-rental-status="${esc(r.status)}">
-      <div class="row"><strong>${esc(model ? (lang === "ko" ? model.nameKo : model.nameEn) : r.deviceModel)}</strong>${badge("rental", r.status)}</div>
-      <div class="hint">${esc(r.customerId)} · ${esc(r.rentalDate)} → ${esc(r.returnDate)} · ${esc(r.reservationId)}${r.deviceSerial ? ` · ${esc(r.deviceSerial)}` : ""}</div>
-      <div class="actions">${action}</div></li>`;
-  }).join("");
-  for (const item of queue.querySelectorAll("[data-reservation-id]")) {
-    const id = item.dataset.reservationId;
-    item.querySelector(".hand-out")?.addEventListener("click", async () => {
-      const serial = item.querySelector(".serial").value.trim();
-      const { status, body } = await api(`/api/rentals/${id}/handout`, { method: "POST", body: JSON.stringify({ deviceSerial: serial }) });
-      say(status === 200 ? t("handedOut") : `${t("failed")}: ${body?.message ?? status}`, status === 200 ? "ok" : "error");
-      refreshQueue();
-    });
-    item.querySelector(".collect")?.addEventListener("click", async () => {
-      const { status, body } = await api(`/api/rentals/${id}/collect`, { method: "POST" });
-      say(status === 200 ? t("collected") : `${t("failed")}: ${body?.message ?? status}`, status === 200 ? "ok" : "error");
-      refreshQueue();
-    });
+    previous = row;
   }
+  for (const gone of rows.values()) gone.remove();
+  if (!rentals.length) queue.innerHTML = `<li class="hint empty">${t("queueEmpty")}</li>`;
 }
 
 // --- Admin ---------------------------------------------------------------------------------

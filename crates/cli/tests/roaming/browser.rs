@@ -291,3 +291,68 @@ async fn customers_reserve_and_follow_their_reservation_booths_hand_out_and_coll
     browser.quit().await;
     system.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_booth_queue_keeps_a_half_typed_serial_while_a_new_rental_arrives() {
+    let system = System::start(Options::default()).await;
+    let browser = Browser::start()
+        .await
+        .expect("headless Chromium starts (install chromium and chromium-driver)");
+    let first = system.reserved("kim").await;
+    sign_in(&browser, &system, "booth-icn-t1", "booth-password").await;
+    let entry = format!("#queue [data-reservation-id='{first}']");
+    browser.wait_for(&entry, PATIENCE).await.unwrap();
+    let serial = browser
+        .find(&format!("{entry} .serial"))
+        .await
+        .unwrap()
+        .unwrap();
+    browser.type_into(&serial, "SN-20").await.unwrap();
+
+    // A new paid reservation reaches the booth while the serial is half typed.
+    let second = system.reserved("lee").await;
+    browser
+        .wait_for(
+            &format!("#queue [data-reservation-id='{second}']"),
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    let kept = browser
+        .execute(
+            "return document.querySelector(arguments[0]).value",
+            json!([format!("{entry} .serial")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        json!("SN-20"),
+        "the half-typed serial survived the refresh"
+    );
+    browser.type_into(&serial, "SN-2026-0001").await.unwrap();
+    browser
+        .click(
+            &browser
+                .find(&format!("{entry} .hand-out"))
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            &format!(
+                "return document.querySelector(\"{entry}\")?.dataset.rentalStatus === 'HandedOut'"
+            ),
+            "handed out with the whole serial",
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    let (_, rental) = system.get(&format!("/api/rentals/{first}")).await;
+    assert_eq!(rental["deviceSerial"], "SN-2026-0001");
+    browser.quit().await;
+    system.cleanup().await;
+}

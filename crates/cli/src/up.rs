@@ -200,6 +200,19 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             urls.join(","),
         ));
     }
+    // A caller of a replicated service knows every replica (and passes over one that is down).
+    for process in processes.iter_mut() {
+        let calls = manifest.service(&process.service).map(|s| s.calls.clone());
+        for callee in calls.unwrap_or_default() {
+            let upstream = format!("MSA__UPSTREAMS__{}", callee.to_ascii_uppercase());
+            if let Some((_, urls)) = upstreams.iter().find(|(name, _)| *name == upstream) {
+                process.env.push((
+                    format!("MSA__{}__URL", callee.to_ascii_uppercase()),
+                    urls.clone(),
+                ));
+            }
+        }
+    }
     processes.push(Process {
         label: "gateway".to_owned(),
         service: "gateway".to_owned(),

@@ -13,6 +13,8 @@ use crate::metrics::Metrics;
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Where a remote service is and how calls to it are guarded.
@@ -20,7 +22,8 @@ use std::time::Duration;
 #[serde(default, deny_unknown_fields)]
 pub struct RemoteSettings {
     /// Base URL of the service (a Kubernetes service name in a cluster, a local port on one
-    /// machine).
+    /// machine); several replicas comma-separated, taken in turn, and a replica that refuses the
+    /// connection is passed over for the next (the request certainly did not reach it).
     pub url: String,
     /// Circuit breaker and deadline.
     pub breaker: BreakerSettings,
@@ -83,7 +86,8 @@ struct ErrorBody {
 pub struct RemoteClient {
     name: String,
     client: reqwest::Client,
-    base: String,
+    bases: Arc<Vec<String>>,
+    next: Arc<AtomicUsize>,
     breaker: CircuitBreaker,
 }
 
@@ -112,10 +116,18 @@ impl RemoteClient {
             .connect_timeout(Duration::from_millis(settings.breaker.timeout_ms.max(100)))
             .build()
             .with_context(|| format!("cannot build the {name} client"))?;
+        let bases: Vec<String> = settings
+            .url
+            .split(',')
+            .map(|url| url.trim().trim_end_matches('/').to_owned())
+            .filter(|url| !url.is_empty())
+            .collect();
+        anyhow::ensure!(!bases.is_empty(), "{name}.url names no replica");
         Ok(Self {
             name: name.to_owned(),
             client,
-            base: settings.url.trim_end_matches('/').to_owned(),
+            bases: Arc::new(bases),
+            next: Arc::default(),
             breaker: CircuitBreaker::new(name, settings.breaker.clone(), metrics),
         })
     }
@@ -125,17 +137,26 @@ impl RemoteClient {
         self.breaker.clone()
     }
 
+    /// Sends the request `build` makes for a replica's base URL, to each replica in turn until
+    /// one accepts the connection.
     async fn send<T: DeserializeOwned>(
         &self,
-        request: reqwest::RequestBuilder,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<Answer<T>, Failure> {
-        let response = request.headers(trace_headers()).send().await.map_err(|e| {
-            if e.is_connect() {
-                Failure::Unreachable(e)
-            } else {
-                Failure::Transport(e)
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut attempt = 0;
+        let response = loop {
+            let base = &self.bases[(start + attempt) % self.bases.len()];
+            match build(base).headers(trace_headers()).send().await {
+                Ok(response) => break response,
+                Err(error) if error.is_connect() && attempt + 1 < self.bases.len() => {
+                    tracing::debug!(%error, service = %self.name, base, "replica unreachable; next");
+                    attempt += 1;
+                }
+                Err(error) if error.is_connect() => return Err(Failure::Unreachable(error)),
+                Err(error) => return Err(Failure::Transport(error)),
             }
-        })?;
+        };
         let status = response.status();
         if status.is_success() {
             return Ok(Answer::Done(
@@ -158,11 +179,12 @@ impl RemoteClient {
         key: &str,
         body: &B,
     ) -> Result<Answer<T>, RemoteFailure> {
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("idempotency-key", key)
-            .json(body);
+        let request = |base: &str| {
+            self.client
+                .post(format!("{base}{path}"))
+                .header("idempotency-key", key)
+                .json(body)
+        };
         match self.breaker.call(self.send(request)).await {
             Ok(answer) => Ok(answer),
             Err(CallError::Open { retry_after }) => Err(RemoteFailure::Unavailable {
@@ -191,10 +213,10 @@ impl RemoteClient {
 
     async fn settle<T: DeserializeOwned>(
         &self,
-        request: reqwest::RequestBuilder,
+        request: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> anyhow::Result<Option<T>> {
-        let request = request.timeout(Duration::from_secs(5));
-        match self.send(request).await {
+        let timed = |base: &str| request(base).timeout(Duration::from_secs(5));
+        match self.send(timed).await {
             Ok(Answer::Done(view)) => Ok(Some(view)),
             Ok(Answer::Refused(code)) if code == "404" || code.ends_with("_not_found") => Ok(None),
             Ok(Answer::Refused(code)) => anyhow::bail!("{} refused: {code}", self.name),
@@ -204,14 +226,14 @@ impl RemoteClient {
 
     /// Reads the outcome of the command behind `path` (`GET`); `None` when there is none.
     pub async fn outcome<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<Option<T>> {
-        self.settle(self.client.get(format!("{}{path}", self.base)))
+        self.settle(|base| self.client.get(format!("{base}{path}")))
             .await
     }
 
     /// Voids the command behind `path` (`POST`): it is undone if it was done, and refused
     /// from now on. Returns the final outcome.
     pub async fn void<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        self.settle(self.client.post(format!("{}{path}", self.base)))
+        self.settle(|base| self.client.post(format!("{base}{path}")))
             .await?
             .with_context(|| format!("{} has nothing at {path} to void", self.name))
     }

@@ -101,3 +101,49 @@ async fn two_booth_replicas_make_exactly_one_rental_per_reservation(profile: Pro
     );
     system.cleanup().await;
 }
+
+scenario!(a_payment_replica_replaced_under_reservation_load_fails_no_reservation);
+async fn a_payment_replica_replaced_under_reservation_load_fails_no_reservation(profile: Profile) {
+    let mut system = System::new(Options::of(profile));
+    let replicas = format!(
+        "{},http://127.0.0.1:{}",
+        system.url("payment"),
+        system.port("payment", Some(1))
+    );
+    system.set_service_env("reservation", "MSA__PAYMENT__URL", &replicas);
+    system.start_all().await;
+    system.spawn("payment-2", "payment", Some(1)).await;
+    system.wait_ready("payment", Some(1)).await;
+
+    // Reservations keep coming while the first payment replica is stopped and started again.
+    let load = {
+        let client = system.client.clone();
+        let gateway = system.gateway();
+        let token = system.admin_token.clone();
+        tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for i in 0..60 {
+                let response = client
+                    .post(format!("{gateway}/api/reservations"))
+                    .bearer_auth(&token)
+                    .json(&crate::helpers::reservation_request(
+                        &format!("load-{i}"),
+                        crate::helpers::APPROVED_CARD,
+                    ))
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(response.status().as_u16());
+            }
+            statuses
+        })
+    };
+    system.stop("payment").await;
+    system.restart("payment").await;
+    let statuses = load.await.unwrap();
+    assert!(
+        statuses.iter().all(|s| *s == 201),
+        "every reservation was paid while a payment replica was replaced: {statuses:?}"
+    );
+    system.cleanup().await;
+}

@@ -272,3 +272,20 @@ async fn bad_input_gets_a_clear_4xx_with_a_stable_code(profile: Profile) {
     );
     system.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_services_clock_can_be_shifted_for_tests_of_time() {
+    // Thirty days ahead, a trip three days from the real today has already begun.
+    let system = System::start(Options {
+        env: vec![(
+            "MSA__CLOCK__OFFSET_SECONDS".to_owned(),
+            (30 * 24 * 3600).to_string(),
+        )],
+        ..Options::default()
+    })
+    .await;
+    let (status, body) = system.reserve("kim", APPROVED_CARD).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "rental_date_in_past");
+    system.cleanup().await;
+}

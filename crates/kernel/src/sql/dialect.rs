@@ -3,6 +3,8 @@
 /// Statements the kernel runs, written for one dialect.
 pub(crate) struct Dialect {
     pub schema: &'static [&'static str],
+    /// The aggregate store's tables (documents, keys, counters).
+    pub documents: &'static [&'static str],
     pub outbox_insert: &'static str,
     pub outbox_unpublished: &'static str,
     /// `UPDATE ... WHERE position IN (` — the caller appends the placeholders and `)`.
@@ -25,6 +27,74 @@ pub(crate) struct Dialect {
     /// Placeholder for parameter `n` (1-based).
     pub placeholder: fn(usize) -> String,
 }
+
+/// The aggregate store's tables on SQLite and PostgreSQL (the same text for both).
+const TEXT_DOCUMENTS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS msa_aggregates (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (kind, id)
+        )",
+    "CREATE TABLE IF NOT EXISTS msa_keys (
+            kind TEXT NOT NULL,
+            key_name TEXT NOT NULL,
+            key_value TEXT NOT NULL,
+            id TEXT NOT NULL,
+            score BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (kind, key_name, key_value, id)
+        )",
+    "CREATE TABLE IF NOT EXISTS msa_unique_keys (
+            kind TEXT NOT NULL,
+            key_name TEXT NOT NULL,
+            key_value TEXT NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (kind, key_name, key_value)
+        )",
+    "CREATE TABLE IF NOT EXISTS msa_counters (
+            counter TEXT NOT NULL,
+            counter_key TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            PRIMARY KEY (counter, counter_key)
+        )",
+];
+
+/// The aggregate store's tables on MariaDB / MySQL: key columns compare bytes.
+const MYSQL_DOCUMENTS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS msa_aggregates (
+            kind VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
+            version BIGINT NOT NULL,
+            state LONGTEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (kind, id)
+        ) ENGINE=InnoDB",
+    "CREATE TABLE IF NOT EXISTS msa_keys (
+            kind VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            key_name VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            key_value VARCHAR(400) COLLATE utf8mb4_bin NOT NULL,
+            id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
+            score BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (kind, key_name, key_value, id)
+        ) ENGINE=InnoDB",
+    "CREATE TABLE IF NOT EXISTS msa_unique_keys (
+            kind VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            key_name VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            key_value VARCHAR(400) COLLATE utf8mb4_bin NOT NULL,
+            id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
+            PRIMARY KEY (kind, key_name, key_value)
+        ) ENGINE=InnoDB",
+    "CREATE TABLE IF NOT EXISTS msa_counters (
+            counter VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+            counter_key VARCHAR(191) COLLATE utf8mb4_bin NOT NULL,
+            amount BIGINT NOT NULL,
+            PRIMARY KEY (counter, counter_key)
+        ) ENGINE=InnoDB",
+];
 
 pub(crate) const SQLITE: Dialect = Dialect {
     schema: &[
@@ -68,37 +138,8 @@ pub(crate) const SQLITE: Dialect = Dialect {
             applied_at INTEGER NOT NULL,
             PRIMARY KEY (component, version)
         )",
-        "CREATE TABLE IF NOT EXISTS msa_aggregates (
-            kind TEXT NOT NULL,
-            id TEXT NOT NULL,
-            version BIGINT NOT NULL,
-            state TEXT NOT NULL,
-            created_at BIGINT NOT NULL,
-            updated_at BIGINT NOT NULL,
-            PRIMARY KEY (kind, id)
-        )",
-        "CREATE TABLE IF NOT EXISTS msa_keys (
-            kind TEXT NOT NULL,
-            key_name TEXT NOT NULL,
-            key_value TEXT NOT NULL,
-            id TEXT NOT NULL,
-            score BIGINT NOT NULL DEFAULT 0,
-            PRIMARY KEY (kind, key_name, key_value, id)
-        )",
-        "CREATE TABLE IF NOT EXISTS msa_unique_keys (
-            kind TEXT NOT NULL,
-            key_name TEXT NOT NULL,
-            key_value TEXT NOT NULL,
-            id TEXT NOT NULL,
-            PRIMARY KEY (kind, key_name, key_value)
-        )",
-        "CREATE TABLE IF NOT EXISTS msa_counters (
-            counter TEXT NOT NULL,
-            counter_key TEXT NOT NULL,
-            amount BIGINT NOT NULL,
-            PRIMARY KEY (counter, counter_key)
-        )",
     ],
+    documents: TEXT_DOCUMENTS,
     outbox_insert: "INSERT INTO msa_outbox (event_id, subject, event_type, envelope, created_at) VALUES (?, ?, ?, ?, ?)",
     outbox_unpublished: "SELECT position, envelope FROM msa_outbox WHERE published_at IS NULL ORDER BY position LIMIT ?",
     outbox_mark_prefix: "UPDATE msa_outbox SET published_at = ? WHERE position IN (",
@@ -161,37 +202,8 @@ pub(crate) const POSTGRES: Dialect = Dialect {
             applied_at BIGINT NOT NULL,
             PRIMARY KEY (component, version)
         )",
-        "CREATE TABLE IF NOT EXISTS msa_aggregates (
-            kind TEXT NOT NULL,
-            id TEXT NOT NULL,
-            version BIGINT NOT NULL,
-            state TEXT NOT NULL,
-            created_at BIGINT NOT NULL,
-            updated_at BIGINT NOT NULL,
-            PRIMARY KEY (kind, id)
-        )",
-        "CREATE TABLE IF NOT EXISTS msa_keys (
-            kind TEXT NOT NULL,
-            key_name TEXT NOT NULL,
-            key_value TEXT NOT NULL,
-            id TEXT NOT NULL,
-            score BIGINT NOT NULL DEFAULT 0,
-            PRIMARY KEY (kind, key_name, key_value, id)
-        )",
-        "CREATE TABLE IF NOT EXISTS msa_unique_keys (
-            kind TEXT NOT NULL,
-            key_name TEXT NOT NULL,
-            key_value TEXT NOT NULL,
-            id TEXT NOT NULL,
-            PRIMARY KEY (kind, key_name, key_value)
-        )",
-        "CREATE TABLE IF NOT EXISTS msa_counters (
-            counter TEXT NOT NULL,
-            counter_key TEXT NOT NULL,
-            amount BIGINT NOT NULL,
-            PRIMARY KEY (counter, counter_key)
-        )",
     ],
+    documents: TEXT_DOCUMENTS,
     outbox_insert: "INSERT INTO msa_outbox (event_id, subject, event_type, envelope, created_at) VALUES ($1, $2, $3, $4, $5)",
     outbox_unpublished: "SELECT position, envelope FROM msa_outbox WHERE published_at IS NULL ORDER BY position LIMIT $1",
     outbox_mark_prefix: "UPDATE msa_outbox SET published_at = $1 WHERE position IN (",
@@ -254,37 +266,8 @@ pub(crate) const MYSQL: Dialect = Dialect {
             applied_at BIGINT NOT NULL,
             PRIMARY KEY (component, version)
         ) ENGINE=InnoDB",
-        "CREATE TABLE IF NOT EXISTS msa_aggregates (
-            kind VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
-            id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
-            version BIGINT NOT NULL,
-            state LONGTEXT NOT NULL,
-            created_at BIGINT NOT NULL,
-            updated_at BIGINT NOT NULL,
-            PRIMARY KEY (kind, id)
-        ) ENGINE=InnoDB",
-        "CREATE TABLE IF NOT EXISTS msa_keys (
-            kind VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
-            key_name VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
-            key_value VARCHAR(400) COLLATE utf8mb4_bin NOT NULL,
-            id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
-            score BIGINT NOT NULL DEFAULT 0,
-            PRIMARY KEY (kind, key_name, key_value, id)
-        ) ENGINE=InnoDB",
-        "CREATE TABLE IF NOT EXISTS msa_unique_keys (
-            kind VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
-            key_name VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
-            key_value VARCHAR(400) COLLATE utf8mb4_bin NOT NULL,
-            id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
-            PRIMARY KEY (kind, key_name, key_value)
-        ) ENGINE=InnoDB",
-        "CREATE TABLE IF NOT EXISTS msa_counters (
-            counter VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
-            counter_key VARCHAR(191) COLLATE utf8mb4_bin NOT NULL,
-            amount BIGINT NOT NULL,
-            PRIMARY KEY (counter, counter_key)
-        ) ENGINE=InnoDB",
     ],
+    documents: MYSQL_DOCUMENTS,
     outbox_insert: "INSERT INTO msa_outbox (event_id, subject, event_type, envelope, created_at) VALUES (?, ?, ?, ?, ?)",
     outbox_unpublished: "SELECT position, envelope FROM msa_outbox WHERE published_at IS NULL ORDER BY position LIMIT ?",
     outbox_mark_prefix: "UPDATE msa_outbox SET published_at = ? WHERE position IN (",

@@ -702,7 +702,7 @@ macro_rules! sql_backend {
 
             /// Creates the kernel's tables where missing.
             pub async fn migrate_kernel(&self) -> anyhow::Result<()> {
-                for statement in Self::DIALECT.schema {
+                for statement in Self::DIALECT.schema.iter().chain(Self::DIALECT.documents) {
                     (&self.pool)
                         .execute(sqlx::raw_sql(statement))
                         .await

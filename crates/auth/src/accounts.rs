@@ -16,10 +16,47 @@ pub struct User {
     /// Display name.
     #[serde(default)]
     pub name: String,
-    /// Further token claims, e.g. `customer_id` or `booth` (any other string field of a users
-    /// file entry).
-    #[serde(flatten)]
+    /// Further token claims, e.g. `customer_id` or `booth` (any other field of a users file
+    /// entry; a `null` one is left out, and the token's own claims cannot be overridden).
+    #[serde(flatten, deserialize_with = "claims")]
     pub claims: std::collections::BTreeMap<String, String>,
+}
+
+/// Claims a user entry may not set: the token's own.
+const RESERVED: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "azp",
+    "scope",
+    "roles",
+    "name",
+    "preferred_username",
+    "nonce",
+];
+
+fn claims<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    use serde::de::Error as _;
+    let raw: std::collections::BTreeMap<String, Option<String>> =
+        Deserialize::deserialize(deserializer)?;
+    let mut claims = std::collections::BTreeMap::new();
+    for (name, value) in raw {
+        if RESERVED.contains(&name.as_str()) {
+            return Err(D::Error::custom(format!(
+                "a user may not set the token claim {name:?}"
+            )));
+        }
+        if let Some(value) = value {
+            claims.insert(name, value);
+        }
+    }
+    Ok(claims)
 }
 
 /// An application that asks for tokens.
@@ -66,6 +103,21 @@ pub(crate) fn decoy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_file_entries_keep_string_claims_drop_nulls_and_refuse_reserved_names() {
+        let user: User = serde_json::from_value(serde_json::json!({
+            "username": "staff", "password_hash": "x", "roles": ["booth"],
+            "booth": "GMP", "customer_id": null
+        }))
+        .unwrap();
+        assert_eq!(user.claims.get("booth").map(String::as_str), Some("GMP"));
+        assert!(!user.claims.contains_key("customer_id"));
+        let refused = serde_json::from_value::<User>(serde_json::json!({
+            "username": "x", "password_hash": "x", "roles": [], "exp": "9"
+        }));
+        assert!(refused.is_err());
+    }
 
     #[test]
     fn a_hash_verifies_only_its_own_password() {

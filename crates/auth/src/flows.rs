@@ -248,13 +248,14 @@ impl Issuer {
         let mut claims: Vec<String> = ["sub", "name", "preferred_username", "roles"]
             .map(str::to_owned)
             .to_vec();
-        for user in self.users.values() {
-            for claim in user.claims.keys() {
-                if !claims.contains(claim) {
-                    claims.push(claim.clone());
-                }
-            }
-        }
+        let mut extra: Vec<String> = self
+            .users
+            .values()
+            .flat_map(|user| user.claims.keys().cloned())
+            .collect();
+        extra.sort();
+        extra.dedup();
+        claims.extend(extra);
         claims
     }
 

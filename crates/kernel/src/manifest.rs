@@ -179,6 +179,17 @@ impl SystemManifest {
                 );
             }
         }
+        for claim in &manifest.claims {
+            let header_safe = !claim.name.is_empty()
+                && claim.name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            anyhow::ensure!(
+                header_safe && !["subject", "roles"].contains(&claim.name.as_str()),
+                "scoping claim {:?} must be lowercase letters, digits, '-' or '_', and not \"subject\" or \"roles\" (it becomes the header x-msa-<name>)",
+                claim.name
+            );
+        }
         Ok(manifest)
     }
 
@@ -252,6 +263,16 @@ public = ["GET /api/catalog", "GET /api/orders/special/**"]
 routes = ["* /api/orders/*", "POST /api/orders/*/ship"]
 roles = ["clerk", "admin"]
 "#;
+
+    #[test]
+    fn scoping_claims_must_make_header_names() {
+        let with = |name: &str| {
+            format!("{MANIFEST}\n[[claims]]\nname = \"{name}\"\nrole = \"customer\"\n")
+        };
+        assert!(SystemManifest::parse(&with("customer")).is_ok());
+        assert!(SystemManifest::parse(&with("boothCode")).is_err());
+        assert!(SystemManifest::parse(&with("roles")).is_err());
+    }
 
     #[test]
     fn routes_match_whole_segments_and_prefer_the_longest_prefix() {

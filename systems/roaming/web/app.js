@@ -294,25 +294,33 @@ function queueRow(r) {
 
 async function refreshQueue() {
   const lists = await Promise.all(["Accepted", "HandedOut", "Returned"].map((s) => api(`/api/rentals?status=${s}`)));
-  if (lists.some((l) => l.status !== 200)) return;
-  const rentals = lists.flatMap((l) => l.body);
+  const failed = lists.find((l) => l.status !== 200);
+  if (failed) {
+    say(`${t("failed")}: ${failed.body?.message ?? failed.status}`, "error");
+    return;
+  }
+  // The three lists are read one after another: a rental that moved meanwhile is kept once,
+  // in its later status.
+  const latest = new Map();
+  for (const r of lists.flatMap((l) => l.body)) latest.set(r.reservationId, r);
+  const rentals = [...latest.values()].sort((a, b) => a.rentalDate.localeCompare(b.rentalDate));
   const queue = $("#queue");
-  const rows = new Map([...queue.querySelectorAll("[data-reservation-id]")].map((li) => [li.dataset.reservationId, li]));
-  queue.querySelector(".hint.empty")?.remove();
+  const placed = new Set();
   let previous = null;
   for (const r of rentals) {
-    let row = rows.get(r.reservationId);
-    rows.delete(r.reservationId);
+    let row = queue.querySelector(`[data-reservation-id="${CSS.escape(r.reservationId)}"]`);
     if (!row || row.dataset.rentalStatus !== r.status || row.dataset.lang !== lang) {
       const fresh = queueRow(r);
-      if (row) row.replaceWith(fresh); else queue.insertBefore(fresh, previous ? previous.nextSibling : queue.firstChild);
+      row?.remove();
       row = fresh;
-    } else if (row.previousElementSibling !== previous) {
+    }
+    if (row.previousElementSibling !== previous || !row.isConnected) {
       if (previous) previous.after(row); else queue.prepend(row);
     }
+    placed.add(row);
     previous = row;
   }
-  for (const gone of rows.values()) gone.remove();
+  for (const child of [...queue.children]) if (!placed.has(child)) child.remove();
   if (!rentals.length) queue.innerHTML = `<li class="hint empty">${t("queueEmpty")}</li>`;
 }
 

@@ -1,7 +1,7 @@
 //! The booth use cases (hand out, collect, the queue) and the policies that turn reservation
 //! events into rentals.
 
-use crate::adapters::outbound::stored::{ALL, BY_BOOTH};
+use crate::adapters::outbound::stored::{ACTIVE, ACTIVE_AT_BOOTH, ALL, BY_BOOTH, active};
 use crate::domain::rental::{Booking, Rental, RentalError, RentalEvent, RentalStatus};
 use kernel::aggregate::{ChangeError, Repository, StoreError};
 use kernel::{Cause, clock};
@@ -38,15 +38,19 @@ impl BoothService {
             .ok_or_else(|| CommandError::not_found::<Rental>(reservation_id))
     }
 
-    /// The booth's queue (or every booth's), in a status (or any), by pickup day.
+    /// The booth's queue (or every booth's), in a status (or any), by pickup day: every rental
+    /// still at work (up to 500 by earliest pickup), or the newest 500 of the history.
     pub async fn queue(
         &self,
         booth: Option<&str>,
         status: Option<RentalStatus>,
     ) -> anyhow::Result<Vec<Rental>> {
-        let (key, value) = match booth {
-            Some(booth) => (BY_BOOTH, booth),
-            None => (ALL, ""),
+        let at_work = status.is_some_and(active);
+        let (key, value) = match (booth, at_work) {
+            (Some(booth), true) => (ACTIVE_AT_BOOTH, booth),
+            (Some(booth), false) => (BY_BOOTH, booth),
+            (None, true) => (ACTIVE, ""),
+            (None, false) => (ALL, ""),
         };
         let mut rentals = self.store.find(key, value, QUEUE_LIMIT).await?;
         rentals.retain(|r| status.is_none_or(|s| s == r.status));

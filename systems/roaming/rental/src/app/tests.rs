@@ -145,3 +145,42 @@ async fn the_queue_lists_a_booth_in_a_status_by_pickup_day() {
     );
     assert_eq!(app.queue(None, None).await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn an_early_accepted_rental_stays_in_the_queue_behind_any_amount_of_history() {
+    let (app, _storage) = given().await;
+    let table = policies(app.clone());
+    table
+        .handle(&reserved("r-waiting", "ICN-T1", "2026-12-01"))
+        .await
+        .unwrap();
+    for n in 0..510 {
+        let id = format!("r-done-{n}");
+        table
+            .handle(&reserved(&id, "ICN-T1", "2026-12-02"))
+            .await
+            .unwrap();
+        table.handle(&cancel_requested(&id)).await.unwrap();
+    }
+    let accepted = app
+        .queue(Some("ICN-T1"), Some(RentalStatus::Accepted))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = accepted.iter().map(|r| r.reservation_id.as_str()).collect();
+    assert_eq!(ids, vec!["r-waiting"]);
+    assert_eq!(
+        app.queue(None, Some(RentalStatus::Accepted))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.queue(Some("ICN-T1"), Some(RentalStatus::Canceled))
+            .await
+            .unwrap()
+            .len(),
+        500,
+        "the history shows the newest 500"
+    );
+}

@@ -13,6 +13,18 @@ use time::OffsetDateTime;
 pub const ALL: &str = "all";
 /// Key of a booth's rentals.
 pub const BY_BOOTH: &str = "booth";
+/// Key of every rental still at work (accepted, handed out or returned), earliest pickup first.
+pub const ACTIVE: &str = "active";
+/// Key of a booth's rentals still at work, earliest pickup first.
+pub const ACTIVE_AT_BOOTH: &str = "active_booth";
+
+/// Whether a rental in `status` is still at work at its booth.
+pub fn active(status: RentalStatus) -> bool {
+    matches!(
+        status,
+        RentalStatus::Accepted | RentalStatus::HandedOut | RentalStatus::Returned
+    )
+}
 
 /// A rental as stored.
 #[derive(Serialize, Deserialize)]
@@ -80,9 +92,20 @@ impl Aggregate for Rental {
         })
     }
 
-    /// Keys that never change, so a rental's moves write no key rows.
+    /// The history keys never change; the queue keys are written when a rental is accepted and
+    /// removed when it is collected or canceled, scored so the earliest pickup comes first.
     fn keys(&self) -> Vec<Key> {
-        vec![Key::index(ALL, ""), Key::index(BY_BOOTH, &self.booth)]
+        let mut keys = vec![Key::index(ALL, ""), Key::index(BY_BOOTH, &self.booth)];
+        if active(self.status) {
+            let day: i64 = self
+                .rental_date
+                .replace('-', "")
+                .parse()
+                .unwrap_or_default();
+            keys.push(Key::index(ACTIVE, "").scored(-day));
+            keys.push(Key::index(ACTIVE_AT_BOOTH, &self.booth).scored(-day));
+        }
+        keys
     }
 
     fn integration_event(&self, event: &RentalEvent, sequence: u64) -> Option<kernel::NewEvent> {

@@ -139,7 +139,9 @@ impl Aggregate for Reservation {
     fn keys(&self) -> Vec<Key> {
         let mut keys = vec![Key::index(BY_CUSTOMER, self.customer.as_str())];
         if self.status == ReservationStatus::PaymentPending {
-            keys.push(Key::index(BY_STATUS, self.status.as_str()));
+            // Longest pending first, for the reconciler.
+            let age = -millis(self.updated_at);
+            keys.push(Key::index(BY_STATUS, self.status.as_str()).scored(age));
         }
         let released = self.failure == Some(FailureReason::PaymentUnavailable);
         if let Some(key) = self.idempotency_key.as_ref().filter(|_| !released) {

@@ -142,7 +142,7 @@ impl RemoteClient {
     async fn send<T: DeserializeOwned>(
         &self,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
-    ) -> Result<Answer<T>, Failure> {
+    ) -> Result<(reqwest::StatusCode, Answer<T>), Failure> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut attempt = 0;
         let response = loop {
@@ -159,14 +159,13 @@ impl RemoteClient {
         };
         let status = response.status();
         if status.is_success() {
-            return Ok(Answer::Done(
-                response.json().await.map_err(Failure::Transport)?,
-            ));
+            let view = response.json().await.map_err(Failure::Transport)?;
+            return Ok((status, Answer::Done(view)));
         }
         if status.is_client_error() {
             let body: Option<ErrorBody> = response.json().await.ok();
             let code = body.map_or_else(|| status.as_str().to_owned(), |b| b.code);
-            return Ok(Answer::Refused(code));
+            return Ok((status, Answer::Refused(code)));
         }
         Err(Failure::Status(status))
     }
@@ -186,7 +185,7 @@ impl RemoteClient {
                 .json(body)
         };
         match self.breaker.call(self.send(request)).await {
-            Ok(answer) => Ok(answer),
+            Ok((_, answer)) => Ok(answer),
             Err(CallError::Open { retry_after }) => Err(RemoteFailure::Unavailable {
                 retry_after: seconds_up(retry_after),
             }),
@@ -217,9 +216,9 @@ impl RemoteClient {
     ) -> anyhow::Result<Option<T>> {
         let timed = |base: &str| request(base).timeout(Duration::from_secs(5));
         match self.send(timed).await {
-            Ok(Answer::Done(view)) => Ok(Some(view)),
-            Ok(Answer::Refused(code)) if code == "404" || code.ends_with("_not_found") => Ok(None),
-            Ok(Answer::Refused(code)) => anyhow::bail!("{} refused: {code}", self.name),
+            Ok((_, Answer::Done(view))) => Ok(Some(view)),
+            Ok((status, _)) if status == reqwest::StatusCode::NOT_FOUND => Ok(None),
+            Ok((_, Answer::Refused(code))) => anyhow::bail!("{} refused: {code}", self.name),
             Err(error) => Err(anyhow::Error::new(error).context(format!("{} failed", self.name))),
         }
     }

@@ -462,29 +462,12 @@ impl TestSystem {
 
     /// `GET` through the gateway as the operator.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.gateway()))
-            .bearer_auth(&self.admin_token)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.get_as(&self.admin_token, path).await
     }
 
     /// `POST` JSON through the gateway as the operator.
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.gateway()))
-            .bearer_auth(&self.admin_token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.post_as(&self.admin_token, path, body).await
     }
 
     /// Sets a service's injected faults (latency after its commands, an error rate before).

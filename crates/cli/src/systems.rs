@@ -27,7 +27,7 @@ pub const SYSTEMS: &[System] = &[System {
     manifest: include_str!("../../../systems/roaming/system.toml"),
     services: &[
         roaming_reservation::SERVICE,
-        roaming_payment::SERVICE,
+        payment::SERVICE,
         roaming_rental::SERVICE,
         roaming_customer::SERVICE,
     ],
@@ -161,6 +161,7 @@ pub fn defaults(
             known.join(", ")
         )
     })?;
+    writeln!(toml, "system = {}", toml_string(&manifest.name))?;
     writeln!(toml, "[http]\nport = {}", port(entry.port, offset)?)?;
     writeln!(
         toml,

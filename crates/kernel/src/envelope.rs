@@ -10,10 +10,62 @@ pub const SPEC_VERSION: &str = "1.0";
 
 /// An integration event contract: a versioned, serializable payload with a stable type name.
 ///
-/// Contracts live in a system's `contracts` crate, never in a domain module.
+/// Contracts live in a system's `contracts` crate (or a generic service's), never in a domain
+/// module.
 pub trait IntegrationEvent: Serialize + DeserializeOwned {
-    /// The CloudEvents `type`, `<system>.<service>.<event>.v<N>`.
+    /// The CloudEvents `type`, `<system>.<service>.<event>.v<N>`; or, for the contract of a
+    /// generic domain deployed into several systems (payment), `<service>.<event>.v<N>`: it travels
+    /// as `<deploying system>.<service>.<event>.v<N>` in that system's stream (see [`type_in`]).
     const TYPE: &'static str;
+}
+
+/// Declares integration event contracts: a camelCase payload struct and its type name.
+///
+/// ```ignore
+/// kernel::contract! {
+///     /// A payment was approved.
+///     PaymentApproved = "payment.approved.v1" { payment_id: String, amount: i64 }
+/// }
+/// ```
+#[macro_export]
+macro_rules! contract {
+    ($(#[$meta:meta])* $name:ident = $type:literal { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty),*
+        }
+
+        impl $crate::IntegrationEvent for $name {
+            const TYPE: &'static str = $type;
+        }
+    };
+}
+
+/// Whether `event_type` is a generic domain's system-relative type (`<service>.<event>.v<N>`).
+fn is_generic(event_type: &str) -> bool {
+    event_type.split('.').count() == 3
+}
+
+/// The full type a contract of type `event_type` travels under in `system`'s stream: a generic
+/// domain's `payment.approved.v1` becomes `<system>.payment.approved.v1`; a full type is itself.
+pub fn type_in(system: &str, event_type: &str) -> String {
+    if is_generic(event_type) {
+        format!("{system}.{event_type}")
+    } else {
+        event_type.to_owned()
+    }
+}
+
+/// Whether an envelope of type `actual` carries the contract whose `TYPE` is `contract`: the same
+/// type, or a generic contract deployed into any system.
+pub fn type_matches(actual: &str, contract: &str) -> bool {
+    actual == contract
+        || (is_generic(contract)
+            && actual
+                .split_once('.')
+                .is_some_and(|(_, rest)| rest == contract))
 }
 
 /// A CloudEvents 1.0 event in JSON structured mode, with the extensions msa relies on.
@@ -78,7 +130,7 @@ pub enum EnvelopeError {
 impl Envelope {
     /// Decodes the payload as contract `E`, checking the type first.
     pub fn decode<E: IntegrationEvent>(&self) -> Result<E, EnvelopeError> {
-        if self.event_type != E::TYPE {
+        if !type_matches(&self.event_type, E::TYPE) {
             return Err(EnvelopeError::WrongType {
                 expected: E::TYPE,
                 actual: self.event_type.clone(),
@@ -92,7 +144,7 @@ impl Envelope {
 
     /// Whether this envelope carries contract `E`.
     pub fn is<E: IntegrationEvent>(&self) -> bool {
-        self.event_type == E::TYPE
+        type_matches(&self.event_type, E::TYPE)
     }
 
     /// Serializes to the JSON structured-mode wire form.
@@ -159,18 +211,20 @@ impl NewEvent {
         &self.subject
     }
 
-    /// Completes the event into an envelope from `source`, stamped now.
+    /// Completes the event into an envelope from `source` (`<system>/<service>`), stamped now; a
+    /// generic contract's type is placed in the source's system.
     pub(crate) fn into_envelope(
         self,
         source: &str,
         traceparent: Option<String>,
         causationid: Option<Uuid>,
     ) -> Envelope {
+        let system = source.split('/').next().unwrap_or_default();
         Envelope {
             specversion: SPEC_VERSION.to_owned(),
             id: Uuid::now_v7(),
             source: source.to_owned(),
-            event_type: self.event_type,
+            event_type: type_in(system, &self.event_type),
             subject: self.subject,
             time: OffsetDateTime::now_utc(),
             datacontenttype: "application/json".to_owned(),
@@ -276,6 +330,35 @@ mod tests {
         assert!(matches!(
             envelope.decode::<Reserved>(),
             Err(EnvelopeError::WrongType { .. })
+        ));
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Approved {
+        amount: i64,
+    }
+    impl IntegrationEvent for Approved {
+        const TYPE: &'static str = "payment.approved.v1";
+    }
+
+    #[test]
+    fn a_generic_contract_travels_in_the_deploying_system_and_decodes_in_any() {
+        let roaming = Envelope::of("roaming/payment", &Approved { amount: 5 }, "r-1");
+        assert_eq!(roaming.event_type, "roaming.payment.approved.v1");
+        assert_eq!(
+            roaming.decode::<Approved>().unwrap(),
+            Approved { amount: 5 }
+        );
+        let booking = Envelope::of("booking/payment", &Approved { amount: 6 }, "b-1");
+        assert_eq!(booking.event_type, "booking.payment.approved.v1");
+        assert!(booking.is::<Approved>());
+        assert!(!booking.is::<Reserved>());
+        assert_eq!(type_in("game", Approved::TYPE), "game.payment.approved.v1");
+        assert_eq!(type_in("game", Reserved::TYPE), Reserved::TYPE);
+        assert!(!type_matches("roaming.payment.approved.v2", Approved::TYPE));
+        assert!(!type_matches(
+            "x.roaming.payment.approved.v1",
+            Approved::TYPE
         ));
     }
 

@@ -243,6 +243,13 @@ pub trait ErrorCode: std::fmt::Display {
     }
 }
 
+/// A change that cannot be refused.
+impl ErrorCode for std::convert::Infallible {
+    fn code(&self) -> &'static str {
+        match *self {}
+    }
+}
+
 impl<E: ErrorCode> From<E> for ApiError {
     fn from(error: E) -> Self {
         ApiError::new(error.status(), error.code(), error.to_string())

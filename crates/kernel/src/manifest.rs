@@ -166,11 +166,31 @@ pub struct ServiceEntry {
     pub calls: Vec<String>,
 }
 
+/// Whether `name` may name a system, a service or a claim: lower-case letters, digits, `-` and
+/// `_` (it becomes part of event types, stream names and header names).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 impl SystemManifest {
     /// Parses and checks a manifest.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let manifest: Self = toml::from_str(text).context("the system manifest is not valid")?;
+        anyhow::ensure!(
+            valid_name(&manifest.name),
+            "system name {:?} must be lower-case letters, digits, '-' or '_'",
+            manifest.name
+        );
         for service in &manifest.services {
+            anyhow::ensure!(
+                valid_name(&service.name),
+                "service name {:?} of {} must be lower-case letters, digits, '-' or '_'",
+                service.name,
+                manifest.name
+            );
             for route in &service.routes {
                 anyhow::ensure!(
                     route.starts_with("/api/"),
@@ -180,12 +200,8 @@ impl SystemManifest {
             }
         }
         for claim in &manifest.claims {
-            let header_safe = !claim.name.is_empty()
-                && claim.name.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                });
             anyhow::ensure!(
-                header_safe && !["subject", "roles"].contains(&claim.name.as_str()),
+                valid_name(&claim.name) && !["subject", "roles"].contains(&claim.name.as_str()),
                 "scoping claim {:?} must be lowercase letters, digits, '-' or '_', and not \"subject\" or \"roles\" (it becomes the header x-msa-<name>)",
                 claim.name
             );

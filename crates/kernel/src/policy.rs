@@ -11,7 +11,7 @@
 
 use crate::aggregate::{Cause, ChangeError, StoreError};
 use crate::consumer::{EventHandler, HandleError};
-use crate::envelope::{Envelope, IntegrationEvent};
+use crate::envelope::{Envelope, IntegrationEvent, type_in, type_matches};
 use async_trait::async_trait;
 use futures_util::future::BoxFuture;
 use std::future::Future;
@@ -116,9 +116,9 @@ impl<S: Send + Sync + 'static> Policies<S> {
         self
     }
 
-    /// The event types the table reacts to: the subscription list.
-    pub fn types(&self) -> Vec<String> {
-        self.table.iter().map(|(t, _)| (*t).to_owned()).collect()
+    /// The event types the table reacts to in `system`'s stream: the subscription list.
+    pub fn types(&self, system: &str) -> Vec<String> {
+        self.table.iter().map(|(t, _)| type_in(system, t)).collect()
     }
 
     /// Whether the table reacts to nothing.
@@ -130,7 +130,11 @@ impl<S: Send + Sync + 'static> Policies<S> {
 #[async_trait]
 impl<S: Send + Sync + 'static> EventHandler for Policies<S> {
     async fn handle(&self, event: &Envelope) -> Result<(), HandleError> {
-        match self.table.iter().find(|(t, _)| *t == event.event_type) {
+        match self
+            .table
+            .iter()
+            .find(|(t, _)| type_matches(&event.event_type, t))
+        {
             Some((_, handler)) => handler(self.app.clone(), event).await,
             None => Ok(()),
         }

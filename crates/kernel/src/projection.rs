@@ -42,7 +42,7 @@ where
         bus.clone(),
         Subscription {
             group: group.clone(),
-            types: table.types(),
+            types: table.types(name.split('/').next().unwrap_or_default()),
             handler: Arc::new(table),
             dead_letters: storage.dead_letters().clone(),
         },

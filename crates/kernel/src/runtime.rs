@@ -65,6 +65,11 @@ pub struct StoreSettings {
 /// Settings every service has.
 #[derive(Clone, Debug, Deserialize)]
 pub struct ServiceSettings {
+    /// The system the service serves (the first token of its event types; `msa` sets it from the
+    /// manifest). A system's own services know it from their name; a generic one (payment) needs
+    /// it. Not the stream: `bus.system` names that, and tests give each run a stream of its own.
+    #[serde(default)]
+    pub system: String,
     /// HTTP listener.
     #[serde(default)]
     pub http: HttpSettings,
@@ -83,6 +88,19 @@ pub struct ServiceSettings {
     /// Faults injected into the service's commands (see [`crate::faults`]).
     #[serde(default)]
     pub faults: crate::faults::Faults,
+}
+
+impl ServiceSettings {
+    /// The full name (`<system>/<service>`) of generic service `service` deployed into the system
+    /// that `system` names: a generic domain (payment) serves whichever system runs it.
+    pub fn qualified(&self, service: &str) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            crate::manifest::valid_name(&self.system),
+            "{service} is a generic service: set system (MSA__SYSTEM) to the system it serves, not {:?}",
+            self.system
+        );
+        Ok(format!("{}/{service}", self.system))
+    }
 }
 
 type Task = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
@@ -236,7 +254,9 @@ impl Service {
     /// deliveries are parked in the service's [`Self::storage`].
     pub fn react<S: Send + Sync + 'static>(mut self, policies: crate::policy::Policies<S>) -> Self {
         if !policies.is_empty() {
-            self.reactions.push((policies.types(), Arc::new(policies)));
+            let system = self.name.split('/').next().unwrap_or_default();
+            self.reactions
+                .push((policies.types(system), Arc::new(policies)));
         }
         self
     }

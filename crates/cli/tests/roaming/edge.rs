@@ -349,13 +349,7 @@ async fn roles_and_ownership_are_enforced_with_the_identity_from_the_token() {
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
     assert_eq!(system.get_as(&t1, "/api/mypage").await.0, 403);
     assert_eq!(system.get_as(&kim, "/api/admin/system").await.0, 403);
-    assert_eq!(
-        system
-            .get_as(&kim, "/api/payments/by-reservation/x")
-            .await
-            .0,
-        403
-    );
+    assert_eq!(system.get_as(&kim, "/api/payments/by-order/x").await.0, 403);
 
     // Booth staff act on their own booth only.
     let (status, queue) = system.get_as(&t1, "/api/rentals?status=Accepted").await;

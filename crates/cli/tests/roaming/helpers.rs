@@ -126,7 +126,7 @@ impl System {
         let response = self
             .client
             .get(format!(
-                "{}/api/payments/by-reservation/{id}",
+                "{}/api/payments/by-order/{id}",
                 self.url("payment")
             ))
             .send()

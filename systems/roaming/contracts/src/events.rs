@@ -1,22 +1,7 @@
 //! Integration events, grouped by the service that publishes them.
 
-use kernel::IntegrationEvent;
+use kernel::contract;
 use serde::{Deserialize, Serialize};
-
-macro_rules! contract {
-    ($(#[$meta:meta])* $name:ident = $type:literal { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        pub struct $name {
-            $($(#[$fmeta])* pub $field: $ty),*
-        }
-
-        impl IntegrationEvent for $name {
-            const TYPE: &'static str = $type;
-        }
-    };
-}
 
 /// The terms of a reservation, carried by the events that create it so that consumers need not
 /// ask the reservation service.
@@ -126,44 +111,6 @@ contract! {
 }
 
 contract! {
-    /// A payment was approved.
-    PaymentApproved = "roaming.payment.approved.v1" {
-        payment_id: String,
-        reservation_id: String,
-        customer_id: String,
-        amount: i64,
-        card_last4: String,
-    }
-}
-
-contract! {
-    /// A payment was declined.
-    PaymentDeclined = "roaming.payment.declined.v1" {
-        payment_id: String,
-        reservation_id: String,
-        customer_id: String,
-        reason: String,
-    }
-}
-
-contract! {
-    /// An approved payment was refunded.
-    PaymentCanceled = "roaming.payment.canceled.v1" {
-        payment_id: String,
-        reservation_id: String,
-        customer_id: String,
-        amount: i64,
-    }
-}
-
-contract! {
-    /// No payment will ever be taken for this reservation (it timed out and was reconciled).
-    PaymentVoided = "roaming.payment.voided.v1" {
-        reservation_id: String,
-    }
-}
-
-contract! {
     /// The booth accepted the rental and will prepare the device.
     RentalAccepted = "roaming.rental.accepted.v1" {
         reservation_id: String,
@@ -225,6 +172,7 @@ contract! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kernel::IntegrationEvent;
     use kernel::envelope::EventType;
 
     #[test]
@@ -240,10 +188,6 @@ mod tests {
             ReservationHandedOut::TYPE,
             Returned::TYPE,
             Completed::TYPE,
-            PaymentApproved::TYPE,
-            PaymentDeclined::TYPE,
-            PaymentCanceled::TYPE,
-            PaymentVoided::TYPE,
             RentalAccepted::TYPE,
             RentalHandedOut::TYPE,
             RentalCanceled::TYPE,

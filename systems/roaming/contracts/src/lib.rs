@@ -1,12 +1,12 @@
 //! The published language of the roaming system: versioned integration events (CloudEvents
-//! `data`) and the payment API that reservation calls synchronously.
+//! `data`) and its gRPC APIs. Payment is the generic service's (`payment-contracts`); its order
+//! reference is roaming's reservation id.
 //!
 //! Every event's CloudEvents `subject` is the reservation id, the correlation key that links the
 //! events of one reservation across all services. A breaking change to a contract is a new `vN`
 //! type beside the old one, never an edit.
 
 pub mod events;
-pub mod payment_api;
 
 /// The gRPC contracts (`proto/`), compiled with protox at build time.
 pub mod grpc {

@@ -5,8 +5,10 @@ use super::*;
 use crate::adapters::inbound::events::policies;
 use crate::domain::reservation::ReservationStatus;
 use kernel::consumer::EventHandler as _;
+use kernel::envelope::type_in;
 use kernel::sql::Storage;
 use kernel::{Envelope, IntegrationEvent};
+use payment_contracts::events::{PaymentCanceled, RefundRequested};
 use roaming_contracts::events as contract;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -279,7 +281,7 @@ async fn a_handed_out_device_is_noted_once_however_often_the_event_comes() {
 }
 
 #[tokio::test]
-async fn the_cancel_saga_ends_canceled_when_payment_refunds() {
+async fn the_cancel_saga_asks_payment_to_refund_then_ends_canceled_when_it_has() {
     let given = given(
         ScriptedPayments::answering(vec![approved()]),
         Duration::ZERO,
@@ -297,9 +299,20 @@ async fn the_cancel_saga_ends_canceled_when_payment_refunds() {
     );
     let requested = given.app.cancel(&reserved.id, Some("kim")).await.unwrap();
     assert_eq!(requested.status, ReservationStatus::CancelRequested);
-    let refunded = contract::PaymentCanceled {
-        payment_id: "p-1".to_owned(),
+    let rental_canceled = contract::RentalCanceled {
         reservation_id: reserved.id.clone(),
+        customer_id: "kim".to_owned(),
+        booth: "ICN-T1".to_owned(),
+    };
+    given.deliver(&rental_canceled, &reserved.id).await;
+    assert_eq!(
+        given.published(&reserved.id).await.last(),
+        Some(&type_in("roaming", RefundRequested::TYPE)),
+        "the refund is requested in roaming's stream"
+    );
+    let refunded = PaymentCanceled {
+        payment_id: "p-1".to_owned(),
+        order_id: reserved.id.clone(),
         customer_id: "kim".to_owned(),
         amount: reserved.terms.amount.value(),
     };

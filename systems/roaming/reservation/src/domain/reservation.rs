@@ -123,6 +123,8 @@ pub enum ReservationEvent {
     PaymentUnconfirmed,
     /// Cancel asked for.
     CancelRequested,
+    /// The booth canceled the rental: the payment is to be refunded.
+    RefundRequested,
     /// Cancel done (rental canceled, payment refunded).
     Canceled,
     /// Cancel refused by the booth; the reservation stands as before.
@@ -275,6 +277,16 @@ impl Reservation {
         }
     }
 
+    /// The booth canceled the rental: ask payment to refund (payment refunds once, however often
+    /// it is asked).
+    pub fn request_refund(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
+        match self.status {
+            ReservationStatus::CancelRequested => Ok(vec![ReservationEvent::RefundRequested]),
+            ReservationStatus::Canceled => Ok(vec![]),
+            status => Err(not_allowed(status, "refunded")),
+        }
+    }
+
     /// The refund went through: the cancel is complete.
     pub fn complete_cancel(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
@@ -344,6 +356,7 @@ impl Reservation {
                 self.status = ReservationStatus::CancelRequested;
                 self.cancel_refused_reason = None;
             }
+            ReservationEvent::RefundRequested => {}
             ReservationEvent::Canceled => self.status = ReservationStatus::Canceled,
             ReservationEvent::CancelRefused { reason } => {
                 self.status = if self.handed_out {

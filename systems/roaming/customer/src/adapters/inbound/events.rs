@@ -3,6 +3,7 @@
 use crate::app::MyPage;
 use crate::domain::view::{Fact, FactKind, Terms};
 use kernel::{Cause, IntegrationEvent, Policies};
+use payment_contracts::events as payment;
 use roaming_contracts::events as contract;
 use std::sync::Arc;
 
@@ -68,7 +69,7 @@ pub fn policies(app: Arc<MyPage>) -> Policies<MyPage> {
         })
         .fold(|e: contract::Returned| (Some(e.customer_id), FactKind::Returned))
         .fold(|e: contract::Completed| (Some(e.customer_id), FactKind::Completed))
-        .fold(|e: contract::PaymentApproved| {
+        .fold(|e: payment::PaymentApproved| {
             (
                 Some(e.customer_id),
                 FactKind::PaymentApproved {
@@ -77,11 +78,11 @@ pub fn policies(app: Arc<MyPage>) -> Policies<MyPage> {
                 },
             )
         })
-        .fold(|e: contract::PaymentDeclined| {
+        .fold(|e: payment::PaymentDeclined| {
             (Some(e.customer_id), FactKind::PaymentDeclined(e.reason))
         })
-        .fold(|e: contract::PaymentCanceled| (Some(e.customer_id), FactKind::PaymentCanceled))
-        .fold(|_e: contract::PaymentVoided| (None, FactKind::PaymentVoided))
+        .fold(|e: payment::PaymentCanceled| (Some(e.customer_id), FactKind::PaymentCanceled))
+        .fold(|_e: payment::PaymentVoided| (None, FactKind::PaymentVoided))
         .fold(|e: contract::RentalAccepted| (Some(e.customer_id), FactKind::RentalAccepted))
         .fold(|e: contract::RentalHandedOut| {
             (

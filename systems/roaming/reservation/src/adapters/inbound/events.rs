@@ -3,6 +3,7 @@
 use crate::app::ReservationService;
 use crate::domain::reservation::Reservation;
 use kernel::Policies;
+use payment_contracts::events::PaymentCanceled;
 use roaming_contracts::events as contract;
 use std::sync::Arc;
 
@@ -18,7 +19,10 @@ pub fn policies(app: Arc<ReservationService>) -> Policies<ReservationService> {
                     .await
             },
         )
-        .on(|app, _: contract::PaymentCanceled, cause| async move {
+        .on(|app, _: contract::RentalCanceled, cause| async move {
+            app.react(&cause, Reservation::request_refund).await
+        })
+        .on(|app, _: PaymentCanceled, cause| async move {
             app.react(&cause, Reservation::complete_cancel).await
         })
         .on(|app, _: contract::RentalCollected, cause| async move {

@@ -3,6 +3,7 @@
 use crate::domain::reservation::{Reservation, ReservationEvent};
 use crate::domain::values::format_date;
 use kernel::NewEvent;
+use payment_contracts::events::RefundRequested;
 use roaming_contracts::events as contract;
 
 fn terms(reservation: &Reservation) -> contract::ReservationTerms {
@@ -74,6 +75,14 @@ pub fn integration_event(
             &contract::ReservationCanceled {
                 reservation_id: id,
                 customer_id,
+            },
+            subject,
+            sequence,
+        ),
+        ReservationEvent::RefundRequested => NewEvent::new(
+            &RefundRequested {
+                order_id: id,
+                reason: "canceled".to_owned(),
             },
             subject,
             sequence,

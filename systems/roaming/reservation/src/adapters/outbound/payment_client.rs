@@ -5,7 +5,7 @@ use crate::domain::reservation::Reservation;
 use crate::ports::{PaymentFailure, PaymentGateway, PaymentOutcome, PaymentState};
 use async_trait::async_trait;
 use kernel::remote::{Answer, RemoteClient, RemoteFailure};
-use roaming_contracts::payment_api::{PaymentRequest, PaymentView, codes, status};
+use payment_contracts::api::{PaymentRequest, PaymentView, codes, status};
 
 /// [`PaymentGateway`] over payment's HTTP API.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ impl PaymentGateway for HttpPaymentGateway {
         card_number: &str,
     ) -> Result<PaymentOutcome, PaymentFailure> {
         let request = PaymentRequest {
-            reservation_id: reservation.id.clone(),
+            order_id: reservation.id.clone(),
             customer_id: reservation.customer.as_str().to_owned(),
             amount: reservation.terms.amount.value(),
             card_number: card_number.to_owned(),
@@ -65,12 +65,12 @@ impl PaymentGateway for HttpPaymentGateway {
     }
 
     async fn state(&self, reservation_id: &str) -> anyhow::Result<PaymentState> {
-        let path = format!("/api/payments/by-reservation/{reservation_id}");
+        let path = format!("/api/payments/by-order/{reservation_id}");
         state(self.0.outcome(&path).await?)
     }
 
     async fn void(&self, reservation_id: &str) -> anyhow::Result<PaymentState> {
-        let path = format!("/api/payments/by-reservation/{reservation_id}/void");
+        let path = format!("/api/payments/by-order/{reservation_id}/void");
         state(Some(self.0.void(&path).await?))
     }
 }

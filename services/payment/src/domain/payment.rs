@@ -13,7 +13,7 @@ pub enum PaymentStatus {
     Declined,
     /// Refunded.
     Canceled,
-    /// No payment may ever be taken for the reservation.
+    /// No payment may ever be taken for the order.
     Voided,
 }
 
@@ -69,8 +69,8 @@ pub enum PaymentError {
 pub struct Payment {
     /// Payment id.
     pub id: String,
-    /// The reservation it pays for (its idempotency key).
-    pub reservation_id: String,
+    /// The order it pays for (its idempotency key).
+    pub order_id: String,
     /// Who paid.
     pub customer_id: String,
     /// KRW.
@@ -90,10 +90,10 @@ pub struct Payment {
 }
 
 impl Payment {
-    /// Authorizes a charge of `amount` on `card` for a reservation.
+    /// Authorizes a charge of `amount` on `card` for an order.
     pub fn take(
         id: String,
-        reservation_id: &str,
+        order_id: &str,
         customer_id: &str,
         amount: i64,
         card: &Card,
@@ -108,7 +108,7 @@ impl Payment {
         };
         let mut payment = Self {
             id,
-            reservation_id: reservation_id.to_owned(),
+            order_id: order_id.to_owned(),
             customer_id: customer_id.to_owned(),
             amount,
             card_last4: Some(card.last4()),
@@ -123,15 +123,15 @@ impl Payment {
         Ok((payment, events))
     }
 
-    /// Records that no payment may be taken for a reservation that has none.
+    /// Records that no payment may be taken for an order that has none.
     pub fn void_unpaid(
         id: String,
-        reservation_id: &str,
+        order_id: &str,
         now: OffsetDateTime,
     ) -> (Self, Vec<PaymentEvent>) {
         let mut payment = Self {
             id,
-            reservation_id: reservation_id.to_owned(),
+            order_id: order_id.to_owned(),
             customer_id: String::new(),
             amount: 0,
             card_last4: None,

@@ -8,28 +8,22 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use kernel::http::{ApiError, ErrorBody, Json, Path};
-use roaming_contracts::payment_api::{PaymentRequest, PaymentView, codes};
+use payment_contracts::api::{PaymentRequest, PaymentView, codes};
 use std::sync::Arc;
 
 /// The routes.
 pub fn routes(service: Arc<PaymentService>) -> Router {
     Router::new()
         .route("/api/payments", post(pay))
-        .route(
-            "/api/payments/by-reservation/{reservation_id}",
-            get(by_reservation),
-        )
-        .route(
-            "/api/payments/by-reservation/{reservation_id}/void",
-            post(void),
-        )
+        .route("/api/payments/by-order/{order_id}", get(by_order))
+        .route("/api/payments/by-order/{order_id}/void", post(void))
         .with_state(service)
 }
 
 fn view(payment: &Payment) -> PaymentView {
     PaymentView {
         payment_id: payment.id.clone(),
-        reservation_id: payment.reservation_id.clone(),
+        order_id: payment.order_id.clone(),
         status: payment.status.as_str().to_owned(),
         amount: payment.amount,
         decline_reason: payment.decline_reason.clone(),
@@ -56,7 +50,7 @@ impl From<PayError> for ApiError {
 }
 
 #[utoipa::path(post, path = "/api/payments", tag = "payment",
-    summary = "Take a payment (idempotent by reservation id)",
+    summary = "Take a payment (idempotent by order id)",
     request_body = PaymentRequest,
     responses((status = 201, description = "Approved", body = PaymentView),
         (status = 402, description = "card_declined, insufficient_funds", body = ErrorBody),
@@ -67,10 +61,10 @@ async fn pay(
     State(service): State<Arc<PaymentService>>,
     Json(request): Json<PaymentRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    kernel::http::record_correlation(&request.reservation_id);
+    kernel::http::record_correlation(&request.order_id);
     let payment = service
         .pay(PayCommand {
-            reservation_id: request.reservation_id,
+            order_id: request.order_id,
             customer_id: request.customer_id,
             amount: request.amount,
             card_number: request.card_number,
@@ -79,45 +73,45 @@ async fn pay(
     Ok((StatusCode::CREATED, Json(view(&payment))))
 }
 
-#[utoipa::path(get, path = "/api/payments/by-reservation/{reservation_id}", tag = "payment",
-    summary = "The payment of a reservation",
-    params(("reservation_id" = String, Path, description = "Reservation id")),
+#[utoipa::path(get, path = "/api/payments/by-order/{order_id}", tag = "payment",
+    summary = "The payment of an order",
+    params(("order_id" = String, Path, description = "Order reference")),
     responses((status = 200, body = PaymentView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn by_reservation(
+async fn by_order(
     State(service): State<Arc<PaymentService>>,
-    Path(reservation_id): Path<String>,
+    Path(order_id): Path<String>,
 ) -> Result<Json<PaymentView>, ApiError> {
-    kernel::http::record_correlation(&reservation_id);
-    match service.by_reservation(&reservation_id).await? {
+    kernel::http::record_correlation(&order_id);
+    match service.by_order(&order_id).await? {
         Some(payment) => Ok(Json(view(&payment))),
         None => Err(ApiError::not_found(
             "payment_not_found",
-            format!("no payment for reservation {reservation_id}"),
+            format!("no payment for order {order_id}"),
         )),
     }
 }
 
-#[utoipa::path(post, path = "/api/payments/by-reservation/{reservation_id}/void", tag = "payment",
-    summary = "Make sure a reservation is never charged (refund or tombstone)",
-    params(("reservation_id" = String, Path, description = "Reservation id")),
+#[utoipa::path(post, path = "/api/payments/by-order/{order_id}/void", tag = "payment",
+    summary = "Make sure an order is never charged (refund or tombstone)",
+    params(("order_id" = String, Path, description = "Order reference")),
     responses((status = 200, body = PaymentView), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn void(
     State(service): State<Arc<PaymentService>>,
-    Path(reservation_id): Path<String>,
+    Path(order_id): Path<String>,
 ) -> Result<Json<PaymentView>, ApiError> {
-    kernel::http::record_correlation(&reservation_id);
-    if reservation_id.is_empty() || reservation_id.len() > 64 {
+    kernel::http::record_correlation(&order_id);
+    if order_id.is_empty() || order_id.len() > 64 {
         return Err(ApiError::bad_request(
-            "invalid_reservation_id",
-            "reservation id must be 1 to 64 characters",
+            "invalid_order_id",
+            "order reference must be 1 to 64 characters",
         ));
     }
-    Ok(Json(view(&service.void(&reservation_id).await?)))
+    Ok(Json(view(&service.void(&order_id, None).await?)))
 }
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(pay, by_reservation, void))]
+#[openapi(paths(pay, by_order, void))]
 pub struct ApiDoc;

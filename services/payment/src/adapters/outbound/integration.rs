@@ -2,16 +2,16 @@
 
 use crate::domain::payment::{Payment, PaymentEvent};
 use kernel::NewEvent;
-use roaming_contracts::events as contract;
+use payment_contracts::events as contract;
 
 /// The integration event for `event`, which moved `payment` to version `sequence`.
 pub fn integration_event(payment: &Payment, event: &PaymentEvent, sequence: u64) -> NewEvent {
-    let subject = payment.reservation_id.as_str();
+    let subject = payment.order_id.as_str();
     match event {
         PaymentEvent::Approved => NewEvent::new(
             &contract::PaymentApproved {
                 payment_id: payment.id.clone(),
-                reservation_id: payment.reservation_id.clone(),
+                order_id: payment.order_id.clone(),
                 customer_id: payment.customer_id.clone(),
                 amount: payment.amount,
                 card_last4: payment.card_last4.clone().unwrap_or_default(),
@@ -22,7 +22,7 @@ pub fn integration_event(payment: &Payment, event: &PaymentEvent, sequence: u64)
         PaymentEvent::Declined { reason } => NewEvent::new(
             &contract::PaymentDeclined {
                 payment_id: payment.id.clone(),
-                reservation_id: payment.reservation_id.clone(),
+                order_id: payment.order_id.clone(),
                 customer_id: payment.customer_id.clone(),
                 reason: reason.code().to_owned(),
             },
@@ -32,7 +32,7 @@ pub fn integration_event(payment: &Payment, event: &PaymentEvent, sequence: u64)
         PaymentEvent::Canceled => NewEvent::new(
             &contract::PaymentCanceled {
                 payment_id: payment.id.clone(),
-                reservation_id: payment.reservation_id.clone(),
+                order_id: payment.order_id.clone(),
                 customer_id: payment.customer_id.clone(),
                 amount: payment.amount,
             },
@@ -41,7 +41,7 @@ pub fn integration_event(payment: &Payment, event: &PaymentEvent, sequence: u64)
         ),
         PaymentEvent::Voided => NewEvent::new(
             &contract::PaymentVoided {
-                reservation_id: payment.reservation_id.clone(),
+                order_id: payment.order_id.clone(),
             },
             subject,
             sequence,

@@ -1,5 +1,5 @@
-//! The payment service's HTTP API as reservation calls it (request-response, because no
-//! reservation may exist without a payment). The reservation id is the idempotency key.
+//! The payment's HTTP API as its callers use it synchronously (request-response: no order may
+//! exist without its payment). The order reference is the idempotency key.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentRequest {
-    /// The reservation paid for; a second request with the same id returns the first outcome.
-    pub reservation_id: String,
+    /// The order paid for (the caller's correlation key, 1 to 64 characters); a second request
+    /// with the same order returns the first outcome.
+    pub order_id: String,
     /// Who pays.
     pub customer_id: String,
     /// Amount in KRW.
@@ -23,8 +24,8 @@ pub struct PaymentRequest {
 pub struct PaymentView {
     /// Payment id.
     pub payment_id: String,
-    /// The reservation it belongs to.
-    pub reservation_id: String,
+    /// The order it pays for.
+    pub order_id: String,
     /// `Approved`, `Declined`, `Canceled` or `Voided`.
     pub status: String,
     /// Amount in KRW.
@@ -42,7 +43,7 @@ pub mod status {
     pub const DECLINED: &str = "Declined";
     /// The money was refunded.
     pub const CANCELED: &str = "Canceled";
-    /// No payment will be taken for this reservation.
+    /// No payment will be taken for this order.
     pub const VOIDED: &str = "Voided";
 }
 
@@ -52,6 +53,6 @@ pub mod codes {
     pub const CARD_DECLINED: &str = "card_declined";
     /// Not enough funds.
     pub const INSUFFICIENT_FUNDS: &str = "insufficient_funds";
-    /// The reservation's payment was voided; it can never be paid.
+    /// The order's payment was voided; it can never be paid.
     pub const PAYMENT_VOIDED: &str = "payment_voided";
 }

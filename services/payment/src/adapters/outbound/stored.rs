@@ -1,4 +1,4 @@
-//! How the kernel keeps a payment: its stored record, its key (the reservation it pays), and the
+//! How the kernel keeps a payment: its stored record, its key (the order it pays), and the
 //! integration events its domain events publish.
 
 use super::integration::integration_event;
@@ -9,14 +9,14 @@ use kernel::sql::{from_millis, millis};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// Unique key: the reservation a payment belongs to (one payment per reservation).
-pub const BY_RESERVATION: &str = "reservation";
+/// Unique key: the order a payment belongs to (one payment per order).
+pub const BY_ORDER: &str = "order";
 
 /// A payment as stored.
 #[derive(Serialize, Deserialize)]
 pub struct Record {
     id: String,
-    reservation_id: String,
+    order_id: String,
     customer_id: String,
     amount: i64,
     card_last4: Option<String>,
@@ -47,7 +47,7 @@ impl Aggregate for Payment {
     fn record(&self) -> Record {
         Record {
             id: self.id.clone(),
-            reservation_id: self.reservation_id.clone(),
+            order_id: self.order_id.clone(),
             customer_id: self.customer_id.clone(),
             amount: self.amount,
             card_last4: self.card_last4.clone(),
@@ -64,7 +64,7 @@ impl Aggregate for Payment {
             status: PaymentStatus::parse(&record.status)
                 .ok_or_else(|| anyhow!("unknown payment status {}", record.status))?,
             id: record.id,
-            reservation_id: record.reservation_id,
+            order_id: record.order_id,
             customer_id: record.customer_id,
             amount: record.amount,
             card_last4: record.card_last4,
@@ -76,7 +76,7 @@ impl Aggregate for Payment {
     }
 
     fn keys(&self) -> Vec<Key> {
-        vec![Key::unique(BY_RESERVATION, &self.reservation_id)]
+        vec![Key::unique(BY_ORDER, &self.order_id)]
     }
 
     fn integration_event(&self, event: &PaymentEvent, sequence: u64) -> Option<kernel::NewEvent> {

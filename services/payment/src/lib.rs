@@ -1,6 +1,8 @@
-//! The payment service of the roaming system (generic domain; it would be a third-party payment
-//! provider): takes card payments idempotently by reservation, reports and voids them for
-//! reconciliation, and refunds when the booth cancels a rental.
+//! The payment service (a generic domain; it stands in for a third-party payment provider),
+//! deployed into every system that takes money: takes card payments idempotently by order (the
+//! caller's opaque reference), reports and voids them for the caller's reconciliation, and refunds
+//! when a caller requests it. It serves the system its settings name (`bus.system`); its events
+//! travel in that system's stream.
 
 pub mod adapters;
 pub mod app;
@@ -19,15 +21,13 @@ use app::PaymentService;
 use kernel::{Application, Service, ServiceSettings};
 use std::sync::Arc;
 
-/// The service's name.
-pub const NAME: &str = "roaming/payment";
-
 /// The payment service's settings.
 pub type Settings = ServiceSettings;
 
 /// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let (service, storage) = Service::open(NAME, settings).await?;
+    let name = settings.qualified("payment")?;
+    let (service, storage) = Service::open(&name, settings).await?;
     let app = Arc::new(PaymentService::new(storage.repository()));
     service
         .routes(http::routes(app.clone()))

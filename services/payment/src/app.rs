@@ -1,7 +1,7 @@
-//! The payment use cases: take a payment (idempotent by reservation), report it, void it, and
-//! refund it when the booth cancels the rental.
+//! The payment use cases: take a payment (idempotent by order), report it, and void it (refund
+//! it when it was taken), on a caller's command or refund request.
 
-use crate::adapters::outbound::stored::BY_RESERVATION;
+use crate::adapters::outbound::stored::BY_ORDER;
 use crate::domain::card::Card;
 use crate::domain::payment::{Payment, PaymentStatus};
 use kernel::aggregate::{ChangeError, Repository, StoreError};
@@ -11,8 +11,8 @@ use std::convert::Infallible;
 /// A payment request.
 #[derive(Debug, Clone)]
 pub struct PayCommand {
-    /// The reservation (idempotency key).
-    pub reservation_id: String,
+    /// The order (idempotency key).
+    pub order_id: String,
     /// Who pays.
     pub customer_id: String,
     /// KRW.
@@ -35,14 +35,14 @@ pub enum PayError {
     /// Declined (stored: repeating the request answers the same).
     #[error("declined: {0}")]
     Declined(String),
-    /// The reservation's payment was voided.
-    #[error("the payment of this reservation was voided")]
+    /// The order's payment was voided.
+    #[error("the payment of this order was voided")]
     Voided,
-    /// The reservation's payment was refunded.
-    #[error("the payment of this reservation was refunded")]
+    /// The order's payment was refunded.
+    #[error("the payment of this order was refunded")]
     Refunded,
-    /// The same reservation was paid with a different amount.
-    #[error("reservation {0} was already paid with a different amount")]
+    /// The same order was paid with a different amount.
+    #[error("order {0} was already paid with a different amount")]
     AmountMismatch(String),
     /// The store failed.
     #[error(transparent)]
@@ -55,7 +55,7 @@ pub struct PaymentService {
     store: Repository<Payment>,
 }
 
-/// How many times a void looks again when a concurrent payment of the same reservation won.
+/// How many times a void looks again when a concurrent payment of the same order won.
 const VOID_ATTEMPTS: usize = 8;
 
 impl PaymentService {
@@ -66,7 +66,7 @@ impl PaymentService {
 
     fn answer(existing: Payment, command: &PayCommand) -> Result<Payment, PayError> {
         if existing.status != PaymentStatus::Voided && existing.amount != command.amount {
-            return Err(PayError::AmountMismatch(existing.reservation_id));
+            return Err(PayError::AmountMismatch(existing.order_id));
         }
         match existing.status {
             PaymentStatus::Approved => Ok(existing),
@@ -80,16 +80,16 @@ impl PaymentService {
         }
     }
 
-    /// Takes a payment; a repeated request for the same reservation answers as the first did.
+    /// Takes a payment; a repeated request for the same order answers as the first did.
     pub async fn pay(&self, command: PayCommand) -> Result<Payment, PayError> {
         let invalid = |code, message: &str| PayError::Invalid {
             code,
             message: message.to_owned(),
         };
-        if command.reservation_id.is_empty() || command.reservation_id.len() > 64 {
+        if command.order_id.is_empty() || command.order_id.len() > 64 {
             return Err(invalid(
-                "invalid_reservation_id",
-                "reservationId must be 1 to 64 characters",
+                "invalid_order_id",
+                "orderId must be 1 to 64 characters",
             ));
         }
         if command.customer_id.is_empty() || command.customer_id.len() > 64 {
@@ -100,12 +100,12 @@ impl PaymentService {
         }
         let card = Card::parse(&command.card_number)
             .map_err(|e| invalid("invalid_card_number", &e.to_string()))?;
-        if let Some(existing) = self.by_reservation(&command.reservation_id).await? {
+        if let Some(existing) = self.by_order(&command.order_id).await? {
             return Self::answer(existing, &command);
         }
         let (payment, events) = Payment::take(
             uuid::Uuid::now_v7().to_string(),
-            &command.reservation_id,
+            &command.order_id,
             &command.customer_id,
             command.amount,
             &card,
@@ -116,7 +116,7 @@ impl PaymentService {
             Ok(()) => Self::answer(payment, &command),
             Err(StoreError::Duplicate { .. }) => {
                 let existing = self
-                    .by_reservation(&command.reservation_id)
+                    .by_order(&command.order_id)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("a concurrent payment vanished"))?;
                 Self::answer(existing, &command)
@@ -125,57 +125,36 @@ impl PaymentService {
         }
     }
 
-    /// The payment of a reservation.
-    pub async fn by_reservation(&self, reservation_id: &str) -> anyhow::Result<Option<Payment>> {
-        self.store.find_unique(BY_RESERVATION, reservation_id).await
+    /// The payment of an order.
+    pub async fn by_order(&self, order_id: &str) -> anyhow::Result<Option<Payment>> {
+        self.store.find_unique(BY_ORDER, order_id).await
     }
 
-    /// Makes sure a reservation is never charged: refunds its approved payment, or records that
-    /// none may be taken. Idempotent.
-    pub async fn void(&self, reservation_id: &str) -> anyhow::Result<Payment> {
+    /// Makes sure an order is never charged: refunds its approved payment, or records that
+    /// none may be taken (so a late payment request is refused). Idempotent; `cause` is the
+    /// refund request it answers, if any.
+    pub async fn void(
+        &self,
+        order_id: &str,
+        cause: Option<&Cause>,
+    ) -> Result<Payment, ChangeError<Infallible>> {
         for _ in 0..VOID_ATTEMPTS {
-            if let Some(payment) = self.by_reservation(reservation_id).await? {
+            if let Some(payment) = self.by_order(order_id).await? {
                 return self
-                    .refund(&payment.id, None)
-                    .await
-                    .map_err(anyhow::Error::from);
+                    .store
+                    .update(&payment.id, cause, |p| Ok(p.refund()))
+                    .await;
             }
-            let (payment, events) = Payment::void_unpaid(
-                uuid::Uuid::now_v7().to_string(),
-                reservation_id,
-                clock::now(),
-            );
-            match self.store.create(&payment, &events, None).await {
+            let (payment, events) =
+                Payment::void_unpaid(uuid::Uuid::now_v7().to_string(), order_id, clock::now());
+            match self.store.create(&payment, &events, cause).await {
                 Ok(()) => return Ok(payment),
-                Err(StoreError::Duplicate { .. }) => continue,
+                // A concurrent payment or void won, or this request was handled before: look again.
+                Err(StoreError::Duplicate { .. } | StoreError::AlreadyHandled) => continue,
                 Err(error) => return Err(error.into()),
             }
         }
-        anyhow::bail!("payment of reservation {reservation_id} kept changing concurrently")
-    }
-
-    async fn refund(
-        &self,
-        payment_id: &str,
-        cause: Option<&Cause>,
-    ) -> Result<Payment, ChangeError<Infallible>> {
-        self.store
-            .update(payment_id, cause, |p| Ok(p.refund()))
-            .await
-    }
-
-    /// Policy: when the booth cancels the rental of a reservation, refund its payment.
-    pub async fn refund_canceled_rental(
-        &self,
-        reservation_id: &str,
-        cause: &Cause,
-    ) -> Result<Payment, ChangeError<Infallible>> {
-        let Some(payment) = self.by_reservation(reservation_id).await? else {
-            return Err(ChangeError::not_found::<Payment>(format!(
-                "for reservation {reservation_id}"
-            )));
-        };
-        self.refund(&payment.id, Some(cause)).await
+        Err(anyhow::anyhow!("payment of order {order_id} kept changing concurrently").into())
     }
 }
 

@@ -291,7 +291,10 @@ async fn a_payment_approved_just_before_the_reservation_service_crashed_is_confi
     system
         .spawn_with(
             "reservation",
-            &[("MSA_CRASH_AT", roaming_reservation::app::PAID_NOT_RECORDED)],
+            &[(
+                "MSA_CRASH_AT",
+                payment_contracts::checkout::PAID_NOT_RECORDED,
+            )],
         )
         .await;
     system.wait_ready("reservation", None).await;

@@ -7,6 +7,11 @@
 //! join payment events to their own. The event types leave the system out
 //! (`payment.approved.v1`): they travel as `<system>.payment.approved.v1` in the stream of the
 //! system that deploys payment.
+//!
+//! Besides the published language, the caller's kit: [`client`] (the port and its HTTP adapter)
+//! and [`checkout`] (paying for an order synchronously and reconciling unknown outcomes).
 
 pub mod api;
+pub mod checkout;
+pub mod client;
 pub mod events;

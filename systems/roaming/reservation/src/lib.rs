@@ -20,10 +20,10 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 
 use adapters::inbound::{events, grpc, http};
 use adapters::outbound::clock::SystemClock;
-use adapters::outbound::payment_client::HttpPaymentGateway;
 use app::{ReservationPolicy, ReservationService};
 use kernel::remote::{RemoteClient, RemoteSettings};
 use kernel::{Application, Service, ServiceSettings};
+use payment_contracts::client::HttpPayments;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,7 +69,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let (service, storage) = Service::open(NAME, settings.service.clone()).await?;
     let payments = RemoteClient::new("payment", &settings.payment, service.metrics())?;
     let breaker = payments.breaker();
-    let payments = HttpPaymentGateway(payments);
+    let payments = HttpPayments(payments);
     let app = Arc::new(ReservationService::new(
         storage.repository(),
         Arc::new(payments),

@@ -8,56 +8,15 @@ use kernel::consumer::EventHandler as _;
 use kernel::envelope::type_in;
 use kernel::sql::Storage;
 use kernel::{Envelope, IntegrationEvent};
+use payment_contracts::checkout::CheckoutError;
+use payment_contracts::client::{PaymentFailure, PaymentOutcome, PaymentState, ScriptedPayments};
 use payment_contracts::events::{PaymentCanceled, RefundRequested};
 use roaming_contracts::events as contract;
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
 const CARD: &str = "4111111111111111";
-
-/// Answers `pay` from a script; `state` and `void` from fixed answers; counts calls.
-#[derive(Default)]
-struct ScriptedPayments {
-    answers: Mutex<VecDeque<Result<PaymentOutcome, PaymentFailure>>>,
-    state: Mutex<Option<PaymentState>>,
-    paid: Mutex<u32>,
-    voided: Mutex<u32>,
-}
-
-impl ScriptedPayments {
-    fn answering(answers: Vec<Result<PaymentOutcome, PaymentFailure>>) -> Arc<Self> {
-        Arc::new(Self {
-            answers: Mutex::new(answers.into()),
-            ..Self::default()
-        })
-    }
-}
-
-#[async_trait::async_trait]
-impl PaymentGateway for ScriptedPayments {
-    async fn pay(&self, _: &Reservation, _: &str) -> Result<PaymentOutcome, PaymentFailure> {
-        *self.paid.lock().unwrap() += 1;
-        self.answers
-            .lock()
-            .unwrap()
-            .pop_front()
-            .expect("an unexpected payment call")
-    }
-    async fn state(&self, _: &str) -> anyhow::Result<PaymentState> {
-        Ok(self
-            .state
-            .lock()
-            .unwrap()
-            .clone()
-            .unwrap_or(PaymentState::NotFound))
-    }
-    async fn void(&self, _: &str) -> anyhow::Result<PaymentState> {
-        *self.voided.lock().unwrap() += 1;
-        Ok(PaymentState::Voided)
-    }
-}
 
 /// A clock that moves only when the test moves it.
 #[derive(Clone)]
@@ -120,9 +79,7 @@ fn command(key: Option<&str>) -> ReserveCommand {
 }
 
 fn approved() -> Result<PaymentOutcome, PaymentFailure> {
-    Ok(PaymentOutcome::Approved {
-        payment_id: "p-1".to_owned(),
-    })
+    ScriptedPayments::approved()
 }
 
 impl Given {
@@ -168,7 +125,7 @@ async fn a_declined_card_fails_for_good_and_a_retry_with_its_key_is_answered_wit
     for _ in 0..2 {
         let error = given.app.reserve(command(Some("k-1"))).await.unwrap_err();
         assert!(
-            matches!(&error, ReserveError::Declined { code, .. } if code == "card_declined"),
+            matches!(&error, ReserveError::Checkout(CheckoutError::Declined { code, .. }) if code == "card_declined"),
             "{error:?}"
         );
     }
@@ -190,7 +147,11 @@ async fn payment_unavailable_fails_the_attempt_and_frees_its_key_for_a_fresh_one
     )
     .await;
     let error = given.app.reserve(command(Some("k-2"))).await.unwrap_err();
-    let ReserveError::PaymentBusy { reservation_id, .. } = error else {
+    let ReserveError::Checkout(CheckoutError::Busy {
+        order_id: reservation_id,
+        ..
+    }) = error
+    else {
         panic!("{error:?}")
     };
     let failed = given.app.get(&reservation_id, None).await.unwrap();
@@ -214,7 +175,11 @@ async fn an_unknown_payment_outcome_is_voided_by_reconciliation_and_never_confir
     )
     .await;
     let error = given.app.reserve(command(None)).await.unwrap_err();
-    let ReserveError::PaymentBusy { reservation_id, .. } = error else {
+    let ReserveError::Checkout(CheckoutError::Busy {
+        order_id: reservation_id,
+        ..
+    }) = error
+    else {
         panic!("{error:?}")
     };
     // Payment did take the money, behind the customer's back: it must be voided, not kept.

@@ -150,27 +150,7 @@ impl From<ReserveError> for ApiError {
     fn from(error: ReserveError) -> Self {
         match error {
             ReserveError::Invalid { code, message } => ApiError::unprocessable(code, message),
-            ReserveError::Declined {
-                code,
-                reservation_id,
-            } => ApiError::new(
-                StatusCode::PAYMENT_REQUIRED,
-                code.clone(),
-                format!(
-                    "the payment was declined ({code}); reservation {reservation_id} was not made"
-                ),
-            ),
-            ReserveError::PaymentBusy { retry_after, .. } => ApiError::unavailable(
-                "payment_busy",
-                "payment is busy, try again shortly",
-                retry_after.as_secs(),
-            ),
-            ReserveError::KeyUsedUp { reason } => ApiError::conflict(
-                "idempotency_key_used",
-                format!(
-                    "the reservation made with this Idempotency-Key failed ({reason}); send a new key"
-                ),
-            ),
+            ReserveError::Checkout(error) => error.into(),
             ReserveError::Unknown(error) => ApiError::internal(error),
         }
     }

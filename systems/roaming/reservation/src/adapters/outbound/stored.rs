@@ -4,7 +4,7 @@
 use super::integration::integration_event;
 use crate::domain::catalog;
 use crate::domain::reservation::{
-    FailureReason, Reservation, ReservationEvent, ReservationStatus, Terms,
+    FailureReason, Reservation, ReservationError, ReservationEvent, ReservationStatus, Terms,
 };
 use crate::domain::values::{
     CustomerId, IdempotencyKey, Krw, RentalPeriod, format_date, parse_date,
@@ -12,17 +12,13 @@ use crate::domain::values::{
 use anyhow::anyhow;
 use kernel::aggregate::{Aggregate, Key};
 use kernel::sql::{from_millis, millis};
+use payment_contracts::checkout::{self, Payable, Progress, Unpaid};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Key of a customer's reservations.
 pub const BY_CUSTOMER: &str = "customer";
-/// Key of reservations waiting for their payment.
-pub const BY_STATUS: &str = "status";
-/// Unique key `<customer>/<idempotency key>`.
-pub const BY_IDEMPOTENCY_KEY: &str = "idempotency";
-
-/// The value of [`BY_IDEMPOTENCY_KEY`].
+/// The value of checkout's idempotency key: `<customer>/<client key>`.
 pub fn idempotency_key(customer: &CustomerId, key: &IdempotencyKey) -> String {
     format!("{}/{}", customer.as_str(), key.as_str())
 }
@@ -137,19 +133,12 @@ impl Aggregate for Reservation {
     /// A reservation that failed only because payment was unavailable gives up its idempotency
     /// key, so that a retry with the same key makes a fresh attempt.
     fn keys(&self) -> Vec<Key> {
-        let mut keys = vec![Key::index(BY_CUSTOMER, self.customer.as_str())];
-        if self.status == ReservationStatus::PaymentPending {
-            // Longest pending first, for the reconciler.
-            let age = -millis(self.updated_at);
-            keys.push(Key::index(BY_STATUS, self.status.as_str()).scored(age));
-        }
-        let released = self.failure == Some(FailureReason::PaymentUnavailable);
-        if let Some(key) = self.idempotency_key.as_ref().filter(|_| !released) {
-            keys.push(Key::unique(
-                BY_IDEMPOTENCY_KEY,
-                idempotency_key(&self.customer, key),
-            ));
-        }
+        let key = self
+            .idempotency_key
+            .as_ref()
+            .map(|key| idempotency_key(&self.customer, key));
+        let mut keys = checkout::keys(self, key);
+        keys.push(Key::index(BY_CUSTOMER, self.customer.as_str()));
         keys
     }
 
@@ -159,5 +148,49 @@ impl Aggregate for Reservation {
         sequence: u64,
     ) -> Option<kernel::NewEvent> {
         Some(integration_event(self, event, sequence))
+    }
+}
+
+impl Payable for Reservation {
+    type Refusal = ReservationError;
+
+    fn bill(&self) -> (String, i64) {
+        (self.customer.as_str().to_owned(), self.terms.amount.value())
+    }
+
+    fn progress(&self) -> Progress {
+        match (&self.status, &self.failure) {
+            (ReservationStatus::PaymentPending, _) => Progress::Pending {
+                unconfirmed: self.payment_unconfirmed,
+            },
+            (ReservationStatus::ReserveFailed, Some(FailureReason::Declined(code))) => {
+                Progress::Failed(Unpaid::Declined(code.clone()))
+            }
+            (ReservationStatus::ReserveFailed, Some(FailureReason::PaymentUnavailable)) => {
+                Progress::Failed(Unpaid::Unavailable)
+            }
+            (ReservationStatus::ReserveFailed, _) => Progress::Failed(Unpaid::TimedOut),
+            _ => Progress::Settled,
+        }
+    }
+
+    fn changed_at(&self) -> OffsetDateTime {
+        self.updated_at
+    }
+
+    fn paid(&self, payment_id: &str) -> Result<Vec<ReservationEvent>, ReservationError> {
+        self.confirm_payment(payment_id)
+    }
+
+    fn unpaid(&self, why: &Unpaid) -> Result<Vec<ReservationEvent>, ReservationError> {
+        self.fail(match why {
+            Unpaid::Declined(code) => FailureReason::Declined(code.clone()),
+            Unpaid::Unavailable => FailureReason::PaymentUnavailable,
+            Unpaid::TimedOut => FailureReason::PaymentTimedOut,
+        })
+    }
+
+    fn unconfirmed(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
+        self.report_payment_unconfirmed()
     }
 }

@@ -23,32 +23,55 @@ pub struct System {
 pub const SYSTEMS_DEFAULT: &str = "roaming";
 
 /// The registry.
-pub const SYSTEMS: &[System] = &[System {
-    manifest: include_str!("../../../systems/roaming/system.toml"),
-    services: &[
-        roaming_reservation::SERVICE,
-        payment::SERVICE,
-        roaming_rental::SERVICE,
-        roaming_customer::SERVICE,
-    ],
-    web: &[
-        (
-            "/",
-            HTML,
-            include_bytes!("../../../systems/roaming/web/index.html"),
-        ),
-        (
-            "/app.js",
-            JS,
-            include_bytes!("../../../systems/roaming/web/app.js"),
-        ),
-        (
-            "/app.css",
-            CSS,
-            include_bytes!("../../../systems/roaming/web/app.css"),
-        ),
-    ],
-}];
+pub const SYSTEMS: &[System] = &[
+    System {
+        manifest: include_str!("../../../systems/roaming/system.toml"),
+        services: &[
+            roaming_reservation::SERVICE,
+            payment::SERVICE,
+            roaming_rental::SERVICE,
+            roaming_customer::SERVICE,
+        ],
+        web: &[
+            (
+                "/",
+                HTML,
+                include_bytes!("../../../systems/roaming/web/index.html"),
+            ),
+            (
+                "/app.js",
+                JS,
+                include_bytes!("../../../systems/roaming/web/app.js"),
+            ),
+            (
+                "/app.css",
+                CSS,
+                include_bytes!("../../../systems/roaming/web/app.css"),
+            ),
+        ],
+    },
+    System {
+        manifest: include_str!("../../../systems/booking/system.toml"),
+        services: &[
+            booking_booking::SERVICE,
+            payment::SERVICE,
+            booking_delivery::SERVICE,
+            booking_mypage::SERVICE,
+        ],
+        web: &[
+            (
+                "/",
+                HTML,
+                include_bytes!("../../../systems/booking/web/index.html"),
+            ),
+            (
+                "/app.css",
+                CSS,
+                include_bytes!("../../../systems/booking/web/app.css"),
+            ),
+        ],
+    },
+];
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";

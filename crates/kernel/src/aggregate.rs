@@ -502,6 +502,19 @@ impl<A: Aggregate> Repository<A> {
         }
     }
 
+    /// Aggregate `id` if `visible` says the caller may see it; [`ChangeError::NotFound`] both
+    /// when it does not exist and when it is someone else's (so ids of others do not leak).
+    pub async fn get_visible<E>(
+        &self,
+        id: &str,
+        visible: impl FnOnce(&A) -> bool,
+    ) -> Result<A, ChangeError<E>> {
+        self.get(id)
+            .await?
+            .filter(visible)
+            .ok_or_else(|| ChangeError::not_found::<A>(id))
+    }
+
     /// The aggregates holding the key `name = value`, newest first (at most `limit`).
     pub async fn find(
         &self,

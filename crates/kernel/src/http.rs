@@ -240,6 +240,48 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
+/// A page of a list: `limit` items (1 to 100, default 20) after the first `offset`; the cursor a
+/// client sends is the `nextCursor` the previous page gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paging {
+    /// Items to skip.
+    pub offset: u32,
+    /// Items to show.
+    pub limit: u32,
+}
+
+impl Paging {
+    /// Reads `limit` and `cursor` query values; bad ones are a 400.
+    pub fn parse(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        let limit = limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::bad_request(
+                "invalid_limit",
+                "limit must be 1 to 100",
+            ));
+        }
+        let offset = match cursor {
+            None => 0,
+            Some(cursor) => cursor.parse::<u32>().map_err(|_| {
+                ApiError::bad_request("invalid_cursor", "cursor must be a nextCursor we gave")
+            })?,
+        };
+        Ok(Self { offset, limit })
+    }
+
+    /// How many to fetch: one more than shown, to know whether a next page exists.
+    pub fn fetch(&self) -> u32 {
+        self.limit + 1
+    }
+
+    /// Cuts `items` (fetched with [`Self::fetch`]) to the page; returns the next page's cursor.
+    pub fn cut<T>(&self, items: &mut Vec<T>) -> Option<String> {
+        let more = items.len() > self.limit as usize;
+        items.truncate(self.limit as usize);
+        more.then(|| (self.offset + self.limit).to_string())
+    }
+}
+
 /// How a domain error is told to clients: one table per error type, read by REST (status and
 /// stable code) and by gRPC (through [`crate::grpc::status`]).
 pub trait ErrorCode: std::fmt::Display {

@@ -38,6 +38,7 @@ pub mod sql;
 pub mod telemetry;
 #[cfg(test)]
 mod testing;
+pub mod view;
 
 pub use aggregate::{Aggregate, Cause, ChangeError, Key, Repository};
 pub use envelope::{Envelope, IntegrationEvent, NewEvent};

@@ -113,6 +113,12 @@ impl Relay {
                             break;
                         }
                     }
+                    // Hand the lease over now rather than when it expires, so that the process
+                    // replacing this one (a restart, a rollout) publishes at once.
+                    let _ = self
+                        .source
+                        .try_lease("relay", &self.owner, Duration::ZERO)
+                        .await;
                 }
                 return;
             }

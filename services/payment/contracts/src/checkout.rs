@@ -31,6 +31,37 @@ pub const BY_IDEMPOTENCY_KEY: &str = "idempotency";
 /// Crash point: payment approved, the order not yet updated.
 pub const PAID_NOT_RECORDED: &str = "checkout.paid_not_recorded";
 
+/// How often and after how long orders pending payment are reconciled.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconcileSettings {
+    /// An order pending payment this long (ms) is reconciled.
+    pub after_ms: u64,
+    /// How often the reconciler looks, in milliseconds.
+    pub every_ms: u64,
+}
+
+impl Default for ReconcileSettings {
+    fn default() -> Self {
+        Self {
+            after_ms: 10_000,
+            every_ms: 2_000,
+        }
+    }
+}
+
+/// The settings of a service that pays through checkout: `[payment]` (the guarded remote
+/// command) and `[reconcile]`; flattened into the service's settings.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CheckoutSettings {
+    /// The payment service.
+    #[serde(default)]
+    pub payment: kernel::remote::RemoteSettings,
+    /// The payment reconciler.
+    #[serde(default)]
+    pub reconcile: ReconcileSettings,
+}
+
 /// Why an order was not paid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unpaid {
@@ -111,6 +142,15 @@ pub enum CheckoutError {
         /// The order left behind (failed, or pending reconciliation).
         order_id: String,
     },
+    /// A counter the order takes from (seats, stock) has not enough left: nothing was stored or
+    /// charged.
+    #[error("not enough {counter} left for {key}")]
+    Exhausted {
+        /// The counter.
+        counter: &'static str,
+        /// Which one.
+        key: String,
+    },
     /// The earlier attempt with this idempotency key failed for good.
     #[error("the order made with this idempotency key failed ({reason}); use a new key")]
     KeyUsedUp {
@@ -161,6 +201,35 @@ impl<A: Payable> Checkout<A> {
             payments,
             changes: tokio::sync::broadcast::channel(1024).0,
         }
+    }
+
+    /// Checkout for `service` over the orders in `store`: pays through payment's HTTP API (its
+    /// breaker on the status page) and reconciles on schedule with the kernel's clock.
+    pub fn serve(
+        service: kernel::Service,
+        store: Repository<A>,
+        settings: &CheckoutSettings,
+    ) -> anyhow::Result<(kernel::Service, Arc<Self>)> {
+        let payments =
+            kernel::remote::RemoteClient::new("payment", &settings.payment, service.metrics())?;
+        let breaker = payments.breaker();
+        let checkout = Arc::new(Self::new(
+            store,
+            Arc::new(crate::client::HttpPayments(payments)),
+        ));
+        let reconciler = checkout.clone();
+        let after = Duration::from_millis(settings.reconcile.after_ms);
+        let every = Duration::from_millis(settings.reconcile.every_ms);
+        let service = service
+            .breaker(breaker)
+            .every(every, "reconciliation", move || {
+                let reconciler = reconciler.clone();
+                async move {
+                    let before = kernel::clock::now() - after;
+                    reconciler.reconcile(before).await.map(|_| ())
+                }
+            });
+        Ok((service, checkout))
     }
 
     /// The orders.
@@ -224,6 +293,9 @@ impl<A: Payable> Checkout<A> {
                         order_id: order.id().to_owned(),
                     }),
                 };
+            }
+            Err(StoreError::Exhausted { counter, key }) => {
+                return Err(CheckoutError::Exhausted { counter, key });
             }
             Err(error) => return Err(CheckoutError::Unknown(error.into())),
         }
@@ -359,6 +431,7 @@ impl From<CheckoutError> for kernel::http::ApiError {
                 "payment is busy, try again shortly",
                 retry_after.as_secs().max(1),
             ),
+            CheckoutError::Exhausted { .. } => ApiError::conflict("exhausted", error.to_string()),
             CheckoutError::KeyUsedUp { reason } => ApiError::conflict(
                 "idempotency_key_used",
                 format!(

@@ -8,9 +8,8 @@ use crate::domain::reservation::{Reservation, ReservationError, ReservationEvent
 use crate::domain::values::{CustomerId, IdempotencyKey, RentalPeriod, ValueError};
 use crate::ports::Clock;
 use kernel::Cause;
-use kernel::aggregate::{ChangeError, Repository};
+use kernel::aggregate::ChangeError;
 use payment_contracts::checkout::{Checkout, CheckoutError};
-use payment_contracts::client::Payments;
 use std::sync::Arc;
 use std::time::Duration;
 use time::Date;
@@ -76,7 +75,7 @@ pub struct ReservationPolicy {
 
 /// The use cases.
 pub struct ReservationService {
-    checkout: Checkout<Reservation>,
+    checkout: Arc<Checkout<Reservation>>,
     clock: Arc<dyn Clock>,
     policy: ReservationPolicy,
 }
@@ -111,13 +110,12 @@ pub fn value_error(error: ValueError) -> ReserveError {
 impl ReservationService {
     /// Wires the use cases to their ports.
     pub fn new(
-        store: Repository<Reservation>,
-        payments: Arc<dyn Payments>,
+        checkout: Arc<Checkout<Reservation>>,
         clock: Arc<dyn Clock>,
         policy: ReservationPolicy,
     ) -> Self {
         Self {
-            checkout: Checkout::new(store, payments),
+            checkout,
             clock,
             policy,
         }
@@ -167,12 +165,8 @@ impl ReservationService {
 
     /// One reservation, if `customer` (when given) owns it.
     pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<Reservation, CommandError> {
-        self.checkout
-            .store()
-            .get(id)
-            .await?
-            .filter(|r| customer.is_none_or(|c| c == r.customer.as_str()))
-            .ok_or_else(|| CommandError::not_found::<Reservation>(id))
+        let visible = |r: &Reservation| customer.is_none_or(|c| c == r.customer.as_str());
+        self.checkout.store().get_visible(id, visible).await
     }
 
     /// A customer's reservations, newest first.

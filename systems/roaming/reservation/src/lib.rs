@@ -21,9 +21,8 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 use adapters::inbound::{events, grpc, http};
 use adapters::outbound::clock::SystemClock;
 use app::{ReservationPolicy, ReservationService};
-use kernel::remote::{RemoteClient, RemoteSettings};
 use kernel::{Application, Service, ServiceSettings};
-use payment_contracts::client::HttpPayments;
+use payment_contracts::checkout::{Checkout, CheckoutSettings};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,64 +30,32 @@ use std::time::Duration;
 /// The service's name: outbox source, consumer group, log field.
 pub const NAME: &str = "roaming/reservation";
 
-/// How often and after how long pending payments are reconciled.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ReconcileSettings {
-    /// A reservation pending payment this long (ms) is reconciled.
-    pub after_ms: u64,
-    /// How often the reconciler looks, in milliseconds.
-    pub every_ms: u64,
-}
-
-impl Default for ReconcileSettings {
-    fn default() -> Self {
-        Self {
-            after_ms: 10_000,
-            every_ms: 2_000,
-        }
-    }
-}
-
 /// The reservation service's settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     /// What every service has.
     #[serde(flatten)]
     pub service: ServiceSettings,
-    /// The payment service.
-    #[serde(default)]
-    pub payment: RemoteSettings,
-    /// The payment reconciler.
-    #[serde(default)]
-    pub reconcile: ReconcileSettings,
+    /// Payment and its reconciler.
+    #[serde(flatten)]
+    pub checkout: CheckoutSettings,
 }
 
 /// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let (service, storage) = Service::open(NAME, settings.service.clone()).await?;
-    let payments = RemoteClient::new("payment", &settings.payment, service.metrics())?;
-    let breaker = payments.breaker();
-    let payments = HttpPayments(payments);
+    let (service, checkout) = Checkout::serve(service, storage.repository(), &settings.checkout)?;
     let app = Arc::new(ReservationService::new(
-        storage.repository(),
-        Arc::new(payments),
+        checkout,
         Arc::new(SystemClock),
         ReservationPolicy {
-            reconcile_after: Duration::from_millis(settings.reconcile.after_ms),
+            reconcile_after: Duration::from_millis(settings.checkout.reconcile.after_ms),
         },
     ));
-    let reconciler = app.clone();
-    let every = Duration::from_millis(settings.reconcile.every_ms);
     service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .breaker(breaker)
         .react(events::policies(app))
-        .every(every, "reconciliation", move || {
-            let reconciler = reconciler.clone();
-            async move { reconciler.reconcile().await.map(|_| ()) }
-        })
         .build()
         .await
 }

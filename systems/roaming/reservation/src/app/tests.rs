@@ -8,7 +8,7 @@ use kernel::consumer::EventHandler as _;
 use kernel::envelope::type_in;
 use kernel::sql::Storage;
 use kernel::{Envelope, IntegrationEvent};
-use payment_contracts::checkout::CheckoutError;
+use payment_contracts::checkout::{Checkout, CheckoutError};
 use payment_contracts::client::{PaymentFailure, PaymentOutcome, PaymentState, ScriptedPayments};
 use payment_contracts::events::{PaymentCanceled, RefundRequested};
 use roaming_contracts::events as contract;
@@ -48,11 +48,11 @@ async fn given(payments: Arc<ScriptedPayments>, reconcile_after: Duration) -> Gi
     let storage = Storage::memory("roaming/reservation").await.unwrap();
     let clock = TestClock(Arc::new(Mutex::new(datetime!(2026-11-22 09:00 UTC))));
     let repository_clock = clock.clone();
+    let store = storage
+        .repository()
+        .with_clock(Arc::new(move || repository_clock.now()));
     let app = Arc::new(ReservationService::new(
-        storage
-            .repository()
-            .with_clock(Arc::new(move || repository_clock.now())),
-        payments.clone(),
+        Arc::new(Checkout::new(store, payments.clone())),
         Arc::new(clock.clone()),
         ReservationPolicy { reconcile_after },
     ));

@@ -1,0 +1,218 @@
+//! The seed's functional requirements through the gateway: book and pay, delivery requested and
+//! shipped, cancel (after shipping: the ticket is voided), my page at each step, a retried POST
+//! booking once; and my page rebuilt by `msa replay`.
+
+use serde_json::{Value, json};
+use testkit::eventually;
+use testkit::system::{Options, PATIENCE, Profile, TestSystem};
+
+pub const MSA: &str = env!("CARGO_BIN_EXE_msa");
+pub const MANIFEST: &str = include_str!("../../../../systems/booking/system.toml");
+
+/// A booking request for `quantity` seats of `grade` at Elisabeth's second performance.
+pub fn request(grade: &str, quantity: u32) -> Value {
+    json!({
+        "musicalId": "elisabeth",
+        "performanceId": "elisabeth-2030-03-15",
+        "grade": grade,
+        "quantity": quantity,
+        "deliveryAddress": "서울시 종로구 세종대로 1",
+        "phone": "010-1234-5678",
+        "cardNumber": "4242424242424242",
+    })
+}
+
+/// `POST` with an `Idempotency-Key`.
+pub async fn post_keyed(
+    system: &TestSystem,
+    token: &str,
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let response = system
+        .client
+        .post(format!("{}{path}", system.gateway()))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Seats left of a grade of `elisabeth-2030-03-15` (or `performance`).
+pub async fn seats_left(system: &TestSystem, performance: &str, grade: &str) -> i64 {
+    let response = system
+        .client
+        .get(format!("{}/api/musicals", system.gateway()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "the catalog is public");
+    let musicals: Value = response.json().await.unwrap();
+    musicals
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["performances"].as_array().unwrap().iter())
+        .find(|p| p["id"] == performance)
+        .and_then(|p| {
+            p["grades"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| g["grade"] == grade)
+        })
+        .map(|g| g["available"].as_i64().unwrap())
+        .expect("the grade is in the catalog")
+}
+
+/// My page's view of a booking, once `accept` holds.
+pub async fn mypage_until(
+    system: &TestSystem,
+    token: &str,
+    id: &str,
+    what: &str,
+    accept: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(PATIENCE, &format!("my page of {id}: {what}"), || async {
+        let (status, view) = system
+            .get_as(token, &format!("/api/mypage/bookings/{id}"))
+            .await;
+        (status == 200 && accept(&view)).then_some(view)
+    })
+    .await
+}
+
+async fn book_ship_cancel(profile: Profile) {
+    let system = TestSystem::start(MSA, MANIFEST, Options::of(profile)).await;
+    let kim = system.user_token("kim", "kim-password").await;
+    let lee = system.user_token("lee", "lee-password").await;
+    let team = system.user_token("delivery", "delivery-password").await;
+    let before = seats_left(&system, "elisabeth-2030-03-15", "VIP").await;
+
+    let (status, booked) =
+        post_keyed(&system, &kim, "/api/bookings", "k-1", &request("VIP", 2)).await;
+    assert_eq!(status, 201, "{booked}");
+    assert_eq!(booked["status"], "Booked");
+    assert_eq!(booked["amount"], 340_000);
+    let id = booked["id"].as_str().unwrap().to_owned();
+    let (status, again) =
+        post_keyed(&system, &kim, "/api/bookings", "k-1", &request("VIP", 2)).await;
+    assert_eq!(
+        (status, &again["id"]),
+        (201, &booked["id"]),
+        "a retry books once"
+    );
+    assert_eq!(
+        seats_left(&system, "elisabeth-2030-03-15", "VIP").await,
+        before - 2
+    );
+
+    let (status, _) = system.get_as(&lee, &format!("/api/bookings/{id}")).await;
+    assert_eq!(status, 404, "lee cannot see kim's booking");
+    let (status, mine) = system.get_as(&kim, "/api/bookings?limit=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(mine["bookings"][0]["id"], booked["id"]);
+
+    eventually(PATIENCE, "the ticket is in the delivery queue", || async {
+        let (_, queue) = system
+            .get_as(&team, "/api/deliveries?status=Requested&limit=100")
+            .await;
+        queue["deliveries"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["bookingId"] == booked["id"]))
+            .then_some(())
+    })
+    .await;
+    let (status, _) = system
+        .post_as(
+            &kim,
+            &format!("/api/deliveries/{id}/ship"),
+            json!({"shipper": "kim"}),
+        )
+        .await;
+    assert_eq!(status, 403, "customers do not ship");
+    let path = format!("/api/deliveries/{id}/ship");
+    let (status, shipped) = system
+        .post_as(&team, &path, json!({"shipper": "CJ 대한통운"}))
+        .await;
+    assert_eq!(status, 200, "{shipped}");
+    let view = mypage_until(&system, &kim, &id, "shipped", |v| {
+        v["deliveryStatus"] == "Shipped"
+    })
+    .await;
+    assert_eq!(view["bookingStatus"], "Booked");
+    assert_eq!(view["paymentStatus"], "Approved");
+    assert_eq!(view["shipper"], "CJ 대한통운");
+    assert_eq!(view["musicalTitle"], "엘리자벳");
+    let (status, _) = system
+        .get_as(&lee, &format!("/api/mypage/bookings/{id}"))
+        .await;
+    assert_eq!(status, 404, "lee's my page does not show kim's booking");
+
+    let (status, canceling) = system
+        .post_as(&kim, &format!("/api/bookings/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(
+        (status, &canceling["status"]),
+        (202, &json!("CancelRequested"))
+    );
+    let view = mypage_until(&system, &kim, &id, "canceled", |v| {
+        v["bookingStatus"] == "Canceled"
+    })
+    .await;
+    assert_eq!(view["paymentStatus"], "Refunded");
+    assert_eq!(
+        view["deliveryStatus"], "Voided",
+        "a shipped ticket is voided"
+    );
+    let steps: Vec<&str> = view["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    for step in [
+        "booking.started",
+        "payment.approved",
+        "delivery.requested",
+        "delivery.shipped",
+        "booking.cancel_requested",
+        "payment.canceled",
+        "delivery.canceled",
+        "booking.canceled",
+    ] {
+        assert!(
+            steps.contains(&step),
+            "the timeline lacks {step}: {steps:?}"
+        );
+    }
+    assert_eq!(
+        seats_left(&system, "elisabeth-2030-03-15", "VIP").await,
+        before,
+        "seats are free again"
+    );
+    let (status, refused) = system
+        .post_as(&team, &path, json!({"shipper": "CJ 대한통운"}))
+        .await;
+    assert_eq!(
+        (status, &refused["code"]),
+        (409, &json!("delivery_canceled"))
+    );
+    let (status, page) = system.get_as(&kim, "/api/mypage?limit=10").await;
+    assert_eq!(status, 200);
+    assert!(
+        page["bookings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["id"] == booked["id"])
+    );
+    system.cleanup().await;
+}
+
+scenario!(book_ship_cancel);

@@ -1,0 +1,144 @@
+//! The booking use cases: book (seats taken and paid in one go, see checkout), list, cancel, the
+//! policies that complete a cancel, the seat counters and reconciliation.
+
+use crate::adapters::outbound::stored::{BY_CUSTOMER, SEATS};
+use crate::domain::booking::{Booking, BookingError, BookingEvent, MAX_QUANTITY, Order};
+use crate::domain::catalog::{self, Seats};
+use kernel::aggregate::ChangeError;
+use kernel::{Cause, clock};
+use payment_contracts::checkout::{Checkout, CheckoutError};
+use std::sync::Arc;
+
+/// A booking request, parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct BookCommand {
+    /// Who books.
+    pub customer_id: String,
+    /// What (quantity not yet checked).
+    pub order: Order,
+    /// Card to pay with.
+    pub card_number: String,
+    /// The client's idempotency key.
+    pub idempotency_key: Option<String>,
+}
+
+/// Why a booking request produced no booking.
+#[derive(Debug, thiserror::Error)]
+pub enum BookError {
+    /// The request is invalid; `code` is stable.
+    #[error("{message}")]
+    Invalid {
+        /// Stable code.
+        code: &'static str,
+        /// What to fix.
+        message: String,
+    },
+    /// Checkout did not produce a paid booking (sold out included).
+    #[error(transparent)]
+    Checkout(#[from] CheckoutError),
+}
+
+/// Why a command on an existing booking failed.
+pub type CommandError = ChangeError<BookingError>;
+
+/// The use cases.
+#[derive(Debug)]
+pub struct BookingService {
+    checkout: Arc<Checkout<Booking>>,
+}
+
+impl BookingService {
+    /// Wires the use cases to checkout (their store and payment).
+    pub fn new(checkout: Arc<Checkout<Booking>>) -> Self {
+        Self { checkout }
+    }
+
+    /// Opens a seat counter per performance and grade at its capacity (once; later starts keep
+    /// what is left).
+    pub async fn open_seats(&self) -> anyhow::Result<()> {
+        let store = self.checkout.store().store();
+        for seats in catalog::all_seats() {
+            store
+                .define_counter(SEATS, &seats.counter_key(), seats.grade.capacity)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Seats left for a pick.
+    pub async fn available(&self, seats: &Seats) -> anyhow::Result<i64> {
+        let store = self.checkout.store().store();
+        Ok(store
+            .counter(SEATS, &seats.counter_key())
+            .await?
+            .unwrap_or(seats.grade.capacity))
+    }
+
+    /// Books and pays.
+    pub async fn book(&self, command: BookCommand) -> Result<Booking, BookError> {
+        if !(1..=MAX_QUANTITY).contains(&command.order.quantity) {
+            return Err(BookError::Invalid {
+                code: "invalid_quantity",
+                message: format!("quantity must be 1 to {MAX_QUANTITY}"),
+            });
+        }
+        if clock::now() >= command.order.seats.performance.starts_at {
+            return Err(BookError::Invalid {
+                code: "performance_started",
+                message: "the performance has begun; pick a later one".to_owned(),
+            });
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let key = command.idempotency_key.clone();
+        let (booking, events) =
+            Booking::request(id, &command.customer_id, command.order, key, clock::now());
+        let key = (command.idempotency_key).map(|key| format!("{}/{key}", command.customer_id));
+        Ok(self
+            .checkout
+            .start(booking, &events, key.as_deref(), &command.card_number)
+            .await?)
+    }
+
+    /// One booking, if `customer` (when given) owns it.
+    pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<Booking, CommandError> {
+        let visible = |b: &Booking| customer.is_none_or(|c| c == b.customer_id);
+        self.checkout.store().get_visible(id, visible).await
+    }
+
+    /// A customer's bookings, newest first: `limit` after the first `offset`.
+    pub async fn list(
+        &self,
+        customer: &str,
+        offset: u32,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Booking>> {
+        let found = self
+            .checkout
+            .store()
+            .find(BY_CUSTOMER, customer, offset.saturating_add(limit))
+            .await?;
+        Ok(found.into_iter().skip(offset as usize).collect())
+    }
+
+    /// The customer cancels: payment refunds and delivery cancels.
+    pub async fn cancel(&self, id: &str, customer: Option<&str>) -> Result<Booking, CommandError> {
+        self.get(id, customer).await?;
+        let now = clock::now();
+        self.checkout
+            .change(id, None, |b| b.request_cancel(now))
+            .await
+    }
+
+    /// Policy: payment's or delivery's event `cause` moves its booking as `decide` says.
+    pub async fn react<F>(&self, cause: &Cause, decide: F) -> Result<Booking, CommandError>
+    where
+        F: Fn(&Booking) -> Result<Vec<BookingEvent>, BookingError>,
+    {
+        self.checkout
+            .change(cause.subject(), Some(cause), decide)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

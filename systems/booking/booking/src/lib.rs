@@ -1,0 +1,49 @@
+//! The booking service of the booking system (core domain): customers book seats of a musical's
+//! performance and pay synchronously (payment's checkout); they cancel before the performance (a
+//! saga: payment refunds, delivery cancels). Seats are counters that never oversell.
+
+pub mod adapters;
+pub mod app;
+pub mod domain;
+
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "booking",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
+    rebuild: None,
+};
+
+use adapters::inbound::{events, http};
+use app::BookingService;
+use kernel::{Application, Service, ServiceSettings};
+use payment_contracts::checkout::{Checkout, CheckoutSettings};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// The service's name.
+pub const NAME: &str = "booking/booking";
+
+/// The booking service's settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// What every service has.
+    #[serde(flatten)]
+    pub service: ServiceSettings,
+    /// Payment and its reconciler.
+    #[serde(flatten)]
+    pub checkout: CheckoutSettings,
+}
+
+/// Builds the service on the store its URL names.
+pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    let (service, storage) = Service::open(NAME, settings.service.clone()).await?;
+    let (service, checkout) = Checkout::serve(service, storage.repository(), &settings.checkout)?;
+    let app = Arc::new(BookingService::new(checkout));
+    app.open_seats().await?;
+    service
+        .routes(http::routes(app.clone()))
+        .react(events::policies(app))
+        .build()
+        .await
+}

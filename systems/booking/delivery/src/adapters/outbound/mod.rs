@@ -1,0 +1,3 @@
+//! Outbound adapters: how the kernel keeps a delivery.
+
+pub mod stored;

@@ -1,0 +1,3 @@
+//! The delivery domain. Pure Rust.
+
+pub mod delivery;

@@ -1,0 +1,33 @@
+//! The delivery service of the booking system (supporting domain): the delivery team's queue of
+//! paper tickets for paid bookings; shipping; canceled with its booking (voided once shipped).
+
+pub mod adapters;
+pub mod app;
+pub mod domain;
+
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "delivery",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
+    rebuild: None,
+};
+
+use adapters::inbound::{events, http};
+use app::DeliveryService;
+use kernel::{Application, Service, ServiceSettings};
+use std::sync::Arc;
+
+/// The service's name.
+pub const NAME: &str = "booking/delivery";
+
+/// Builds the service on the store its URL names.
+pub async fn build(settings: ServiceSettings) -> anyhow::Result<Application> {
+    let (service, storage) = Service::open(NAME, settings).await?;
+    let app = Arc::new(DeliveryService::new(storage.repository()));
+    service
+        .routes(http::routes(app.clone()))
+        .react(events::policies(app))
+        .build()
+        .await
+}

@@ -35,6 +35,8 @@ pub const BY_OWNER: &str = "owner";
 pub struct Fold {
     owner: Option<String>,
     fields: Map<String, Value>,
+    facts: Map<String, Value>,
+    note: Option<String>,
 }
 
 impl Fold {
@@ -47,14 +49,29 @@ impl Fold {
     pub fn owned_by(owner: &str) -> Self {
         Self {
             owner: Some(owner.to_owned()),
-            fields: Map::new(),
+            ..Self::default()
         }
     }
 
-    /// Sets field `name` (camelCase, as the API shows it).
+    /// Sets field `name` (camelCase, as the API shows it), unless a newer event of the same
+    /// source was folded in already: for what changes (a status).
     pub fn set(mut self, name: &str, value: impl Serialize) -> Self {
         let value = serde_json::to_value(value).unwrap_or(Value::Null);
         self.fields.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Sets field `name` whatever the order of events: for what never changes once true (the
+    /// terms, a serial handed out, a payment id).
+    pub fn fact(mut self, name: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.facts.insert(name.to_owned(), value);
+        self
+    }
+
+    /// A note on the event's timeline step (a reason, a serial).
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
         self
     }
 }
@@ -79,6 +96,9 @@ pub struct Step {
     pub at: OffsetDateTime,
     /// The producer's sequence.
     pub sequence: u64,
+    /// A reason, a serial, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A view document.
@@ -118,17 +138,51 @@ impl Document {
         }
     }
 
-    /// The document as the API shows it: `id`, the fields, `timeline`, `createdAt`.
-    pub fn to_json(&self) -> Value {
+    /// The document as the API shows it: `<kind>Id`, `<owner>Id`, the fields, `sources` (the
+    /// latest sequence per source), `timeline` (`at`, `step`, its `source` and `event`, `detail`),
+    /// `createdAt`, `updatedAt`.
+    pub fn to_json(&self, names: &Names) -> Value {
+        let time = |at: &OffsetDateTime| at.format(&Rfc3339).unwrap_or_default();
         let mut json = self.fields.clone();
-        json.insert("id".into(), self.id.clone().into());
+        json.insert(names.id_field.clone(), self.id.clone().into());
+        json.insert(names.owner_field.clone(), self.owner.clone().into());
+        json.insert("sources".into(), serde_json::json!(self.sequences));
         let timeline = self.timeline.iter().map(|s| {
-            serde_json::json!({"step": s.step, "at": s.at.format(&Rfc3339).unwrap_or_default()})
+            let (source, event) = s.step.split_once('.').unwrap_or(("", &s.step));
+            let mut step = serde_json::json!({"at": time(&s.at), "step": s.step, "source": source, "event": event});
+            if let Some(note) = &s.note {
+                step["detail"] = note.clone().into();
+            }
+            step
         });
         json.insert("timeline".into(), timeline.collect());
-        let created = self.created_at.format(&Rfc3339).unwrap_or_default();
-        json.insert("createdAt".into(), created.into());
+        json.insert("createdAt".into(), time(&self.created_at).into());
+        json.insert("updatedAt".into(), time(&self.updated_at).into());
         Value::Object(json)
+    }
+}
+
+/// What a read model calls its documents and their owners in the API.
+#[derive(Clone, Debug)]
+pub struct Names {
+    /// `reservation`: the id field is `reservationId`, lists are `reservations`, a missing one is
+    /// `reservation_not_found`.
+    pub kind: String,
+    /// `customer`: the owner field and the operators' query parameter are `customerId`.
+    pub owner: String,
+    id_field: String,
+    owner_field: String,
+}
+
+impl Names {
+    /// Names for documents of `kind` owned by `owner`s (lower-case words).
+    pub fn new(kind: &str, owner: &str) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            owner: owner.to_owned(),
+            id_field: format!("{kind}Id"),
+            owner_field: format!("{owner}Id"),
+        }
     }
 }
 
@@ -149,6 +203,9 @@ impl Aggregate for Document {
         if let Some(owner) = &folded.fold.owner {
             self.owner = Some(owner.clone());
         }
+        for (name, value) in &folded.fold.facts {
+            self.fields.insert(name.clone(), value.clone());
+        }
         let latest = self.sequences.entry(folded.source.clone()).or_default();
         if folded.sequence > *latest {
             *latest = folded.sequence;
@@ -160,6 +217,7 @@ impl Aggregate for Document {
             step: folded.step.clone(),
             at: folded.at,
             sequence: folded.sequence,
+            note: folded.fold.note.clone(),
         };
         if !self.timeline.contains(&step) {
             let at = self.timeline.partition_point(|s| s.at <= step.at);
@@ -195,12 +253,18 @@ impl Aggregate for Document {
 #[derive(Debug)]
 pub struct Views {
     repository: Repository<Document>,
+    names: Names,
 }
 
 impl Views {
-    /// Views kept in `repository` (make it `generational()` for `msa replay`).
-    pub fn new(repository: Repository<Document>) -> Self {
-        Self { repository }
+    /// Views kept in `repository` (make it `generational()` for `msa replay`), named as `names`.
+    pub fn new(repository: Repository<Document>, names: Names) -> Self {
+        Self { repository, names }
+    }
+
+    /// What the documents are called.
+    pub fn names(&self) -> &Names {
+        &self.names
     }
 
     /// One document.
@@ -260,58 +324,69 @@ impl FoldTable for Policies<Views> {
     }
 }
 
-/// A page of an owner's documents.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PageQuery {
-    /// The owner (operators only; others see their own).
-    owner: Option<String>,
-    /// At most this many (1 to 100, default 20).
-    limit: Option<u32>,
-    /// Where the previous page ended (its `nextCursor`).
-    cursor: Option<String>,
-}
-
 struct ViewRoutes {
     views: Arc<Views>,
     claim: &'static str,
-    item: &'static str,
 }
 
 /// `GET <base>` (the caller's documents, newest first, paged with `limit` and `cursor`) and
-/// `GET <base>/<item>/{id}` (one document), scoped to the caller's scoping claim `claim`: callers
-/// holding it see their own documents only; operators (without it) name the owner.
-pub fn routes(views: Arc<Views>, base: &str, item: &'static str, claim: &'static str) -> Router {
-    let state = Arc::new(ViewRoutes { views, claim, item });
+/// `GET <base>/<kind>s/{id}` (one document), scoped to the caller's scoping claim `claim`: callers
+/// holding it see their own documents only; operators (without it) name the owner with
+/// `?<owner>Id=`.
+pub fn routes(views: Arc<Views>, base: &str, claim: &'static str) -> Router {
+    let item = format!("{base}/{}s/{{id}}", views.names.kind);
+    let state = Arc::new(ViewRoutes { views, claim });
     Router::new()
         .route(base, get(page))
-        .route(&format!("{base}/{item}/{{id}}"), get(one))
+        .route(&item, get(one))
         .with_state(state)
+}
+
+fn bad_request(code: String, message: String) -> ApiError {
+    ApiError::new(axum::http::StatusCode::BAD_REQUEST, code, message)
 }
 
 async fn page(
     State(routes): State<Arc<ViewRoutes>>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    Query(mut query): Query<BTreeMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
+    let names = &routes.views.names;
+    let asked = query.remove(&names.owner_field);
+    let limit = match query.remove("limit") {
+        None => None,
+        Some(limit) => Some(
+            limit
+                .parse::<u32>()
+                .map_err(|_| ApiError::bad_request("invalid_limit", "limit must be 1 to 100"))?,
+        ),
+    };
+    let cursor = query.remove("cursor");
+    if let Some(unknown) = query.keys().next() {
+        let message = format!("unknown query parameter {unknown:?}");
+        return Err(ApiError::bad_request("invalid_query", message));
+    }
     let owner = caller
         .claim(routes.claim)
         .map(str::to_owned)
-        .or(query.owner)
+        .or(asked)
         .filter(|o| !o.is_empty())
-        .ok_or_else(|| ApiError::bad_request("missing_owner", "give ?owner=..."))?;
-    let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
+        .ok_or_else(|| {
+            let code = format!("missing_{}_id", names.owner);
+            bad_request(code, format!("give ?{}=...", names.owner_field))
+        })?;
+    let paging = Paging::parse(limit, cursor.as_deref())?;
     let mut documents = routes
         .views
         .of_owner(&owner, paging.offset, paging.fetch())
         .await?;
     let next = paging.cut(&mut documents);
-    let items: Vec<Value> = documents.iter().map(Document::to_json).collect();
-    Ok(Json(serde_json::json!({
-        "owner": owner,
-        routes.item: items,
-        "nextCursor": next,
-    })))
+    let items: Vec<Value> = documents.iter().map(|d| d.to_json(names)).collect();
+    let mut page = Map::new();
+    page.insert(names.owner_field.clone(), owner.into());
+    page.insert(format!("{}s", names.kind), items.into());
+    page.insert("nextCursor".into(), next.into());
+    Ok(Json(Value::Object(page)))
 }
 
 async fn one(
@@ -320,18 +395,23 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     crate::http::record_correlation(&id);
-    let not_found = || ApiError::not_found("not_found", format!("no {} {id}", routes.item));
+    let names = &routes.views.names;
+    let not_found = || {
+        let code = format!("{}_not_found", names.kind);
+        let message = format!("no {} {id} here", names.kind);
+        ApiError::new(axum::http::StatusCode::NOT_FOUND, code, message)
+    };
     let document = routes.views.get(&id).await?.ok_or_else(not_found)?;
     if let Some(owner) = caller.claim(routes.claim)
         && document.owner.as_deref() != Some(owner)
     {
         return Err(not_found());
     }
-    Ok(Json(document.to_json()))
+    Ok(Json(document.to_json(names)))
 }
 
-/// The API document of [`routes`] at `base` and `item`.
-pub fn openapi(base: &str, item: &str, tag: &str) -> utoipa::openapi::OpenApi {
+/// The API document of [`routes`] at `base` for documents of `kind` owned by `owner`s.
+pub fn openapi(base: &str, kind: &str, owner: &str, tag: &str) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
     use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{OpenApiBuilder, PathItem, PathsBuilder, ResponseBuilder};
@@ -348,12 +428,13 @@ pub fn openapi(base: &str, item: &str, tag: &str) -> utoipa::openapi::OpenApi {
         }
         operation.build()
     };
+    let owner_field = format!("{owner}Id");
     let page = operation(
         "The caller's documents, newest first (paged)",
         vec![
             ("limit", ParameterIn::Query),
             ("cursor", ParameterIn::Query),
-            ("owner", ParameterIn::Query),
+            (owner_field.as_str(), ParameterIn::Query),
         ],
     );
     let one = operation(
@@ -365,7 +446,7 @@ pub fn openapi(base: &str, item: &str, tag: &str) -> utoipa::openapi::OpenApi {
             PathsBuilder::new()
                 .path(base, PathItem::new(HttpMethod::Get, page))
                 .path(
-                    format!("{base}/{item}/{{id}}"),
+                    format!("{base}/{kind}s/{{id}}"),
                     PathItem::new(HttpMethod::Get, one),
                 ),
         )
@@ -396,7 +477,10 @@ mod tests {
     #[tokio::test]
     async fn events_in_any_order_fold_into_one_document_and_stale_ones_only_into_its_timeline() {
         let storage = crate::sql::Storage::memory("shop/mypage").await.unwrap();
-        let views = Arc::new(Views::new(storage.repository()));
+        let views = Arc::new(Views::new(
+            storage.repository(),
+            Names::new("order", "customer"),
+        ));
         let table = Policies::new(views.clone())
             .fold(|e: Started| {
                 Fold::owned_by(&e.customer_id)
@@ -423,10 +507,21 @@ mod tests {
             .handle(&envelope("shop/order", &started(1), 1))
             .await
             .unwrap();
-        let document = views.get("o-1").await.unwrap().unwrap().to_json();
+        let document = views
+            .get("o-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .to_json(views.names());
         assert_eq!(document["amount"], 5, "the stale event set nothing");
         assert_eq!(document["shipper"], "CJ");
         assert_eq!(document["timeline"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            (&document["orderId"], &document["customerId"]),
+            (&"o-1".into(), &"kim".into())
+        );
+        assert_eq!(document["sources"]["order"], 2);
+        assert_eq!(document["timeline"][0]["step"], "delivery.shipped");
         let mine = views.of_owner("kim", 0, 10).await.unwrap();
         assert_eq!(mine.len(), 1);
         assert!(views.of_owner("lee", 0, 10).await.unwrap().is_empty());

@@ -210,7 +210,7 @@ async fn book_ship_cancel(profile: Profile) {
             .as_array()
             .unwrap()
             .iter()
-            .any(|b| b["id"] == booked["id"])
+            .any(|b| b["bookingId"] == booked["id"])
     );
     system.cleanup().await;
 }

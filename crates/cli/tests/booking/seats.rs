@@ -183,6 +183,7 @@ async fn the_last_seats_go_to_exactly_as_many_bookings_and_failures_hold_none() 
         - time::OffsetDateTime::now_utc())
     .whole_seconds()
     .to_string();
+    system.stop("booking").await;
     system.set_service_env("booking", "MSA__CLOCK__OFFSET_SECONDS", &offset);
     system.restart("booking").await;
     let (status, refused) = system

@@ -177,7 +177,7 @@ async fn canceling_before_hand_out_cancels_the_rental_refunds_the_payment_and_ca
     for step in [
         "reservation.cancel_requested",
         "rental.canceled",
-        "payment.refunded",
+        "payment.canceled",
         "reservation.canceled",
     ] {
         assert!(

@@ -5,7 +5,7 @@
 
 use booking_contracts as booking;
 use kernel::policy::Policies;
-use kernel::view::{Fold, FoldTable as _, Views};
+use kernel::view::{Fold, FoldTable as _, Names, Views};
 use kernel::{Application, Service, ServiceSettings};
 use payment_contracts::events as payment;
 use std::sync::Arc;
@@ -17,20 +17,25 @@ pub const NAME: &str = "booking/mypage";
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "mypage",
     build: |layers| Box::pin(async move { build(layers.build()?).await }),
-    openapi: || kernel::view::openapi("/api/mypage", "bookings", "my page"),
+    openapi: || kernel::view::openapi("/api/mypage", "booking", "customer", "my page"),
     rebuild: Some(|layers, live, progress| {
         Box::pin(async move {
             kernel::projection::rebuild_from_start(
                 &layers.build()?,
                 NAME,
                 &live,
-                |views| projection(Arc::new(Views::new(views))),
+                |views| projection(Arc::new(Views::new(views, names()))),
                 progress,
             )
             .await
         })
     }),
 };
+
+/// Booking documents owned by customers: `bookingId`, `customerId`, `/api/mypage/bookings/{id}`.
+fn names() -> Names {
+    Names::new("booking", "customer")
+}
 
 /// The projection: what each event says about its booking's page.
 pub fn projection(views: Arc<Views>) -> Policies<Views> {
@@ -87,12 +92,11 @@ pub fn projection(views: Arc<Views>) -> Policies<Views> {
 /// Builds the service on the store its URL names (SQLite, PostgreSQL, MariaDB or Redis).
 pub async fn build(settings: ServiceSettings) -> anyhow::Result<Application> {
     let (service, storage) = Service::open(NAME, settings).await?;
-    let views = Arc::new(Views::new(storage.repository().generational()));
+    let views = Arc::new(Views::new(storage.repository().generational(), names()));
     service
         .routes(kernel::view::routes(
             views.clone(),
             "/api/mypage",
-            "bookings",
             "customer",
         ))
         .react(projection(views))

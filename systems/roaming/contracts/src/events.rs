@@ -82,6 +82,10 @@ contract! {
         reservation_id: String,
         customer_id: String,
         reason: String,
+        /// The reservation's status after the refusal (`Reserved` or `HandedOut`; empty in
+        /// events written before it was added).
+        #[serde(default)]
+        status: String,
     }
 }
 
@@ -90,6 +94,10 @@ contract! {
     ReservationHandedOut = "roaming.reservation.handed_out.v1" {
         reservation_id: String,
         customer_id: String,
+        /// The reservation's status after it (`HandedOut`, or `CancelRequested` while a cancel
+        /// waits for the booth; empty in events written before it was added).
+        #[serde(default)]
+        status: String,
     }
 }
 

@@ -1,59 +1,153 @@
 //! The customer service of the roaming system: my page, a read model (CQRS) of every
-//! reservation's reservation, payment and rental status, built only from events — no calls to
-//! other services, no shared database.
+//! reservation's reservation, payment and rental status with a timeline, folded from events only
+//! (the kernel's document views) — no calls to other services, no shared database. Each source's
+//! status moves only forward by that source's `sequence`; terms, serial and payment id are facts
+//! that hold whatever the order. `msa replay roaming/customer` rebuilds it from the stream.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
-
-/// The service as the `msa` binary runs it.
-pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
-    name: "customer",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
-    openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
-    rebuild: Some(|layers, live, progress| {
-        Box::pin(async move { rebuild_from_start(layers.build()?, &live, progress).await })
-    }),
-};
-
-use adapters::inbound::{events, http};
-use app::MyPage;
-use domain::view::ReservationView;
+use kernel::policy::Policies;
+use kernel::view::{Fold, FoldTable as _, Names, Views};
 use kernel::{Application, Service, ServiceSettings};
+use payment_contracts::events as payment;
+use roaming_contracts::events as contract;
 use std::sync::Arc;
 
 /// The service's name.
 pub const NAME: &str = "roaming/customer";
 
-/// The customer service's settings.
-pub type Settings = ServiceSettings;
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "customer",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: || kernel::view::openapi("/api/mypage", "reservation", "customer", "my page"),
+    rebuild: Some(|layers, live, progress| {
+        Box::pin(async move {
+            kernel::projection::rebuild_from_start(
+                &layers.build()?,
+                NAME,
+                &live,
+                |views| projection(Arc::new(Views::new(views, names()))),
+                progress,
+            )
+            .await
+        })
+    }),
+};
 
-/// Builds the service on its store (SQLite embedded, Redis in production; PostgreSQL and
-/// MariaDB work too).
-pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+/// Reservation documents owned by customers: `reservationId`, `customerId`,
+/// `/api/mypage/reservations/{id}`.
+fn names() -> Names {
+    Names::new("reservation", "customer")
+}
+
+fn terms(fold: Fold, terms: &contract::ReservationTerms) -> Fold {
+    fold.fact("deviceModel", &terms.device_model)
+        .fact("country", &terms.country)
+        .fact("rentalDate", &terms.rental_date)
+        .fact("returnDate", &terms.return_date)
+        .fact("booth", &terms.booth)
+        .fact("amount", terms.amount)
+}
+
+fn or(status: String, before: &str) -> String {
+    if status.is_empty() {
+        before.to_owned()
+    } else {
+        status
+    }
+}
+
+/// The projection: what each roaming event says about its reservation's page.
+pub fn projection(views: Arc<Views>) -> Policies<Views> {
+    Policies::new(views)
+        .fold(|e: contract::ReservationRequested| {
+            terms(Fold::owned_by(&e.terms.customer_id), &e.terms)
+                .set("reservationStatus", "PaymentPending")
+        })
+        .fold(|e: contract::Reserved| {
+            terms(Fold::owned_by(&e.terms.customer_id), &e.terms)
+                .set("reservationStatus", "Reserved")
+        })
+        .fold(|e: contract::ReserveFailed| {
+            Fold::owned_by(&e.customer_id)
+                .set("reservationStatus", "ReserveFailed")
+                .set("failureReason", &e.reason)
+                .note(e.reason)
+        })
+        .fold(|e: contract::PaymentUnconfirmed| Fold::owned_by(&e.customer_id))
+        .fold(|e: contract::CancelRequested| {
+            Fold::owned_by(&e.customer_id).set("reservationStatus", "CancelRequested")
+        })
+        .fold(|e: contract::ReservationCanceled| {
+            Fold::owned_by(&e.customer_id).set("reservationStatus", "Canceled")
+        })
+        .fold(|e: contract::CancelRefused| {
+            Fold::owned_by(&e.customer_id)
+                .set("reservationStatus", or(e.status, "Reserved"))
+                .set("cancelRefusedReason", &e.reason)
+                .note(e.reason)
+        })
+        .fold(|e: contract::ReservationHandedOut| {
+            Fold::owned_by(&e.customer_id)
+                .set("reservationStatus", or(e.status, "HandedOut"))
+                .fact("handedOut", true)
+        })
+        .fold(|e: contract::Returned| {
+            Fold::owned_by(&e.customer_id).set("reservationStatus", "Returned")
+        })
+        .fold(|e: contract::Completed| {
+            Fold::owned_by(&e.customer_id).set("reservationStatus", "Completed")
+        })
+        .fold(|e: payment::PaymentApproved| {
+            Fold::owned_by(&e.customer_id)
+                .set("paymentStatus", "Approved")
+                .fact("paymentId", e.payment_id)
+                .note(format!("card ending {}", e.card_last4))
+        })
+        .fold(|e: payment::PaymentDeclined| {
+            Fold::owned_by(&e.customer_id)
+                .set("paymentStatus", "Declined")
+                .note(e.reason)
+        })
+        .fold(|e: payment::PaymentCanceled| {
+            Fold::owned_by(&e.customer_id).set("paymentStatus", "Refunded")
+        })
+        .fold(|_: payment::PaymentVoided| Fold::new().set("paymentStatus", "Voided"))
+        .fold(|e: contract::RentalAccepted| {
+            Fold::owned_by(&e.customer_id).set("rentalStatus", "Accepted")
+        })
+        .fold(|e: contract::RentalHandedOut| {
+            Fold::owned_by(&e.customer_id)
+                .set("rentalStatus", "HandedOut")
+                .fact("deviceSerial", &e.device_serial)
+                .fact("handedOut", true)
+                .note(e.device_serial)
+        })
+        .fold(|e: contract::RentalCanceled| {
+            Fold::owned_by(&e.customer_id).set("rentalStatus", "Canceled")
+        })
+        .fold(|e: contract::RentalCancelRefused| Fold::owned_by(&e.customer_id).note(e.reason))
+        .fold(|e: contract::RentalReturned| {
+            Fold::owned_by(&e.customer_id).set("rentalStatus", "Returned")
+        })
+        .fold(|e: contract::RentalCollected| {
+            Fold::owned_by(&e.customer_id).set("rentalStatus", "Collected")
+        })
+}
+
+/// Builds the service on the store its URL names (SQLite, PostgreSQL, MariaDB or Redis).
+pub async fn build(settings: ServiceSettings) -> anyhow::Result<Application> {
     let (service, storage) = Service::open(NAME, settings).await?;
-    let app = Arc::new(MyPage::new(storage.repository().generational()));
+    let views = Arc::new(Views::new(storage.repository().generational(), names()));
     service
-        .routes(http::routes(app.clone()))
-        .react(events::policies(app))
+        .routes(kernel::view::routes(
+            views.clone(),
+            "/api/mypage",
+            "customer",
+        ))
+        .react(projection(views))
         .build()
         .await
 }
 
-/// Rebuilds my page from the start of the stream into a fresh generation and switches readers
-/// over in one step (see [`kernel::projection`]); `live` is the running customer service's base
-/// URL. `progress` receives one line per step. Returns the new generation.
-pub async fn rebuild_from_start(
-    settings: Settings,
-    live: &str,
-    progress: impl Fn(String),
-) -> anyhow::Result<String> {
-    kernel::projection::rebuild_from_start::<ReservationView, _>(
-        &settings,
-        NAME,
-        live,
-        |views| events::policies(Arc::new(MyPage::new(views))),
-        progress,
-    )
-    .await
-}
+#[cfg(test)]
+mod tests;

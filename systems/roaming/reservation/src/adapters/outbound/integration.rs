@@ -92,6 +92,7 @@ pub fn integration_event(
                 reservation_id: id,
                 customer_id,
                 reason: reason.clone(),
+                status: reservation.status.as_str().to_owned(),
             },
             subject,
             sequence,
@@ -100,6 +101,7 @@ pub fn integration_event(
             &contract::ReservationHandedOut {
                 reservation_id: id,
                 customer_id,
+                status: reservation.status.as_str().to_owned(),
             },
             subject,
             sequence,

@@ -1,5 +1,0 @@
-//! Adapters: HTTP, events, the view store.
-
-pub mod document;
-pub mod inbound;
-pub mod outbound;

@@ -454,6 +454,50 @@ impl TestSystem {
         proc.child.kill().await.unwrap();
     }
 
+    /// How many partitions a replica's consumer group owns now (its `/admin/status`).
+    pub async fn owned_partitions(&self, service: &str, replica: Option<u16>) -> usize {
+        let url = format!(
+            "http://127.0.0.1:{}/admin/status",
+            self.port(service, replica)
+        );
+        let status: Value = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status["consumers"][0]["partitions"]
+            .as_array()
+            .map_or(0, Vec::len)
+    }
+
+    /// How many events of `event_type` a replica handled (its `/metrics`).
+    pub async fn handled(&self, service: &str, replica: Option<u16>, event_type: &str) -> u64 {
+        let url = format!("http://127.0.0.1:{}/metrics", self.port(service, replica));
+        let text = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let wanted = format!("type=\"{event_type}\"");
+        text.lines()
+            .find(|l| {
+                l.starts_with("events_handled_total{")
+                    && l.contains(&wanted)
+                    && l.contains("outcome=\"handled\"")
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Starts a stopped service again and waits until it is ready.
     pub async fn restart(&mut self, service: &str) {
         self.spawn(service, service, None).await;

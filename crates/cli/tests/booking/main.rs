@@ -20,4 +20,5 @@ macro_rules! scenario {
 }
 
 mod flows;
+mod isolation;
 mod seats;

@@ -5,52 +5,15 @@ use serde_json::Value;
 use std::collections::HashSet;
 use testkit::eventually;
 
-async fn handled_reserved(system: &System, port: u16) -> u64 {
-    let text = system
-        .client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| {
-            l.starts_with("events_handled_total{")
-                && l.contains("type=\"roaming.reservation.reserved.v1\"")
-                && l.contains("outcome=\"handled\"")
-        })
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-async fn owned_partitions(system: &System, port: u16) -> usize {
-    let status: Value = system
-        .client
-        .get(format!("http://127.0.0.1:{port}/admin/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    status["consumers"][0]["partitions"]
-        .as_array()
-        .map_or(0, Vec::len)
-}
-
 scenario!(two_booth_replicas_make_exactly_one_rental_per_reservation);
 async fn two_booth_replicas_make_exactly_one_rental_per_reservation(profile: Profile) {
     let mut system = System::start(Options::of(profile)).await;
     system.spawn("rental-2", "rental", Some(1)).await;
     system.wait_ready("rental", Some(1)).await;
-    let (first, second) = (system.port("rental", None), system.port("rental", Some(1)));
     eventually(PATIENCE, "both replicas to own partitions", || async {
         let (a, b) = (
-            owned_partitions(&system, first).await,
-            owned_partitions(&system, second).await,
+            system.owned_partitions("rental", None).await,
+            system.owned_partitions("rental", Some(1)).await,
         );
         (a > 0 && b > 0 && a + b == 8).then_some(())
     })
@@ -89,9 +52,10 @@ async fn two_booth_replicas_make_exactly_one_rental_per_reservation(profile: Pro
             .await;
         assert_eq!(view["sources"]["rental"], 1, "{view}");
     }
+    let reserved = "roaming.reservation.reserved.v1";
     let (a, b) = (
-        handled_reserved(&system, first).await,
-        handled_reserved(&system, second).await,
+        system.handled("rental", None, reserved).await,
+        system.handled("rental", Some(1), reserved).await,
     );
     assert!(a > 0 && b > 0, "both replicas took a share: {a} and {b}");
     assert_eq!(

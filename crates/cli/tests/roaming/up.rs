@@ -10,11 +10,11 @@ use testkit::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-async fn up(dir: &TempDir, offset: u16) -> (Child, Vec<String>) {
+async fn up(dir: &TempDir, system: &str, offset: u16) -> (Child, Vec<String>) {
     let mut child = Command::new(MSA)
         .arg("--data")
         .arg(dir.path())
-        .arg("up")
+        .args(["up", "--system", system])
         .arg("--port-offset")
         .arg(offset.to_string())
         .stdout(Stdio::piped())
@@ -40,10 +40,11 @@ async fn up(dir: &TempDir, offset: u16) -> (Child, Vec<String>) {
     (child, seen)
 }
 
-/// The operator's token, with the client secret `msa up` generated into the data directory.
-async fn ops_token(client: &reqwest::Client, gateway: &str, dir: &TempDir) -> String {
+/// The operator's token, with the client secret `msa up` generated into the system's part of the
+/// data directory.
+async fn ops_token(client: &reqwest::Client, gateway: &str, dir: &TempDir, system: &str) -> String {
     let secret =
-        std::fs::read_to_string(dir.path().join("roaming/auth/ops-client-secret")).unwrap();
+        std::fs::read_to_string(dir.path().join(system).join("auth/ops-client-secret")).unwrap();
     let response = client
         .post(format!("{gateway}/oauth2/token"))
         .basic_auth("msa-ops", Some(secret.trim()))
@@ -72,7 +73,7 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
     let dir = TempDir::new("up");
     // Below the kernel's ephemeral range, where the other tests' ports come from.
     let offset = 11_000 + (std::process::id() % 100) as u16 * 100 + 41;
-    let (child, banner) = up(&dir, offset).await;
+    let (child, banner) = up(&dir, "roaming", offset).await;
     for service in ["reservation", "payment", "rental", "customer", "gateway"] {
         assert!(
             banner
@@ -83,7 +84,7 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
     }
     let gateway = format!("http://127.0.0.1:{}", 8080 + offset);
     let client = reqwest::Client::new();
-    let token = ops_token(&client, &gateway, &dir).await;
+    let token = ops_token(&client, &gateway, &dir, "roaming").await;
     let response = client
         .post(format!("{gateway}/api/reservations"))
         .bearer_auth(&token)
@@ -106,8 +107,8 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
         "everything stopped"
     );
 
-    let (child, _) = up(&dir, offset).await;
-    let token = ops_token(&client, &gateway, &dir).await;
+    let (child, _) = up(&dir, "roaming", offset).await;
+    let token = ops_token(&client, &gateway, &dir, "roaming").await;
     let again = client
         .get(format!("{gateway}/api/reservations/{id}"))
         .bearer_auth(&token)
@@ -120,4 +121,63 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
         "the second run finds the first run's data"
     );
     interrupt(child).await;
+}
+
+#[tokio::test]
+async fn two_systems_run_side_by_side_from_one_data_directory() {
+    let dir = TempDir::new("up-two");
+    let offset = 11_000 + (std::process::id() % 100) as u16 * 100 + 57;
+    let ((roaming, _), (booking, _)) =
+        tokio::join!(up(&dir, "roaming", offset), up(&dir, "booking", offset));
+    let client = reqwest::Client::new();
+    let gateway = format!("http://127.0.0.1:{}", 8080 + offset);
+    let token = ops_token(&client, &gateway, &dir, "roaming").await;
+    let response = client
+        .post(format!("{gateway}/api/reservations"))
+        .bearer_auth(&token)
+        .json(&reservation_request("side-by-side", APPROVED_CARD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "roaming takes reservations"
+    );
+
+    let gateway = format!("http://127.0.0.1:{}", 8180 + offset);
+    let token = ops_token(&client, &gateway, &dir, "booking").await;
+    let musicals = client
+        .get(format!("{gateway}/api/musicals"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        musicals.status().as_u16(),
+        200,
+        "booking serves its catalog"
+    );
+    let page = client
+        .get(format!("{gateway}/api/mypage?customerId=kim"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status().as_u16(),
+        200,
+        "booking's gateway takes its own tokens"
+    );
+    for file in [
+        "roaming/bus.db",
+        "roaming/payment.db",
+        "booking/bus.db",
+        "booking/payment.db",
+    ] {
+        assert!(
+            dir.path().join(file).exists(),
+            "{file} is where the system keeps it"
+        );
+    }
+    tokio::join!(interrupt(roaming), interrupt(booking));
 }

@@ -6,6 +6,7 @@ pub mod architecture;
 pub mod browser;
 pub mod conformance;
 pub mod given;
+pub mod grpc;
 pub mod names;
 pub mod node;
 pub mod ports;

@@ -20,5 +20,6 @@ macro_rules! scenario {
 }
 
 mod flows;
+mod grpc;
 mod isolation;
 mod seats;

@@ -5,31 +5,8 @@
 use crate::helpers::{Options, PATIENCE, Profile, System, reservation_request};
 use roaming_contracts::grpc::rental::v1 as booth;
 use roaming_contracts::grpc::reservation::v1 as pb;
+use testkit::grpc::{Authorized, bearer, channel};
 use tonic::Code;
-use tonic::metadata::MetadataValue;
-use tonic::transport::Channel;
-
-type Interceptor =
-    Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send>;
-type Authorized = tonic::service::interceptor::InterceptedService<Channel, Interceptor>;
-
-async fn channel(url: &str) -> Channel {
-    Channel::from_shared(url.to_owned())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
-fn bearer(token: Option<String>) -> Interceptor {
-    Box::new(move |mut request: tonic::Request<()>| {
-        if let Some(token) = &token {
-            let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-            request.metadata_mut().insert("authorization", value);
-        }
-        Ok(request)
-    })
-}
 
 async fn reservations(
     system: &System,

@@ -1,7 +1,6 @@
 //! Scaling out a consumer: two booth replicas share the stream.
 
 use crate::helpers::{Options, PATIENCE, Profile, System};
-use serde_json::Value;
 use std::collections::HashSet;
 use testkit::eventually;
 

@@ -14,7 +14,7 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     rebuild: None,
 };
 
-use adapters::inbound::{events, http};
+use adapters::inbound::{events, grpc, http};
 use app::BookingService;
 use kernel::{Application, Service, ServiceSettings};
 use payment_contracts::checkout::{Checkout, CheckoutSettings};
@@ -43,6 +43,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     app.open_seats().await?;
     service
         .routes(http::routes(app.clone()))
+        .routes(grpc::routes(app.clone())?)
         .react(events::policies(app))
         .build()
         .await

@@ -1,11 +1,24 @@
 //! The published language of the booking system (seed 001, musical concert tickets): versioned
-//! integration events. Every event's CloudEvents `subject` is the booking id, the correlation key
+//! integration events and the gRPC contract. Every event's CloudEvents `subject` is the booking id, the correlation key
 //! that links booking, payment (its order reference) and delivery. Event tokens drop the service's
 //! own name: the short name `booking_started` is `booking.booking.started.v1`,
 //! `delivery_canceled` is `booking.delivery.canceled.v1`. Payment's events are the generic
 //! payment's (`payment-contracts`), in booking's stream as `booking.payment.<event>.v1`.
 
 use kernel::contract;
+
+/// The gRPC contract (`proto/booking/v1/booking.proto`), compiled with protox at build time.
+pub mod grpc {
+    /// `booking.v1`.
+    #[allow(missing_docs, clippy::all, clippy::pedantic)]
+    pub mod v1 {
+        tonic::include_proto!("booking.v1");
+    }
+
+    /// The encoded descriptor set of the .proto, for gRPC reflection.
+    pub const DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/booking_descriptor.bin"));
+}
 
 contract! {
     /// A paid booking: the seats are the customer's and the ticket is to be delivered (emitted

@@ -58,7 +58,9 @@ fn invalid(code: &'static str, message: impl Into<String>) -> BookError {
 }
 
 impl BookRequest {
-    fn command(self, customer_id: &str, key: Option<String>) -> Result<BookCommand, BookError> {
+    /// The command this request asks for, made by `customer_id` with `key`: catalog entries,
+    /// address, phone and card checked here, at the edge (REST and gRPC alike).
+    pub fn command(self, customer_id: &str, key: Option<String>) -> Result<BookCommand, BookError> {
         let seats = catalog::seats(&self.musical_id, &self.performance_id, &self.grade).map_err(
             |error| {
                 let code = match error {
@@ -170,7 +172,8 @@ impl ErrorCode for BookingError {
     }
 }
 
-fn customer_of(caller: &Caller) -> Result<&str, ApiError> {
+/// The customer the caller acts as: only customers book.
+pub fn customer_of(caller: &Caller) -> Result<&str, ApiError> {
     caller.claim(CUSTOMER_CLAIM).ok_or_else(|| {
         ApiError::new(
             StatusCode::FORBIDDEN,

@@ -454,6 +454,87 @@ impl TestSystem {
         proc.child.kill().await.unwrap();
     }
 
+    /// Walks every route of the gateway's API document: the document marks a route secured
+    /// exactly when the manifest's access rules do not make it public, a secured route answers
+    /// 401 without a token and with an invalid one, a public one neither 401 nor 403; the
+    /// gateway's own public pages answer 200. Returns how many operations it walked.
+    pub async fn walk_routes(&self) -> usize {
+        let response = self
+            .client
+            .get(format!("{}/api/openapi.json", self.gateway()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "the API document is public"
+        );
+        let document: Value = response.json().await.unwrap();
+        let mut walked = 0;
+        for (path, operations) in document["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                let concrete: Vec<&str> = path
+                    .split('/')
+                    .map(|s| if s.starts_with('{') { "r-1" } else { s })
+                    .collect();
+                let concrete = concrete.join("/");
+                let verdict = self
+                    .manifest
+                    .access
+                    .verdict(&method.to_uppercase(), &concrete);
+                let public = verdict == kernel::manifest::Verdict::Public;
+                let secured = operation
+                    .get("security")
+                    .is_some_and(|s| !s.as_array().unwrap().is_empty());
+                assert_eq!(
+                    public, !secured,
+                    "{method} {path}: the document and the access rules agree"
+                );
+                for authorization in [None, Some("Bearer invalid")] {
+                    let url = format!("{}{concrete}", self.gateway());
+                    let mut request = self
+                        .client
+                        .request(method.to_uppercase().parse().unwrap(), &url);
+                    if let Some(value) = authorization {
+                        request = request.header("authorization", value);
+                    }
+                    let body = serde_json::json!({});
+                    let answer = request.json(&body).send().await.unwrap().status().as_u16();
+                    if public {
+                        assert!(
+                            answer != 401 && answer != 403,
+                            "{method} {path} is public but answered {answer}"
+                        );
+                    } else {
+                        assert_eq!(
+                            answer, 401,
+                            "{method} {path} without a valid token ({authorization:?})"
+                        );
+                    }
+                }
+                walked += 1;
+            }
+        }
+        let pages = [
+            "/.well-known/openid-configuration",
+            "/oauth2/jwks",
+            "/health/live",
+            "/health/ready",
+            "/",
+        ];
+        for public in pages {
+            let answer = self
+                .client
+                .get(format!("{}{public}", self.gateway()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 200, "{public} is public");
+        }
+        walked
+    }
+
     /// How many partitions a replica's consumer group owns now (its `/admin/status`).
     pub async fn owned_partitions(&self, service: &str, replica: Option<u16>) -> usize {
         let url = format!(

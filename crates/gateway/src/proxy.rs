@@ -46,6 +46,8 @@ pub(crate) struct Upstreams {
     manifest: Arc<SystemManifest>,
     upstreams: Arc<HashMap<String, Upstream>>,
     client: reqwest::Client,
+    /// For server-sent events (`Accept: text/event-stream`), which stay open.
+    streaming: reqwest::Client,
     /// HTTP/2 (prior knowledge) client for gRPC, which streams both ways and keeps trailers.
     grpc: GrpcClient,
 }
@@ -83,6 +85,14 @@ impl Upstreams {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("cannot build the proxy client")?;
+        // Server-sent events stay open: no deadline for the whole answer, only for silence
+        // longer than a few heartbeats.
+        let streaming = reqwest::Client::builder()
+            .read_timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(2))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("cannot build the streaming proxy client")?;
         let grpc =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .http2_only(true)
@@ -91,6 +101,7 @@ impl Upstreams {
             manifest: Arc::new(manifest.clone()),
             upstreams: Arc::new(upstreams),
             client,
+            streaming,
             grpc,
         })
     }
@@ -233,6 +244,16 @@ async fn forward(State(state): State<Upstreams>, request: Request) -> Result<Res
         .map(|p| p.as_str().to_owned())
         .unwrap_or(path);
     let method = request.method().clone();
+    let event_stream = request
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    let client = if event_stream {
+        &state.streaming
+    } else {
+        &state.client
+    };
     let identity = request
         .extensions()
         .get::<Option<Identity>>()
@@ -253,8 +274,7 @@ async fn forward(State(state): State<Upstreams>, request: Request) -> Result<Res
     let mut last_error = None;
     for attempt in 0..replicas {
         let base = &upstream.bases[(start + attempt) % replicas];
-        let sent = state
-            .client
+        let sent = client
             .request(method.clone(), format!("{base}{path_and_query}"))
             .headers(headers.clone())
             .body(body.clone())

@@ -249,17 +249,50 @@ impl Aggregate for Document {
     }
 }
 
+/// A document that changed in this process: what a live page is told.
+#[derive(Clone, Debug)]
+struct Changed {
+    number: u64,
+    owner: Option<String>,
+    id: String,
+}
+
+/// How many changes a reconnecting page can catch up on.
+const RECENT: usize = 1024;
+
 /// The views of a read model service.
 #[derive(Debug)]
 pub struct Views {
     repository: Repository<Document>,
     names: Names,
+    changes: tokio::sync::broadcast::Sender<Changed>,
+    recent: std::sync::Mutex<std::collections::VecDeque<Changed>>,
 }
 
 impl Views {
     /// Views kept in `repository` (make it `generational()` for `msa replay`), named as `names`.
     pub fn new(repository: Repository<Document>, names: Names) -> Self {
-        Self { repository, names }
+        Self {
+            repository,
+            names,
+            changes: tokio::sync::broadcast::channel(RECENT).0,
+            recent: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    fn announce(&self, document: &Document) {
+        let mut recent = self.recent.lock().expect("recent changes");
+        let number = recent.back().map_or(1, |c| c.number + 1);
+        let changed = Changed {
+            number,
+            owner: document.owner.clone(),
+            id: document.id.clone(),
+        };
+        if recent.len() == RECENT {
+            recent.pop_front();
+        }
+        recent.push_back(changed.clone());
+        let _ = self.changes.send(changed);
     }
 
     /// What the documents are called.
@@ -293,9 +326,12 @@ impl Views {
     ) -> Result<Document, ChangeError<Infallible>> {
         let id = cause.subject();
         let init = || Document::new(id, folded.at);
-        self.repository
+        let document = self
+            .repository
             .upsert(id, Some(cause), init, |_| Ok(vec![folded.clone()]))
-            .await
+            .await?;
+        self.announce(&document);
+        Ok(document)
     }
 }
 
@@ -338,8 +374,97 @@ pub fn routes(views: Arc<Views>, base: &str, claim: &'static str) -> Router {
     let state = Arc::new(ViewRoutes { views, claim });
     Router::new()
         .route(base, get(page))
+        .route(&format!("{base}/events"), get(events))
         .route(&item, get(one))
         .with_state(state)
+}
+
+/// How often an idle event stream says it is alive.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// `GET <base>/events`: server-sent events for the caller's documents, `changed` with the
+/// document's id as each one changes in this process; a comment line every 15 s; after a
+/// reconnect with `Last-Event-ID`, the changes missed, or `reset` (look again) when they are no
+/// longer known here.
+async fn events(
+    State(routes): State<Arc<ViewRoutes>>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    Query(mut query): Query<BTreeMap<String, String>>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    let names = &routes.views.names;
+    let owner = caller
+        .claim(routes.claim)
+        .map(str::to_owned)
+        .or_else(|| query.remove(&names.owner_field))
+        .filter(|o| !o.is_empty())
+        .ok_or_else(|| {
+            let code = format!("missing_{}_id", names.owner);
+            bad_request(code, format!("give ?{}=...", names.owner_field))
+        })?;
+    let last: Option<u64> = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let receiver = routes.views.changes.subscribe();
+    let (missed, reset) = {
+        let recent = routes.views.recent.lock().expect("recent changes");
+        let newest = recent.back().map_or(0, |c| c.number);
+        let oldest = recent.front().map_or(1, |c| c.number);
+        match last {
+            None => (Vec::new(), false),
+            Some(last) if last > newest || last + 1 < oldest => (Vec::new(), true),
+            Some(last) => (
+                recent.iter().filter(|c| c.number > last).cloned().collect(),
+                false,
+            ),
+        }
+    };
+    let id_field = names.id_field.clone();
+    let line = move |c: &Changed| {
+        let data = serde_json::json!({ id_field.as_str(): c.id });
+        format!("id: {}\nevent: changed\ndata: {data}\n\n", c.number)
+    };
+    let mine = {
+        let owner = owner.clone();
+        move |c: &Changed| c.owner.as_deref() == Some(owner.as_str())
+    };
+    let mut first = String::from("retry: 2000\n\n");
+    if reset {
+        first.push_str("event: reset\ndata: {}\n\n");
+    }
+    for change in missed.iter().filter(|c| mine(c)) {
+        first.push_str(&line(change));
+    }
+    let stream =
+        futures_util::stream::unfold((Some(first), receiver), move |(first, mut receiver)| {
+            let (line, mine) = (line.clone(), mine.clone());
+            async move {
+                if let Some(first) = first {
+                    return Some((Ok::<_, Infallible>(first), (None, receiver)));
+                }
+                use tokio::sync::broadcast::error::RecvError;
+                loop {
+                    let said = match tokio::time::timeout(HEARTBEAT, receiver.recv()).await {
+                        Err(_) => ": heartbeat\n\n".to_owned(),
+                        Ok(Ok(change)) if mine(&change) => line(&change),
+                        Ok(Ok(_)) => continue,
+                        Ok(Err(RecvError::Lagged(_))) => "event: reset\ndata: {}\n\n".to_owned(),
+                        Ok(Err(RecvError::Closed)) => return None,
+                    };
+                    return Some((Ok(said), (None, receiver)));
+                }
+            }
+        });
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        "text/event-stream".parse().expect("a header"),
+    );
+    headers.insert("cache-control", "no-cache".parse().expect("a header"));
+    Ok(response)
 }
 
 fn bad_request(code: String, message: String) -> ApiError {
@@ -441,10 +566,18 @@ pub fn openapi(base: &str, kind: &str, owner: &str, tag: &str) -> utoipa::openap
         "One document with its timeline",
         vec![("id", ParameterIn::Path)],
     );
+    let live = operation(
+        "Server-sent events: `changed` as the caller's documents change (heartbeats, Last-Event-ID)",
+        vec![(owner_field.as_str(), ParameterIn::Query)],
+    );
     OpenApiBuilder::new()
         .paths(
             PathsBuilder::new()
                 .path(base, PathItem::new(HttpMethod::Get, page))
+                .path(
+                    format!("{base}/events"),
+                    PathItem::new(HttpMethod::Get, live),
+                )
                 .path(
                     format!("{base}/{kind}s/{{id}}"),
                     PathItem::new(HttpMethod::Get, one),

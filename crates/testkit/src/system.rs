@@ -454,6 +454,34 @@ impl TestSystem {
         proc.child.kill().await.unwrap();
     }
 
+    /// Opens a server-sent event stream through the gateway with `token` (and `Last-Event-ID`).
+    pub async fn event_stream(&self, token: &str, path: &str, last: Option<&str>) -> EventStream {
+        let mut request = self
+            .client
+            .get(format!("{}{path}", self.gateway()))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream");
+        if let Some(last) = last {
+            request = request.header("last-event-id", last);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "the event stream opens");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
+        );
+        EventStream {
+            body: Box::pin(futures_util::StreamExt::map(response.bytes_stream(), |b| {
+                b.map(|b| b.to_vec())
+            })),
+            buffer: String::new(),
+        }
+    }
+
     /// Walks every route of the gateway's API document: the document marks a route secured
     /// exactly when the manifest's access rules do not make it public, a secured route answers
     /// 401 without a token and with an invalid one, a public one neither 401 nor 403; the
@@ -647,6 +675,62 @@ impl TestSystem {
             .await
             {
                 let _ = store.delete_under("").await;
+            }
+        }
+    }
+}
+
+/// A server-sent event stream being read.
+pub struct EventStream {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
+    buffer: String,
+}
+
+/// One server-sent event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// `id:`, if any.
+    pub id: Option<String>,
+    /// `event:` (`message` when absent).
+    pub event: String,
+    /// `data:`, as JSON (null when not JSON).
+    pub data: Value,
+}
+
+impl EventStream {
+    /// The next event (comments and heartbeats skipped), or `None` when none came within
+    /// `patience` or the stream ended.
+    pub async fn next(&mut self, patience: Duration) -> Option<Event> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Event {
+                    id: None,
+                    event: "message".to_owned(),
+                    data: Value::Null,
+                };
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        event.id = Some(v.to_owned());
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        event.event = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push_str(v);
+                    }
+                }
+                if data.is_empty() && event.id.is_none() && event.event == "message" {
+                    continue;
+                }
+                event.data = serde_json::from_str(&data).unwrap_or(Value::Null);
+                return Some(event);
+            }
+            let chunk =
+                tokio::time::timeout_at(deadline, futures_util::StreamExt::next(&mut self.body));
+            match chunk.await {
+                Ok(Some(Ok(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
             }
         }
     }

@@ -93,6 +93,7 @@ async fn book_ship_cancel(profile: Profile) {
     let lee = system.user_token("lee", "lee-password").await;
     let team = system.user_token("delivery", "delivery-password").await;
     let before = seats_left(&system, "elisabeth-2030-03-15", "VIP").await;
+    let mut live = system.event_stream(&kim, "/api/mypage/events", None).await;
 
     let (status, booked) =
         post_keyed(&system, &kim, "/api/bookings", "k-1", &request("VIP", 2)).await;

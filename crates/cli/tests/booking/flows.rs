@@ -112,6 +112,16 @@ async fn book_ship_cancel(profile: Profile) {
         seats_left(&system, "elisabeth-2030-03-15", "VIP").await,
         before - 2
     );
+    let pushed = live
+        .next(PATIENCE)
+        .await
+        .expect("my page pushes the new booking");
+    assert_eq!(
+        (pushed.event.as_str(), &pushed.data["bookingId"]),
+        ("changed", &booked["id"])
+    );
+    let seen = pushed.id.expect("events have ids");
+    drop(live);
 
     let (status, _) = system.get_as(&lee, &format!("/api/bookings/{id}")).await;
     assert_eq!(status, 404, "lee cannot see kim's booking");
@@ -146,6 +156,21 @@ async fn book_ship_cancel(profile: Profile) {
         v["deliveryStatus"] == "Shipped"
     })
     .await;
+    // A page that reconnects with the last event it saw is told what it missed.
+    let mut resumed = system
+        .event_stream(&kim, "/api/mypage/events", Some(&seen))
+        .await;
+    let missed = resumed
+        .next(PATIENCE)
+        .await
+        .expect("the missed changes are replayed");
+    assert_eq!(missed.data["bookingId"], booked["id"]);
+    assert!(missed.id.unwrap().parse::<u64>().unwrap() > seen.parse::<u64>().unwrap());
+    let mut lees = system
+        .event_stream(&lee, "/api/mypage/events", Some(&seen))
+        .await;
+    let quiet = lees.next(std::time::Duration::from_millis(300)).await;
+    assert_eq!(quiet, None, "lee hears nothing of kim's");
     assert_eq!(view["bookingStatus"], "Booked");
     assert_eq!(view["paymentStatus"], "Approved");
     assert_eq!(view["shipper"], "CJ 대한통운");

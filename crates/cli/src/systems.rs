@@ -43,11 +43,6 @@ pub const SYSTEMS: &[System] = &[
                 JS,
                 include_bytes!("../../../systems/roaming/web/app.js"),
             ),
-            (
-                "/app.css",
-                CSS,
-                include_bytes!("../../../systems/roaming/web/app.css"),
-            ),
         ],
     },
     System {
@@ -65,9 +60,9 @@ pub const SYSTEMS: &[System] = &[
                 include_bytes!("../../../systems/booking/web/index.html"),
             ),
             (
-                "/app.css",
-                CSS,
-                include_bytes!("../../../systems/booking/web/app.css"),
+                "/app.js",
+                JS,
+                include_bytes!("../../../systems/booking/web/app.js"),
             ),
         ],
     },
@@ -75,7 +70,6 @@ pub const SYSTEMS: &[System] = &[
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
 
 /// The registry entry and manifest of `system`.
 pub fn system(name: &str) -> anyhow::Result<(&'static System, SystemManifest)> {

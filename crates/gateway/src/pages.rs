@@ -33,7 +33,20 @@ pub(crate) fn routes(state: PagesState) -> Router {
         .route("/api/docs", get(docs))
         .route("/api/admin/system", get(system))
         .route("/api/admin/events", get(events));
-    for asset in &state.extras.web {
+    // The web UI kit every system's pages use (`crates/gateway/web/`).
+    let kit = [
+        crate::WebAsset {
+            path: "/kit.js",
+            content_type: "text/javascript; charset=utf-8",
+            body: include_bytes!("../web/kit.js"),
+        },
+        crate::WebAsset {
+            path: "/kit.css",
+            content_type: "text/css; charset=utf-8",
+            body: include_bytes!("../web/kit.css"),
+        },
+    ];
+    for asset in kit.iter().chain(&state.extras.web) {
         let asset = *asset;
         router = router.route(
             asset.path,

@@ -287,6 +287,48 @@ impl Browser {
         std::fs::write(path, png).with_context(|| format!("cannot write {}", path.display()))
     }
 
+    /// Signs in on the web UI kit's page at `gateway` as `username` (the kit's sign-in button,
+    /// the issuer's form), and waits until the page names the user.
+    pub async fn sign_in(&self, gateway: &str, username: &str, password: &str) {
+        let patience = Duration::from_secs(30);
+        self.goto(&format!("{gateway}/")).await.unwrap();
+        let button = self.wait_for("#welcome #sign-in", patience).await.unwrap();
+        self.click(&button).await.unwrap();
+        let user = self.wait_for("#username", patience).await.unwrap();
+        self.type_into(&user, username).await.unwrap();
+        let password_field = self.find("#password").await.unwrap().unwrap();
+        self.type_into(&password_field, password).await.unwrap();
+        self.click(&self.find("#sign-in").await.unwrap().unwrap())
+            .await
+            .unwrap();
+        let named =
+            format!("return document.querySelector('#who')?.textContent.includes('{username}')");
+        self.wait_until(&named, &format!("{username} signed in"), patience)
+            .await
+            .unwrap();
+    }
+
+    /// Signs out on the web UI kit's page and waits for the welcome page.
+    pub async fn sign_out(&self) {
+        let patience = Duration::from_secs(30);
+        let button = self.wait_for("#sign-out", patience).await.unwrap();
+        self.click(&button).await.unwrap();
+        self.wait_for("#welcome #sign-in", patience).await.unwrap();
+    }
+
+    /// Chooses `value` in the `<select>` at `select`, as a user would (a change event follows).
+    pub async fn choose(&self, select: &str, value: &str) {
+        let script = "const s = document.querySelector(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event('change'));";
+        self.execute(script, serde_json::json!([select, value]))
+            .await
+            .unwrap();
+    }
+
+    /// Where screenshots go: `target/screenshots/`.
+    pub fn screenshots() -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
+    }
+
     /// Ends the session and stops the driver.
     pub async fn quit(mut self) {
         let _ = self.client.delete(&self.session).send().await;

@@ -19,6 +19,7 @@ macro_rules! scenario {
     };
 }
 
+mod browser;
 mod flows;
 mod grpc;
 mod isolation;

@@ -11,56 +11,19 @@ use testkit::browser::Browser;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn screenshots() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
+    Browser::screenshots()
 }
 
 async fn sign_in(browser: &Browser, system: &System, username: &str, password: &str) {
-    browser
-        .goto(&format!("{}/", system.gateway()))
-        .await
-        .unwrap();
-    let button = browser
-        .wait_for("#welcome #sign-in", PATIENCE)
-        .await
-        .unwrap();
-    browser.click(&button).await.unwrap();
-    let user = browser.wait_for("#username", PATIENCE).await.unwrap();
-    browser.type_into(&user, username).await.unwrap();
-    let password_field = browser.find("#password").await.unwrap().unwrap();
-    browser.type_into(&password_field, password).await.unwrap();
-    browser
-        .click(&browser.find("#sign-in").await.unwrap().unwrap())
-        .await
-        .unwrap();
-    browser
-        .wait_until(
-            &format!("return document.querySelector('#who')?.textContent.includes('{username}')"),
-            &format!("{username} signed in"),
-            PATIENCE,
-        )
-        .await
-        .unwrap();
+    browser.sign_in(&system.gateway(), username, password).await;
 }
 
 async fn sign_out(browser: &Browser) {
-    browser
-        .click(&browser.wait_for("#sign-out", PATIENCE).await.unwrap())
-        .await
-        .unwrap();
-    browser
-        .wait_for("#welcome #sign-in", PATIENCE)
-        .await
-        .unwrap();
+    browser.sign_out().await;
 }
 
 async fn choose(browser: &Browser, select: &str, value: &str) {
-    browser
-        .execute(
-            "const s = document.querySelector(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event('change'));",
-            json!([select, value]),
-        )
-        .await
-        .unwrap();
+    browser.choose(select, value).await;
 }
 
 async fn reserve(browser: &Browser, card: &str) -> String {

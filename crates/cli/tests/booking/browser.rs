@@ -1,0 +1,197 @@
+//! The booking web UI in a real browser (headless Chromium over WebDriver), on the gateway's kit:
+//! a customer picks a musical, performance and grade, books and pays, and my page shows it pushed
+//! live; the delivery team ships it while a second ticket arrives without wiping a half-typed
+//! shipper; the operator's view names the booking. Screenshots go to `target/screenshots/`.
+
+use crate::flows::{MANIFEST, MSA, post_keyed, request};
+use std::time::Duration;
+use testkit::browser::Browser;
+use testkit::system::{Options, TestSystem};
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn customers_book_and_follow_their_tickets_the_delivery_team_ships_operators_watch() {
+    let system = TestSystem::start(MSA, MANIFEST, Options::default()).await;
+    let browser = Browser::start()
+        .await
+        .expect("headless Chromium starts (install chromium and chromium-driver)");
+    let gateway = system.gateway();
+    browser.goto(&format!("{gateway}/")).await.unwrap();
+    browser
+        .execute("localStorage.setItem('lang', 'ko')", serde_json::json!([]))
+        .await
+        .unwrap();
+
+    browser.sign_in(&gateway, "kim", "kim-password").await;
+    browser.wait_for("#book-form", PATIENCE).await.unwrap();
+    browser.choose("#musical", "frankenstein").await;
+    browser
+        .choose("#performance", "frankenstein-2030-04-02")
+        .await;
+    browser.choose("#grade", "R").await;
+    let two = "const q = document.querySelector('#quantity'); q.value = '2'; q.dispatchEvent(new Event('change'));";
+    browser.execute(two, serde_json::json!([])).await.unwrap();
+    for (field, text) in [
+        ("#address", "서울시 중구 을지로 1"),
+        ("#phone", "010-5555-1234"),
+        ("#card-number", "4242424242424242"),
+    ] {
+        let input = browser.find(field).await.unwrap().unwrap();
+        browser.type_into(&input, text).await.unwrap();
+    }
+    let price = browser
+        .text(&browser.find("#price").await.unwrap().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        price.contains("198,000") && price.contains("잔여"),
+        "the price and seats left show before paying: {price}"
+    );
+    browser
+        .click(&browser.find("#book").await.unwrap().unwrap())
+        .await
+        .unwrap();
+    let said = browser
+        .wait_until(
+            "const m = document.querySelector('#message'); return !m.hidden && m.textContent",
+            "an answer to the booking",
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    let said = said.as_str().unwrap().to_owned();
+    assert!(said.contains("예매되었습니다"), "{said}");
+    let id = said
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    let item = format!("#my-bookings [data-booking-id='{id}']");
+    browser
+        .wait_until(
+            &format!("return document.querySelector(\"{item} .delivery-status\")?.dataset.status === 'Requested'"),
+            "my page shows the delivery requested, pushed live",
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    let shown = browser
+        .text(&browser.find(&item).await.unwrap().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("예매 완료") && shown.contains("결제 완료") && shown.contains("배송 준비"),
+        "{shown}"
+    );
+    browser
+        .screenshot(&Browser::screenshots().join("booking-my-page.png"))
+        .await
+        .unwrap();
+    browser.sign_out().await;
+
+    browser
+        .sign_in(&gateway, "delivery", "delivery-password")
+        .await;
+    let entry = format!("#deliveries [data-booking-id='{id}']");
+    browser.wait_for(&entry, PATIENCE).await.unwrap();
+    let shipper = browser
+        .find(&format!("{entry} .shipper"))
+        .await
+        .unwrap()
+        .unwrap();
+    browser.type_into(&shipper, "CJ 대한").await.unwrap();
+    // A second ticket joins the queue while the shipper is half typed.
+    let kim = system.user_token("kim", "kim-password").await;
+    let (status, second) = post_keyed(
+        &system,
+        &kim,
+        "/api/bookings",
+        "browser-2",
+        &request("S", 1),
+    )
+    .await;
+    assert_eq!(status, 201, "{second}");
+    let other = format!(
+        "#deliveries [data-booking-id='{}']",
+        second["id"].as_str().unwrap()
+    );
+    browser.wait_for(&other, PATIENCE).await.unwrap();
+    let kept = browser
+        .execute(
+            &format!("return document.querySelector(\"{entry} .shipper\").value"),
+            serde_json::json!([]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kept, "CJ 대한",
+        "the half-typed shipper survives the new ticket"
+    );
+    browser.type_into(&shipper, "CJ 대한통운").await.unwrap();
+    browser
+        .screenshot(&Browser::screenshots().join("booking-delivery-queue.png"))
+        .await
+        .unwrap();
+    browser
+        .click(
+            &browser
+                .find(&format!("{entry} .ship"))
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            &format!("return !document.querySelector(\"{entry}\")"),
+            "the shipped ticket leaves the queue",
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    let (_, delivery) = system.get(&format!("/api/deliveries/{id}")).await;
+    assert_eq!(
+        (&delivery["status"], &delivery["shipper"]),
+        (&"Shipped".into(), &"CJ 대한통운".into())
+    );
+    browser.sign_out().await;
+
+    browser.sign_in(&gateway, "admin", "admin-password").await;
+    browser
+        .wait_until(
+            "return document.querySelectorAll('#system tbody tr').length >= 4 && document.querySelectorAll('#events tbody tr').length > 0",
+            "the system view filled",
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    let events = browser
+        .text(&browser.find("#events").await.unwrap().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        events.contains(&id),
+        "the latest events show the booking as correlation key"
+    );
+    browser
+        .screenshot(&Browser::screenshots().join("booking-admin-system.png"))
+        .await
+        .unwrap();
+    browser
+        .click(&browser.find("#lang").await.unwrap().unwrap())
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "return document.querySelector('#admin h2').textContent === 'System'",
+            "English labels",
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    browser.quit().await;
+    system.cleanup().await;
+}

@@ -242,6 +242,7 @@ async function refreshSystem() {
 }
 
 // --- Screens -------------------------------------------------------------------------------
+// `app.brand`: an icon for the top bar (HTML);
 // `app.screens`: [{ role, section (a selector), refresh(), live: path of an event stream }],
 // the first whose role the caller has is shown (admins get the system view); `app.ready()`
 // runs once the configuration is known, `app.shown(screen)` when a screen is shown.
@@ -281,8 +282,24 @@ async function render() {
   }
 }
 
+// The frame every system's page shares: skip link, top bar (brand, who, language, sign-out),
+// message line, and the welcome section; a system's index.html holds only its own sections.
+function frame(brand) {
+  const main = $("#main");
+  main.insertAdjacentHTML("beforebegin", `<a class="skip" href="#main" data-i18n="skip"></a>
+    <header class="top"><div class="brand">${brand ?? ""} <span data-i18n="title"></span></div>
+    <nav aria-label="account" class="account"><span id="who" aria-live="polite"></span>
+    <button id="lang" type="button" aria-label="Language / 언어">EN</button>
+    <button id="sign-out" type="button" hidden data-i18n="signOut"></button></nav></header>
+    <div id="message" role="status" aria-live="polite" class="message" hidden></div>`);
+  main.insertAdjacentHTML("afterbegin", `<section id="welcome" class="card" hidden><h1 data-i18n="welcome"></h1>
+    <p data-i18n="welcomeText"></p><button id="sign-in" type="button" class="primary" data-i18n="signIn"></button>
+    <p class="hint"><a href="/api/docs" data-i18n="apiDocs"></a></p></section>`);
+}
+
 async function start(system) {
   app = system;
+  frame(app.brand);
   const admin = document.createElement("section");
   admin.id = "admin";
   admin.hidden = true;

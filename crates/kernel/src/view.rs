@@ -335,6 +335,109 @@ impl Views {
     }
 }
 
+/// A read model service of document views, declared: its name, what its documents are called,
+/// where it serves them, which claim scopes them, and its fold table.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewService {
+    /// `<system>/<service>`.
+    pub name: &'static str,
+    /// The documents' kind (`booking`: `bookingId`, `/api/mypage/bookings/{id}`).
+    pub kind: &'static str,
+    /// Their owners (`customer`: `customerId`), scoped by the scoping claim of that name.
+    pub owner: &'static str,
+    /// Where the routes are (`/api/mypage`).
+    pub base: &'static str,
+    /// The fold table.
+    pub projection: fn(Arc<Views>) -> Policies<Views>,
+}
+
+/// A read model service declared by its [`ViewService`]: `kernel::view::service::<M>("mypage")`
+/// makes its `ServiceDef`.
+pub trait ReadModel {
+    /// The declaration.
+    const VIEW: ViewService;
+}
+
+/// The `ServiceDef` of read model `M`, served as `name` in its system's manifest: built, described
+/// and rebuilt (`msa replay`) from its declaration.
+pub const fn service<M: ReadModel>(name: &'static str) -> crate::ServiceDef {
+    crate::ServiceDef {
+        name,
+        build: |layers| Box::pin(async move { M::VIEW.build(layers.build()?).await }),
+        openapi: || M::VIEW.openapi(),
+        rebuild: Some(|layers, live, progress| {
+            Box::pin(async move { M::VIEW.rebuild(&layers.build()?, &live, progress).await })
+        }),
+    }
+}
+
+impl ViewService {
+    /// Declares a read model: its name, its documents' kind and owner, its routes' base, its fold
+    /// table.
+    pub const fn new(
+        name: &'static str,
+        kind: &'static str,
+        owner: &'static str,
+        base: &'static str,
+        projection: fn(Arc<Views>) -> Policies<Views>,
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            owner,
+            base,
+            projection,
+        }
+    }
+
+    /// What its documents are called.
+    pub fn names(&self) -> Names {
+        Names::new(self.kind, self.owner)
+    }
+
+    /// Builds the service on the store its settings name (any of the kernel's stores), keeping
+    /// its views in generations so that `msa replay` can rebuild them.
+    pub async fn build(
+        &self,
+        settings: crate::ServiceSettings,
+    ) -> anyhow::Result<crate::Application> {
+        let (service, storage) = crate::Service::open(self.name, settings).await?;
+        let views = Arc::new(Views::new(
+            storage.repository().generational(),
+            self.names(),
+        ));
+        service
+            .routes(routes(views.clone(), self.base, self.owner))
+            .react((self.projection)(views))
+            .build()
+            .await
+    }
+
+    /// Rebuilds the views from the start of the stream (see [`crate::projection`]).
+    pub async fn rebuild(
+        &self,
+        settings: &crate::ServiceSettings,
+        live: &str,
+        progress: impl Fn(String),
+    ) -> anyhow::Result<String> {
+        let names = self.names();
+        let projection = self.projection;
+        crate::projection::rebuild_from_start(
+            settings,
+            self.name,
+            live,
+            |views| projection(Arc::new(Views::new(views, names.clone()))),
+            progress,
+        )
+        .await
+    }
+
+    /// The API document of its routes.
+    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
+        openapi(self.base, self.kind, self.owner, "my page")
+    }
+}
+
 /// Folding contracts into views, as a policy table.
 pub trait FoldTable {
     /// Folds contract `E` into its document (the event's subject) as `fold` says.

@@ -324,6 +324,38 @@ impl Browser {
             .unwrap();
     }
 
+    /// Checks the operator's system view of the kit (signed in as an operator): the services and
+    /// the latest events fill in, an event names `correlation`, a screenshot goes to `shot`, and
+    /// the labels switch to English. Returns the services table's text.
+    pub async fn check_operator_view(&self, correlation: &str, shot: &Path) -> String {
+        let patience = Duration::from_secs(30);
+        let filled = "return document.querySelectorAll('#system tbody tr').length >= 4 && document.querySelectorAll('#events tbody tr').length > 0";
+        self.wait_until(filled, "the system view filled", patience)
+            .await
+            .unwrap();
+        let services = self
+            .text(&self.find("#system").await.unwrap().unwrap())
+            .await
+            .unwrap();
+        let events = self
+            .text(&self.find("#events").await.unwrap().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            events.contains(correlation),
+            "the latest events name {correlation}: {events}"
+        );
+        self.screenshot(shot).await.unwrap();
+        self.click(&self.find("#lang").await.unwrap().unwrap())
+            .await
+            .unwrap();
+        let english = "return document.querySelector('#admin h2').textContent === 'System'";
+        self.wait_until(english, "English labels", patience)
+            .await
+            .unwrap();
+        services
+    }
+
     /// Where screenshots go: `target/screenshots/`.
     pub fn screenshots() -> std::path::PathBuf {
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")

@@ -394,6 +394,33 @@ impl TestSystem {
         self.procs.insert(label.to_owned(), Proc { child });
     }
 
+    /// Runs `msa replay <system>/<service> --from-start` against the running service (its store
+    /// and bus as the service has them) and returns what it printed; it must succeed.
+    pub async fn replay(&self, service: &str) -> String {
+        let target = format!("{}/{service}", self.manifest.name);
+        let mut command = Command::new(&self.binary);
+        command
+            .arg("--data")
+            .arg(self.dir.path())
+            .args(["replay", &target, "--from-start", "--service-url"])
+            .arg(self.url(service))
+            .env("MSA__BUS__SYSTEM", &self.system_name)
+            .env("MSA_LOG", "warn");
+        if self.options.bus == Bus::Nats || self.options.profile == Profile::Prod {
+            command.env("MSA__BUS__URL", crate::nats_url());
+        }
+        if self.options.profile == Profile::Prod
+            && let Some(url) = self.prod_store_url(service)
+        {
+            command.env("MSA__STORE__URL", url);
+        }
+        let output = command.output().await.unwrap();
+        let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        let errors = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{printed}\n{errors}");
+        printed
+    }
+
     /// Waits until `/health/ready` of the service answers 200.
     pub async fn wait_ready(&self, service: &str, replica: Option<u16>) {
         let url = format!(

@@ -158,6 +158,7 @@ async function refreshQueue() {
 
 // --- Screens -------------------------------------------------------------------------------
 kit.start({
+  brand: '<span aria-hidden="true">♪</span>',
   screens: [
     { role: "delivery", section: "#delivery-view", refresh: refreshQueue },
     { role: "customer", section: "#customer", refresh: refreshMyPage, live: "/api/mypage/events" },

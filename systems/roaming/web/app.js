@@ -195,6 +195,7 @@ async function refreshQueue() {
 
 // --- Screens -------------------------------------------------------------------------------
 kit.start({
+  brand: '<svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" fill="currentColor"><rect x="2" y="15" width="4" height="7" rx="1"/><rect x="9" y="10" width="4" height="12" rx="1"/><rect x="16" y="4" width="4" height="18" rx="1"/></svg>',
   screens: [
     { role: "booth", section: "#booth-view", refresh: refreshQueue },
     { role: "customer", section: "#customer", refresh: refreshMyPage, live: "/api/mypage/events" },

@@ -141,27 +141,7 @@ async fn the_last_seats_go_to_exactly_as_many_bookings_and_failures_hold_none() 
     })
     .await;
 
-    let output = tokio::process::Command::new(MSA)
-        .arg("--data")
-        .arg(system.dir.path())
-        .args([
-            "replay",
-            "booking/mypage",
-            "--from-start",
-            "--service-url",
-            &system.url("mypage"),
-        ])
-        .env("MSA__BUS__SYSTEM", system.bus_system())
-        .env("MSA_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
-    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{printed}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let printed = system.replay("mypage").await;
     assert!(
         printed.contains("booking/mypage now reads generation g1"),
         "{printed}"

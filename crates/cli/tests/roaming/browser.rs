@@ -209,48 +209,12 @@ async fn customers_reserve_and_follow_their_reservation_booths_hand_out_and_coll
 
     // The operator watches the system.
     sign_in(&browser, &system, "admin", "admin-password").await;
-    browser
-        .wait_until(
-            "return document.querySelectorAll('#system tbody tr').length >= 4 && document.querySelectorAll('#events tbody tr').length > 0",
-            "the system view filled",
-            PATIENCE,
-        )
-        .await
-        .unwrap();
-    let system_text = browser
-        .text(&browser.find("#system").await.unwrap().unwrap())
-        .await
-        .unwrap();
+    let shot = screenshots().join("admin-system.png");
+    let services = browser.check_operator_view(&id, &shot).await;
     assert!(
-        system_text.contains("reservation") && system_text.contains("payment: closed"),
-        "{system_text}"
+        services.contains("reservation") && services.contains("payment: closed"),
+        "{services}"
     );
-    let events_text = browser
-        .text(&browser.find("#events").await.unwrap().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        events_text.contains(&id),
-        "the latest events show the reservation as correlation key"
-    );
-    browser
-        .screenshot(&screenshots().join("admin-system.png"))
-        .await
-        .unwrap();
-
-    // English labels.
-    browser
-        .click(&browser.find("#lang").await.unwrap().unwrap())
-        .await
-        .unwrap();
-    browser
-        .wait_until(
-            "return document.querySelector('#admin h2').textContent === 'System'",
-            "English labels",
-            PATIENCE,
-        )
-        .await
-        .unwrap();
     browser.quit().await;
     system.cleanup().await;
 }

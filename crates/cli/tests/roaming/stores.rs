@@ -2,7 +2,7 @@
 //! (never crashed), and it recovers by itself; my page can be rebuilt from the events into a fresh
 //! Redis generation while readers keep seeing complete views.
 
-use crate::helpers::{MSA, Options, PATIENCE, Profile, System};
+use crate::helpers::{Options, PATIENCE, Profile, System};
 use serde_json::Value;
 use testkit::eventually;
 use testkit::proxy::TcpProxy;
@@ -150,32 +150,7 @@ async fn my_page_is_rebuilt_into_a_fresh_generation_with_no_gap_for_readers() {
             }
         })
     };
-    let output = tokio::process::Command::new(MSA)
-        .arg("--data")
-        .arg(system.dir.path())
-        .args([
-            "replay",
-            "roaming/customer",
-            "--from-start",
-            "--service-url",
-            &system.url("customer"),
-        ])
-        .env(
-            "MSA__STORE__URL",
-            system.prod_store_url("customer").expect("a server store"),
-        )
-        .env("MSA__BUS__URL", testkit::nats_url())
-        .env("MSA__BUS__SYSTEM", system.bus_system())
-        .env("MSA_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
-    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{printed}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let printed = system.replay("customer").await;
     assert!(
         printed.contains("roaming/customer now reads generation g1"),
         "{printed}"

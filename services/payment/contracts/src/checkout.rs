@@ -62,6 +62,17 @@ pub struct CheckoutSettings {
     pub reconcile: ReconcileSettings,
 }
 
+/// The settings of a service that takes payments: what every service has, and checkout's.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PayingSettings {
+    /// What every service has.
+    #[serde(flatten)]
+    pub service: kernel::ServiceSettings,
+    /// Payment and its reconciler.
+    #[serde(flatten)]
+    pub checkout: CheckoutSettings,
+}
+
 /// Why an order was not paid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unpaid {
@@ -230,6 +241,16 @@ impl<A: Payable> Checkout<A> {
                 }
             });
         Ok((service, checkout))
+    }
+
+    /// Opens service `name` on the store its settings name, with checkout over its orders (see
+    /// [`Self::serve`]).
+    pub async fn open(
+        name: &str,
+        settings: &PayingSettings,
+    ) -> anyhow::Result<(kernel::Service, Arc<Self>)> {
+        let (service, storage) = kernel::Service::open(name, settings.service.clone()).await?;
+        Self::serve(service, storage.repository(), &settings.checkout)
     }
 
     /// The orders.

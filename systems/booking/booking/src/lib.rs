@@ -16,29 +16,19 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 
 use adapters::inbound::{events, grpc, http};
 use app::BookingService;
-use kernel::{Application, Service, ServiceSettings};
-use payment_contracts::checkout::{Checkout, CheckoutSettings};
-use serde::Deserialize;
+use kernel::Application;
+use payment_contracts::checkout::{Checkout, PayingSettings};
 use std::sync::Arc;
 
 /// The service's name.
 pub const NAME: &str = "booking/booking";
 
-/// The booking service's settings.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Settings {
-    /// What every service has.
-    #[serde(flatten)]
-    pub service: ServiceSettings,
-    /// Payment and its reconciler.
-    #[serde(flatten)]
-    pub checkout: CheckoutSettings,
-}
+/// Its settings: what every service has, payment and its reconciler.
+pub type Settings = PayingSettings;
 
 /// Builds the service on the store its URL names.
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let (service, storage) = Service::open(NAME, settings.service.clone()).await?;
-    let (service, checkout) = Checkout::serve(service, storage.repository(), &settings.checkout)?;
+    let (service, checkout) = Checkout::open(NAME, &settings).await?;
     let app = Arc::new(BookingService::new(checkout));
     app.open_seats().await?;
     service

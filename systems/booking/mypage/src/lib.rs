@@ -5,37 +5,23 @@
 
 use booking_contracts as booking;
 use kernel::policy::Policies;
-use kernel::view::{Fold, FoldTable as _, Names, Views};
-use kernel::{Application, Service, ServiceSettings};
+use kernel::view::{Fold, FoldTable as _, ReadModel, ViewService, Views};
 use payment_contracts::events as payment;
 use std::sync::Arc;
 
 /// The service's name.
 pub const NAME: &str = "booking/mypage";
 
-/// The service as the `msa` binary runs it.
-pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
-    name: "mypage",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
-    openapi: || kernel::view::openapi("/api/mypage", "booking", "customer", "my page"),
-    rebuild: Some(|layers, live, progress| {
-        Box::pin(async move {
-            kernel::projection::rebuild_from_start(
-                &layers.build()?,
-                NAME,
-                &live,
-                |views| projection(Arc::new(Views::new(views, names()))),
-                progress,
-            )
-            .await
-        })
-    }),
-};
+/// My page: booking documents owned by customers, served at `/api/mypage`.
+pub struct BookingPages;
 
-/// Booking documents owned by customers: `bookingId`, `customerId`, `/api/mypage/bookings/{id}`.
-fn names() -> Names {
-    Names::new("booking", "customer")
+impl ReadModel for BookingPages {
+    const VIEW: ViewService =
+        ViewService::new(NAME, "booking", "customer", "/api/mypage", projection);
 }
+
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::view::service::<BookingPages>("mypage");
 
 /// The projection: what each event says about its booking's page.
 pub fn projection(views: Arc<Views>) -> Policies<Views> {
@@ -87,19 +73,4 @@ pub fn projection(views: Arc<Views>) -> Policies<Views> {
             let status = if e.voided { "Voided" } else { "Canceled" };
             Fold::owned_by(&e.customer_id).set("deliveryStatus", status)
         })
-}
-
-/// Builds the service on the store its URL names (SQLite, PostgreSQL, MariaDB or Redis).
-pub async fn build(settings: ServiceSettings) -> anyhow::Result<Application> {
-    let (service, storage) = Service::open(NAME, settings).await?;
-    let views = Arc::new(Views::new(storage.repository().generational(), names()));
-    service
-        .routes(kernel::view::routes(
-            views.clone(),
-            "/api/mypage",
-            "customer",
-        ))
-        .react(projection(views))
-        .build()
-        .await
 }

@@ -5,8 +5,7 @@
 //! that hold whatever the order. `msa replay roaming/customer` rebuilds it from the stream.
 
 use kernel::policy::Policies;
-use kernel::view::{Fold, FoldTable as _, Names, Views};
-use kernel::{Application, Service, ServiceSettings};
+use kernel::view::{Fold, FoldTable as _, ReadModel, ViewService, Views};
 use payment_contracts::events as payment;
 use roaming_contracts::events as contract;
 use std::sync::Arc;
@@ -14,30 +13,16 @@ use std::sync::Arc;
 /// The service's name.
 pub const NAME: &str = "roaming/customer";
 
-/// The service as the `msa` binary runs it.
-pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
-    name: "customer",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
-    openapi: || kernel::view::openapi("/api/mypage", "reservation", "customer", "my page"),
-    rebuild: Some(|layers, live, progress| {
-        Box::pin(async move {
-            kernel::projection::rebuild_from_start(
-                &layers.build()?,
-                NAME,
-                &live,
-                |views| projection(Arc::new(Views::new(views, names()))),
-                progress,
-            )
-            .await
-        })
-    }),
-};
+/// My page: reservation documents owned by customers, served at `/api/mypage`.
+pub struct ReservationPages;
 
-/// Reservation documents owned by customers: `reservationId`, `customerId`,
-/// `/api/mypage/reservations/{id}`.
-fn names() -> Names {
-    Names::new("reservation", "customer")
+impl ReadModel for ReservationPages {
+    const VIEW: ViewService =
+        ViewService::new(NAME, "reservation", "customer", "/api/mypage", projection);
 }
+
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::view::service::<ReservationPages>("customer");
 
 fn terms(fold: Fold, terms: &contract::ReservationTerms) -> Fold {
     fold.fact("deviceModel", &terms.device_model)
@@ -132,21 +117,6 @@ pub fn projection(views: Arc<Views>) -> Policies<Views> {
         .fold(|e: contract::RentalCollected| {
             Fold::owned_by(&e.customer_id).set("rentalStatus", "Collected")
         })
-}
-
-/// Builds the service on the store its URL names (SQLite, PostgreSQL, MariaDB or Redis).
-pub async fn build(settings: ServiceSettings) -> anyhow::Result<Application> {
-    let (service, storage) = Service::open(NAME, settings).await?;
-    let views = Arc::new(Views::new(storage.repository().generational(), names()));
-    service
-        .routes(kernel::view::routes(
-            views.clone(),
-            "/api/mypage",
-            "customer",
-        ))
-        .react(projection(views))
-        .build()
-        .await
 }
 
 #[cfg(test)]

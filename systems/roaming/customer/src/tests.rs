@@ -14,7 +14,10 @@ struct Given {
 
 async fn given() -> Given {
     let storage = Storage::memory("roaming/customer").await.unwrap();
-    let views = Arc::new(Views::new(storage.repository(), names()));
+    let views = Arc::new(Views::new(
+        storage.repository(),
+        ReservationPages::VIEW.names(),
+    ));
     let table = projection(views.clone());
     Given {
         views,

@@ -21,30 +21,20 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 use adapters::inbound::{events, grpc, http};
 use adapters::outbound::clock::SystemClock;
 use app::{ReservationPolicy, ReservationService};
-use kernel::{Application, Service, ServiceSettings};
-use payment_contracts::checkout::{Checkout, CheckoutSettings};
-use serde::Deserialize;
+use kernel::Application;
+use payment_contracts::checkout::{Checkout, PayingSettings};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The service's name: outbox source, consumer group, log field.
 pub const NAME: &str = "roaming/reservation";
 
-/// The reservation service's settings.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Settings {
-    /// What every service has.
-    #[serde(flatten)]
-    pub service: ServiceSettings,
-    /// Payment and its reconciler.
-    #[serde(flatten)]
-    pub checkout: CheckoutSettings,
-}
+/// Its settings: what every service has, payment and its reconciler.
+pub type Settings = PayingSettings;
 
 /// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let (service, storage) = Service::open(NAME, settings.service.clone()).await?;
-    let (service, checkout) = Checkout::serve(service, storage.repository(), &settings.checkout)?;
+    let (service, checkout) = Checkout::open(NAME, &settings).await?;
     let app = Arc::new(ReservationService::new(
         checkout,
         Arc::new(SystemClock),

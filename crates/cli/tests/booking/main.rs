@@ -23,4 +23,5 @@ mod browser;
 mod flows;
 mod grpc;
 mod isolation;
+mod payment;
 mod seats;

@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Measures the roaming system through its gateway, on the embedded and the prod profile in one
-# run: `oha` at a fixed rate against POST /api/reservations, the same against the public
-# GET /api/catalog as the bound (what the gateway and one service cost with no store write, no
-# payment call, no event), and `msa bench reserve` for the lag from reserve to my page.
+# Measures a system through its gateway, on the embedded and the prod profile in one run: `oha`
+# at a fixed rate against its main command (roaming: POST /api/reservations; booking: POST
+# /api/bookings on the arena night), the same against its public catalog as the bound (what the
+# gateway and one service cost with no store write, no payment call, no event), and for roaming
+# `msa bench reserve` for the lag from reserve to my page.
 #
-#   scripts/measure.sh                 # RATE=100 DURATION=20 PROFILES="embedded prod"
+#   scripts/measure.sh                 # SYSTEM=roaming RATE=100 DURATION=20 PROFILES="embedded prod"
+#   SYSTEM=booking scripts/measure.sh
 #
 # The prod profile needs PostgreSQL, MariaDB, Redis and NATS on this machine (scripts/test.sh
 # starts them). Ports are moved by PORT_OFFSET (default 2000) so a running `msa up` is untouched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SYSTEM="${SYSTEM:-roaming}"
 RATE="${RATE:-100}"
 DURATION="${DURATION:-20}"
 PROFILES="${PROFILES:-embedded prod}"
 OFFSET="${PORT_OFFSET:-2000}"
-GATEWAY="http://127.0.0.1:$((8080 + OFFSET))"
+case "$SYSTEM" in
+  roaming) BASE=8080; BOUND=/api/catalog; COMMAND=/api/reservations ;;
+  booking) BASE=8180; BOUND=/api/musicals; COMMAND=/api/bookings ;;
+  *) echo "SYSTEM is roaming or booking" >&2; exit 2 ;;
+esac
+GATEWAY="http://127.0.0.1:$((BASE + OFFSET))"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -27,7 +35,7 @@ fi
 msa="$PWD/target/release/msa"
 
 ready() {
-  for port in 8080 8081 8082 8083 8084; do
+  for port in $(seq "$BASE" $((BASE + 4))); do
     curl -sf "http://127.0.0.1:$((port + OFFSET))/health/ready" >/dev/null || return 1
   done
 }
@@ -35,26 +43,31 @@ ready() {
 for profile in $PROFILES; do
   data="$(mktemp -d /tmp/msa-measure.XXXXXX)"
   log "$profile: msa up (data $data, gateway $GATEWAY)"
-  "$msa" --data "$data" up --profile "$profile" --port-offset "$OFFSET" >"$data/up.log" 2>&1 &
+  "$msa" --data "$data" up --system "$SYSTEM" --profile "$profile" --port-offset "$OFFSET" >"$data/up.log" 2>&1 &
   up=$!
   trap 'kill -INT $up 2>/dev/null || true' EXIT
   for _ in $(seq 1 300); do ready && break; sleep 0.2; done
   ready || { cat "$data/up.log"; echo "the system did not get ready" >&2; exit 1; }
 
-  token="$(curl -sf "$GATEWAY/oauth2/token" -u "msa-ops:$(cat "$data/roaming/auth/ops-client-secret")" \
+  token="$(curl -sf "$GATEWAY/oauth2/token" -u "msa-ops:$(cat "$data/$SYSTEM/auth/ops-client-secret")" \
     -d grant_type=client_credentials | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
   from="$(date -d '+30 days' +%F)"; to="$(date -d '+34 days' +%F)"
   body='{"customerId":"measure","deviceModel":"galaxy-s24","country":"JP","rentalDate":"'$from'","returnDate":"'$to'","booth":"ICN-T1","cardNumber":"4242424242424242"}'
+  if [ "$SYSTEM" = booking ]; then
+    body='{"customerId":"measure","musicalId":"elisabeth","performanceId":"elisabeth-2030-05-01","grade":"S","quantity":1,"deliveryAddress":"서울시 종로구 1","phone":"010-1234-5678","cardNumber":"4242424242424242"}'
+  fi
 
-  log "$profile: bound, GET /api/catalog at $RATE/s for ${DURATION}s"
-  oha --no-tui -z "${DURATION}s" -q "$RATE" "$GATEWAY/api/catalog" \
+  log "$profile: bound, GET $BOUND at $RATE/s for ${DURATION}s"
+  oha --no-tui -z "${DURATION}s" -q "$RATE" "$GATEWAY$BOUND" \
     | grep -E 'Success rate|Requests/sec|50.00%|90.00%|99.00%|99.90%|^ *\[[0-9]{3}\] '
-  log "$profile: POST /api/reservations at $RATE/s for ${DURATION}s"
+  log "$profile: POST $COMMAND at $RATE/s for ${DURATION}s"
   oha --no-tui -z "${DURATION}s" -q "$RATE" -m POST -H "authorization: Bearer $token" \
-    -T application/json -d "$body" "$GATEWAY/api/reservations" \
+    -T application/json -d "$body" "$GATEWAY$COMMAND" \
     | grep -E 'Success rate|Requests/sec|50.00%|90.00%|99.00%|99.90%|^ *\[[0-9]{3}\] '
-  log "$profile: msa bench reserve (latency and reserve → my page lag)"
-  MSA_TOKEN="$token" "$msa" bench reserve --gateway "$GATEWAY" --rate "$RATE" --duration 10
+  if [ "$SYSTEM" = roaming ]; then
+    log "$profile: msa bench reserve (latency and reserve → my page lag)"
+    MSA_TOKEN="$token" "$msa" bench reserve --gateway "$GATEWAY" --rate "$RATE" --duration 10
+  fi
 
   kill -INT "$up"
   wait "$up" || true

@@ -95,6 +95,23 @@ async fn the_last_seats_go_to_exactly_as_many_bookings_and_failures_hold_none() 
     let (status, answer) = system.post_as(&kim, "/api/bookings", unknown_field).await;
     assert!((400..500).contains(&status), "{status} {answer}");
 
+    // An operator books for a customer (a phone order); nobody else books for anyone.
+    let mut for_kim = request("R", 1);
+    for_kim["customerId"] = json!("kim");
+    let (status, booked) = system.post("/api/bookings", for_kim.clone()).await;
+    assert_eq!(
+        (status, &booked["customerId"]),
+        (201, &json!("kim")),
+        "{booked}"
+    );
+    let team = system.user_token("delivery", "delivery-password").await;
+    let (status, refused) = system.post_as(&team, "/api/bookings", for_kim).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("forbidden")),
+        "{refused}"
+    );
+
     let declined = {
         let mut b = request("R", 2);
         b["cardNumber"] = json!("4000000000000002");

@@ -90,6 +90,19 @@ const SMALL_HALL: &[Grade] = &[
     },
 ];
 
+const ARENA: &[Grade] = &[
+    Grade {
+        grade: "R",
+        price: 132_000,
+        capacity: 10_000,
+    },
+    Grade {
+        grade: "S",
+        price: 99_000,
+        capacity: 50_000,
+    },
+];
+
 /// Every musical on sale.
 pub const MUSICALS: &[Musical] = &[
     Musical {
@@ -107,6 +120,12 @@ pub const MUSICALS: &[Musical] = &[
                 id: "elisabeth-2030-03-15",
                 starts_at: datetime!(2030-03-15 14:00 +09:00),
                 grades: GRADES,
+            },
+            // The arena night: enough seats for load tests (`scripts/measure.sh`).
+            Performance {
+                id: "elisabeth-2030-05-01",
+                starts_at: datetime!(2030-05-01 19:00 +09:00),
+                grades: ARENA,
             },
         ],
     },
@@ -210,6 +229,6 @@ mod tests {
             seats("frankenstein", "frankenstein-2030-04-02", "VIP"),
             Err(CatalogError::UnknownGrade { .. })
         ));
-        assert_eq!(all_seats().count(), 8);
+        assert_eq!(all_seats().count(), 10);
     }
 }

@@ -37,6 +37,8 @@ pub fn status(error: impl Into<crate::http::ApiError>) -> tonic::Status {
     use tonic::Code;
     let error = error.into();
     let code = match error.status() {
+        // A key whose first use failed for good: what it would create exists (as a failure).
+        StatusCode::CONFLICT if error.code() == "idempotency_key_used" => Code::AlreadyExists,
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Code::InvalidArgument,
         StatusCode::UNAUTHORIZED => Code::Unauthenticated,
         StatusCode::FORBIDDEN => Code::PermissionDenied,
@@ -53,4 +55,22 @@ pub fn status(error: impl Into<crate::http::ApiError>) -> tonic::Status {
 /// Who calls a gRPC method, from the identity metadata the gateway forwards.
 pub fn caller<T>(request: &tonic::Request<T>) -> crate::http::Caller {
     crate::http::Caller::from_headers(&request.metadata().clone().into_headers())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::ApiError;
+    use tonic::Code;
+
+    #[test]
+    fn http_answers_map_to_grpc_codes_with_their_stable_code() {
+        let used = status(ApiError::conflict("idempotency_key_used", "use a new key"));
+        assert_eq!(used.code(), Code::AlreadyExists);
+        assert_eq!(used.message(), "idempotency_key_used: use a new key");
+        let refused = status(ApiError::conflict("sold_out", "no seats"));
+        assert_eq!(refused.code(), Code::FailedPrecondition);
+        let busy = status(ApiError::unavailable("payment_busy", "later", 1));
+        assert_eq!(busy.code(), Code::Unavailable);
+    }
 }

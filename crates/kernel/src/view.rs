@@ -99,6 +99,9 @@ pub struct Step {
     /// A reason, a serial, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// When the view learned of it (the difference to `at` is the event's lag).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub recorded_at: Option<OffsetDateTime>,
 }
 
 /// A view document.
@@ -153,6 +156,9 @@ impl Document {
             if let Some(note) = &s.note {
                 step["detail"] = note.clone().into();
             }
+            if let Some(recorded) = &s.recorded_at {
+                step["recordedAt"] = time(recorded).into();
+            }
             step
         });
         json.insert("timeline".into(), timeline.collect());
@@ -199,7 +205,7 @@ impl Aggregate for Document {
         self.version
     }
 
-    fn apply(&mut self, folded: &Folded, _at: OffsetDateTime) {
+    fn apply(&mut self, folded: &Folded, now: OffsetDateTime) {
         if let Some(owner) = &folded.fold.owner {
             self.owner = Some(owner.clone());
         }
@@ -218,8 +224,10 @@ impl Aggregate for Document {
             at: folded.at,
             sequence: folded.sequence,
             note: folded.fold.note.clone(),
+            recorded_at: Some(now),
         };
-        if !self.timeline.contains(&step) {
+        let seen = |s: &Step| (&s.step, s.at, s.sequence) == (&step.step, step.at, step.sequence);
+        if !self.timeline.iter().any(seen) {
             let at = self.timeline.partition_point(|s| s.at <= step.at);
             self.timeline.insert(at, step);
         }

@@ -1,7 +1,10 @@
 //! Ports for test processes. A port found free can be taken by another test between the moment
 //! it is found and the moment a child process binds it; so every test takes its ports through
 //! this allocator, which records each port it hands out in a lock file (with the owner's process
-//! id) until the test releases it, and never hands out a port another live test holds.
+//! id) until the test releases it, and never hands out a port another live test holds. Ports come
+//! from above the kernel's ephemeral range (61000–65535; Linux hands out 32768–60999 as source
+//! ports of outgoing connections), so that no process's outgoing connection to NATS or a database
+//! can sit on a port a test is about to start a service on.
 
 use std::path::PathBuf;
 
@@ -31,10 +34,10 @@ impl Port {
     /// Takes a port that is free now and held by no other test.
     pub fn take() -> Self {
         for _ in 0..1_000 {
-            let candidate = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("a free port");
+            let candidate = fastrand::u16(61_000..=65_535);
+            if std::net::TcpListener::bind(("127.0.0.1", candidate)).is_err() {
+                continue;
+            }
             let lock = registry().join(candidate.to_string());
             let created = std::fs::OpenOptions::new()
                 .write(true)

@@ -22,8 +22,8 @@ use std::time::Duration;
 #[serde(default, deny_unknown_fields)]
 pub struct RemoteSettings {
     /// Base URL of the service (a Kubernetes service name in a cluster, a local port on one
-    /// machine); several replicas comma-separated, taken in turn, and a replica that refuses the
-    /// connection is passed over for the next (the request certainly did not reach it).
+    /// machine); several replicas comma-separated, taken in turn, and a replica that fails a call
+    /// (refused, reset, 503) is passed over for the next: every call is idempotent.
     pub url: String,
     /// Circuit breaker and deadline.
     pub breaker: BreakerSettings,
@@ -138,19 +138,29 @@ impl RemoteClient {
     }
 
     /// Sends the request `build` makes for a replica's base URL, to each replica in turn until
-    /// one accepts the connection.
+    /// one answers it.
     async fn send<T: DeserializeOwned>(
         &self,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<(reqwest::StatusCode, Answer<T>), Failure> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut attempt = 0;
+        // Every call of this client is idempotent (a command by its key, an outcome read, a
+        // void), so a replica that failed it (refused, reset, draining with 503) hands it to the
+        // next one; only a timeout is not retried, since the deadline is the caller's.
         let response = loop {
             let base = &self.bases[(start + attempt) % self.bases.len()];
+            let another = attempt + 1 < self.bases.len();
             match build(base).headers(trace_headers()).send().await {
+                Ok(response)
+                    if another && response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE =>
+                {
+                    tracing::debug!(service = %self.name, base, "replica unavailable; next");
+                    attempt += 1;
+                }
                 Ok(response) => break response,
-                Err(error) if error.is_connect() && attempt + 1 < self.bases.len() => {
-                    tracing::debug!(%error, service = %self.name, base, "replica unreachable; next");
+                Err(error) if another && !error.is_timeout() => {
+                    tracing::debug!(%error, service = %self.name, base, "replica failed; next");
                     attempt += 1;
                 }
                 Err(error) if error.is_connect() => return Err(Failure::Unreachable(error)),

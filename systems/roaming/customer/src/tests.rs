@@ -117,7 +117,10 @@ async fn the_page_shows_all_three_statuses_the_terms_and_a_timeline() {
         ]
     );
     assert_eq!(page["timeline"][1]["detail"], "card ending 4242");
-    assert!(page["timeline"][1]["recordedAt"].is_string(), "the lag can be read: {page}");
+    assert!(
+        page["timeline"][1]["recordedAt"].is_string(),
+        "the lag can be read: {page}"
+    );
 }
 
 #[tokio::test]

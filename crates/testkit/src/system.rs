@@ -5,7 +5,7 @@
 //! every service whose manifest names a server store gets its own database or key prefix, and
 //! the bus is a NATS stream of its own; [`TestSystem::cleanup`] removes them.
 
-use crate::{TempDir, eventually, unique_name};
+use crate::{TempDir, unique_name};
 use kernel::manifest::SystemManifest;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -421,27 +421,38 @@ impl TestSystem {
         printed
     }
 
-    /// Waits until `/health/ready` of the service answers 200.
+    /// Waits until `/health/ready` of the service answers 200 (a process starting among many
+    /// on a loaded machine may take a while: twice the usual patience). If it never does, the
+    /// panic shows the end of the process's log, so a failed start can be read from the test's
+    /// output alone.
     pub async fn wait_ready(&self, service: &str, replica: Option<u16>) {
         let url = format!(
             "http://127.0.0.1:{}/health/ready",
             self.port(service, replica)
         );
-        let client = self.client.clone();
-        eventually(PATIENCE, &format!("{service} ready"), || {
-            let client = client.clone();
-            let url = url.clone();
-            async move {
-                let response = client
-                    .get(&url)
-                    .timeout(Duration::from_secs(2))
-                    .send()
-                    .await
-                    .ok()?;
-                response.status().is_success().then_some(())
+        let started = std::time::Instant::now();
+        loop {
+            let response = self
+                .client
+                .get(&url)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if response.is_ok_and(|r| r.status().is_success()) {
+                return;
             }
-        })
-        .await;
+            if started.elapsed() > PATIENCE * 2 {
+                let log = self.log(&label(service, replica));
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                panic!(
+                    "{service} was not ready after {:?}; the end of its log:\n{}",
+                    PATIENCE * 2,
+                    tail.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Stops a process gracefully (SIGTERM) and waits for it to exit.

@@ -37,8 +37,7 @@ pub fn status(error: impl Into<crate::http::ApiError>) -> tonic::Status {
     use tonic::Code;
     let error = error.into();
     let code = match error.status() {
-        // A key whose first use failed for good: what it would create exists (as a failure).
-        StatusCode::CONFLICT if error.code() == "idempotency_key_used" => Code::AlreadyExists,
+        StatusCode::CONFLICT if error.exists() => Code::AlreadyExists,
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Code::InvalidArgument,
         StatusCode::UNAUTHORIZED => Code::Unauthenticated,
         StatusCode::FORBIDDEN => Code::PermissionDenied,
@@ -65,7 +64,10 @@ mod tests {
 
     #[test]
     fn http_answers_map_to_grpc_codes_with_their_stable_code() {
-        let used = status(ApiError::conflict("idempotency_key_used", "use a new key"));
+        let used = status(ApiError::already_exists(
+            "idempotency_key_used",
+            "use a new key",
+        ));
         assert_eq!(used.code(), Code::AlreadyExists);
         assert_eq!(used.message(), "idempotency_key_used: use a new key");
         let refused = status(ApiError::conflict("sold_out", "no seats"));

@@ -29,6 +29,7 @@ pub struct ApiError {
     message: String,
     retry_after: Option<u64>,
     www_authenticate: Option<String>,
+    exists: bool,
 }
 
 /// The body of every error answer.
@@ -53,6 +54,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             www_authenticate: None,
+            exists: false,
         }
     }
 
@@ -77,6 +79,19 @@ impl ApiError {
     /// 409: the resource is not in a state that allows this.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 409 because what the request would create exists already (gRPC: `ALREADY_EXISTS`).
+    pub fn already_exists(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            exists: true,
+            ..Self::conflict(code, message)
+        }
+    }
+
+    /// Whether this is [`Self::already_exists`].
+    pub fn exists(&self) -> bool {
+        self.exists
     }
 
     /// 422: well-formed but invalid.

@@ -505,15 +505,7 @@ async fn events(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse as _;
     let names = &routes.views.names;
-    let owner = caller
-        .claim(routes.claim)
-        .map(str::to_owned)
-        .or_else(|| query.remove(&names.owner_field))
-        .filter(|o| !o.is_empty())
-        .ok_or_else(|| {
-            let code = format!("missing_{}_id", names.owner);
-            bad_request(code, format!("give ?{}=...", names.owner_field))
-        })?;
+    let owner = routes.owner(&caller, query.remove(&names.owner_field))?;
     let last: Option<u64> = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -578,8 +570,22 @@ async fn events(
     Ok(response)
 }
 
-fn bad_request(code: String, message: String) -> ApiError {
-    ApiError::new(axum::http::StatusCode::BAD_REQUEST, code, message)
+impl ViewRoutes {
+    /// Whose documents the caller reads: their own (the scoping claim), or, for operators, the
+    /// owner they name.
+    fn owner(&self, caller: &Caller, asked: Option<String>) -> Result<String, ApiError> {
+        let names = &self.views.names;
+        caller
+            .claim(self.claim)
+            .map(str::to_owned)
+            .or(asked)
+            .filter(|o| !o.is_empty())
+            .ok_or_else(|| {
+                let code = format!("missing_{}_id", names.owner);
+                let message = format!("give ?{}=...", names.owner_field);
+                ApiError::new(axum::http::StatusCode::BAD_REQUEST, code, message)
+            })
+    }
 }
 
 async fn page(
@@ -602,15 +608,7 @@ async fn page(
         let message = format!("unknown query parameter {unknown:?}");
         return Err(ApiError::bad_request("invalid_query", message));
     }
-    let owner = caller
-        .claim(routes.claim)
-        .map(str::to_owned)
-        .or(asked)
-        .filter(|o| !o.is_empty())
-        .ok_or_else(|| {
-            let code = format!("missing_{}_id", names.owner);
-            bad_request(code, format!("give ?{}=...", names.owner_field))
-        })?;
+    let owner = routes.owner(&caller, asked)?;
     let paging = Paging::parse(limit, cursor.as_deref())?;
     let mut documents = routes
         .views

@@ -439,6 +439,48 @@ impl<A: Payable> Checkout<A> {
     }
 }
 
+/// Why a request for an order produced none: its input was refused before anything was stored,
+/// or checkout did not produce a paid order.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    /// The request is invalid; `code` is stable, `message` says what to fix.
+    #[error("{message}")]
+    Invalid {
+        /// Stable code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Checkout did not produce a paid order (sold out included).
+    #[error(transparent)]
+    Checkout(#[from] CheckoutError),
+}
+
+impl OrderError {
+    /// A refusal of invalid input with its stable code.
+    pub fn invalid(code: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::Invalid {
+            code,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for OrderError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Checkout(CheckoutError::Unknown(error))
+    }
+}
+
+impl From<OrderError> for kernel::http::ApiError {
+    fn from(error: OrderError) -> Self {
+        match error {
+            OrderError::Invalid { code, message } => Self::unprocessable(code, message),
+            OrderError::Checkout(error) => error.into(),
+        }
+    }
+}
+
 impl From<CheckoutError> for kernel::http::ApiError {
     fn from(error: CheckoutError) -> Self {
         use kernel::http::ApiError;
@@ -452,8 +494,9 @@ impl From<CheckoutError> for kernel::http::ApiError {
                 "payment is busy, try again shortly",
                 retry_after.as_secs().max(1),
             ),
-            CheckoutError::Exhausted { .. } => ApiError::conflict("exhausted", error.to_string()),
-            CheckoutError::KeyUsedUp { reason } => ApiError::conflict(
+            CheckoutError::Exhausted { .. } => ApiError::conflict("sold_out", error.to_string()),
+            // The key's first use failed for good: what it would create exists (as a failure).
+            CheckoutError::KeyUsedUp { reason } => ApiError::already_exists(
                 "idempotency_key_used",
                 format!(
                     "the order made with this Idempotency-Key failed ({reason}); send a new key"

@@ -6,7 +6,7 @@ use crate::domain::booking::{Booking, BookingError, BookingEvent, MAX_QUANTITY, 
 use crate::domain::catalog::{self, Seats};
 use kernel::aggregate::ChangeError;
 use kernel::{Cause, clock};
-use payment_contracts::checkout::{Checkout, CheckoutError};
+use payment_contracts::checkout::{Checkout, OrderError};
 use std::sync::Arc;
 
 /// A booking request, parsed at the edge.
@@ -22,21 +22,8 @@ pub struct BookCommand {
     pub idempotency_key: Option<String>,
 }
 
-/// Why a booking request produced no booking.
-#[derive(Debug, thiserror::Error)]
-pub enum BookError {
-    /// The request is invalid; `code` is stable.
-    #[error("{message}")]
-    Invalid {
-        /// Stable code.
-        code: &'static str,
-        /// What to fix.
-        message: String,
-    },
-    /// Checkout did not produce a paid booking (sold out included).
-    #[error(transparent)]
-    Checkout(#[from] CheckoutError),
-}
+/// Why a booking request produced no booking: invalid input, or checkout (sold out included).
+pub type BookError = OrderError;
 
 /// Why a command on an existing booking failed.
 pub type CommandError = ChangeError<BookingError>;
@@ -77,16 +64,12 @@ impl BookingService {
     /// Books and pays.
     pub async fn book(&self, command: BookCommand) -> Result<Booking, BookError> {
         if !(1..=MAX_QUANTITY).contains(&command.order.quantity) {
-            return Err(BookError::Invalid {
-                code: "invalid_quantity",
-                message: format!("quantity must be 1 to {MAX_QUANTITY}"),
-            });
+            let message = format!("quantity must be 1 to {MAX_QUANTITY}");
+            return Err(BookError::invalid("invalid_quantity", message));
         }
         if clock::now() >= command.order.seats.performance.starts_at {
-            return Err(BookError::Invalid {
-                code: "performance_started",
-                message: "the performance has begun; pick a later one".to_owned(),
-            });
+            let message = "the performance has begun; pick a later one";
+            return Err(BookError::invalid("performance_started", message));
         }
         let id = uuid::Uuid::now_v7().to_string();
         let key = command.idempotency_key.clone();

@@ -9,7 +9,7 @@ use crate::domain::values::{CustomerId, IdempotencyKey, RentalPeriod, ValueError
 use crate::ports::Clock;
 use kernel::Cause;
 use kernel::aggregate::ChangeError;
-use payment_contracts::checkout::{Checkout, CheckoutError};
+use payment_contracts::checkout::{Checkout, OrderError};
 use std::sync::Arc;
 use std::time::Duration;
 use time::Date;
@@ -41,24 +41,8 @@ pub struct Choice {
     pub booth: &'static Booth,
 }
 
-/// Why a reservation request did not produce a reservation.
-#[derive(Debug, thiserror::Error)]
-pub enum ReserveError {
-    /// The request is invalid; `code` is stable, `message` says what to fix.
-    #[error("{message}")]
-    Invalid {
-        /// Stable code.
-        code: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-    /// Checkout did not produce a paid reservation.
-    #[error(transparent)]
-    Checkout(#[from] CheckoutError),
-    /// The store or something else failed.
-    #[error(transparent)]
-    Unknown(#[from] anyhow::Error),
-}
+/// Why a reservation request did not produce a reservation: invalid input, or checkout.
+pub type ReserveError = OrderError;
 
 /// Why a command on an existing reservation failed.
 pub type CommandError = ChangeError<ReservationError>;
@@ -88,10 +72,7 @@ impl std::fmt::Debug for ReservationService {
 
 /// A refusal of invalid input with its stable code.
 pub fn invalid(code: &'static str, error: impl std::fmt::Display) -> ReserveError {
-    ReserveError::Invalid {
-        code,
-        message: error.to_string(),
-    }
+    ReserveError::invalid(code, error)
 }
 
 /// A refusal of an invalid value.

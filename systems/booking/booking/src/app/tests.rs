@@ -9,6 +9,7 @@ use kernel::consumer::EventHandler as _;
 use kernel::envelope::type_in;
 use kernel::sql::Storage;
 use kernel::{Envelope, IntegrationEvent};
+use payment_contracts::checkout::CheckoutError;
 use payment_contracts::client::{PaymentOutcome, ScriptedPayments};
 use payment_contracts::events::{PaymentCanceled, RefundRequested};
 

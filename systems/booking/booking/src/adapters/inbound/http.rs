@@ -12,7 +12,6 @@ use axum::routing::{get, post};
 use kernel::http::{
     ApiError, Caller, ErrorBody, ErrorCode, IdempotencyKey, Json, Paging, Path, Query,
 };
-use payment_contracts::checkout::CheckoutError;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -54,11 +53,8 @@ pub struct BookRequest {
     pub card_number: String,
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> BookError {
-    BookError::Invalid {
-        code,
-        message: message.into(),
-    }
+fn invalid(code: &'static str, message: impl std::fmt::Display) -> BookError {
+    BookError::invalid(code, message)
 }
 
 impl BookRequest {
@@ -151,18 +147,6 @@ impl From<&Booking> for BookingDto {
             status: b.status.as_str(),
             failure_reason: b.failure.clone(),
             created_at: b.created_at.format(&Rfc3339).unwrap_or_default(),
-        }
-    }
-}
-
-impl From<BookError> for ApiError {
-    fn from(error: BookError) -> Self {
-        match error {
-            BookError::Invalid { code, message } => ApiError::unprocessable(code, message),
-            BookError::Checkout(CheckoutError::Exhausted { key, .. }) => {
-                ApiError::conflict("sold_out", format!("not enough seats left for {key}"))
-            }
-            BookError::Checkout(error) => error.into(),
         }
     }
 }

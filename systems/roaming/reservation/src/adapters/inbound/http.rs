@@ -146,16 +146,6 @@ impl From<&Reservation> for ReservationDto {
     }
 }
 
-impl From<ReserveError> for ApiError {
-    fn from(error: ReserveError) -> Self {
-        match error {
-            ReserveError::Invalid { code, message } => ApiError::unprocessable(code, message),
-            ReserveError::Checkout(error) => error.into(),
-            ReserveError::Unknown(error) => ApiError::internal(error),
-        }
-    }
-}
-
 impl ErrorCode for ReservationError {
     fn code(&self) -> &'static str {
         match self {

@@ -356,6 +356,28 @@ impl Browser {
         services
     }
 
+    /// The kit's message line once it says something (the answer to what was just done).
+    pub async fn answer(&self, what: &str) -> String {
+        let shown =
+            "const m = document.querySelector('#message'); return !m.hidden && m.textContent";
+        let said = self
+            .wait_until(shown, what, Duration::from_secs(30))
+            .await
+            .unwrap();
+        said.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits until the kit's status badge `badge` (`rental`, `delivery`, ...) inside `item` shows
+    /// `status`.
+    pub async fn wait_status(&self, item: &str, badge: &str, status: &str, what: &str) {
+        let script = format!(
+            "return document.querySelector(\"{item} .{badge}-status\")?.dataset.status === '{status}'"
+        );
+        self.wait_until(&script, what, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+
     /// Where screenshots go: `target/screenshots/`.
     pub fn screenshots() -> std::path::PathBuf {
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")

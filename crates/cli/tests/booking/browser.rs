@@ -52,15 +52,7 @@ async fn customers_book_and_follow_their_tickets_the_delivery_team_ships_operato
         .click(&browser.find("#book").await.unwrap().unwrap())
         .await
         .unwrap();
-    let said = browser
-        .wait_until(
-            "const m = document.querySelector('#message'); return !m.hidden && m.textContent",
-            "an answer to the booking",
-            PATIENCE,
-        )
-        .await
-        .unwrap();
-    let said = said.as_str().unwrap().to_owned();
+    let said = browser.answer("an answer to the booking").await;
     assert!(said.contains("예매되었습니다"), "{said}");
     let id = said
         .rsplit('(')
@@ -69,14 +61,10 @@ async fn customers_book_and_follow_their_tickets_the_delivery_team_ships_operato
         .trim_end_matches(')')
         .to_owned();
     let item = format!("#my-bookings [data-booking-id='{id}']");
+    let pushed = "my page shows the delivery requested, pushed live";
     browser
-        .wait_until(
-            &format!("return document.querySelector(\"{item} .delivery-status\")?.dataset.status === 'Requested'"),
-            "my page shows the delivery requested, pushed live",
-            PATIENCE,
-        )
-        .await
-        .unwrap();
+        .wait_status(&item, "delivery", "Requested", pushed)
+        .await;
     let shown = browser
         .text(&browser.find(&item).await.unwrap().unwrap())
         .await

@@ -33,17 +33,7 @@ async fn reserve(browser: &Browser, card: &str) -> String {
         .click(&browser.find("#reserve").await.unwrap().unwrap())
         .await
         .unwrap();
-    browser
-        .wait_until(
-            "const m = document.querySelector('#message'); return !m.hidden && m.textContent",
-            "an answer to the reservation",
-            PATIENCE,
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned()
+    browser.answer("an answer to the reservation").await
 }
 
 #[tokio::test]
@@ -90,13 +80,13 @@ async fn customers_reserve_and_follow_their_reservation_booths_hand_out_and_coll
     // My page shows it with the booth's acceptance, updating by itself.
     let item = format!("#my-reservations [data-reservation-id='{id}']");
     browser
-        .wait_until(
-            &format!("return document.querySelector(\"{item} .rental-status\")?.dataset.status === 'Accepted'"),
+        .wait_status(
+            &item,
+            "rental",
+            "Accepted",
             "my page shows the booth accepted",
-            PATIENCE,
         )
-        .await
-        .unwrap();
+        .await;
     let shown = browser
         .text(&browser.find(&item).await.unwrap().unwrap())
         .await
@@ -179,13 +169,8 @@ async fn customers_reserve_and_follow_their_reservation_booths_hand_out_and_coll
     );
     browser.click(&return_button).await.unwrap();
     browser
-        .wait_until(
-            &format!("return document.querySelector(\"{item} .reservation-status\")?.dataset.status === 'Returned'"),
-            "my page shows the return",
-            PATIENCE,
-        )
-        .await
-        .unwrap();
+        .wait_status(&item, "reservation", "Returned", "my page shows the return")
+        .await;
     sign_out(&browser).await;
 
     // The booth collects it.

@@ -203,7 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Status { placement } => {
-            ops::status(&placement.system, placement.port_offset).await
+            ops::status(&placement.system, placement.port_offset, &cli.data).await
         }
         Command::Deadletters { command } => match command {
             DeadLetterCommand::List { placement, service } => {

@@ -39,16 +39,37 @@ fn client() -> reqwest::Client {
         .expect("a plain client builds")
 }
 
-/// Prints one line per service: readiness, breakers, outbox backlog, partitions and lag, dead
-/// letters.
-pub async fn status(system: &str, offset: u16) -> anyhow::Result<()> {
+/// Every target, and the extra replicas the system's registry in `data` knows.
+fn replicas(system: &str, offset: u16, data: &str) -> anyhow::Result<Vec<Target>> {
+    let mut targets = targets(system, offset)?;
+    let registry =
+        kernel::discovery::Registry::new(systems::registry(&systems::system_data(data, system)));
+    let mut extra = Vec::new();
+    for target in &targets {
+        let service = target.name.rsplit('/').next().unwrap_or_default();
+        let entries = registry.entries(service);
+        let others = entries.into_iter().filter(|e| e.url != target.url);
+        for (n, entry) in others.enumerate() {
+            extra.push(Target {
+                name: format!("{}-{}", target.name, n + 2),
+                url: entry.url,
+            });
+        }
+    }
+    targets.extend(extra);
+    Ok(targets)
+}
+
+/// Prints one line per service replica: readiness, breakers, outbox backlog, partitions and
+/// lag, dead letters.
+pub async fn status(system: &str, offset: u16, data: &str) -> anyhow::Result<()> {
     let client = client();
     println!(
         "{:<22} {:<24} {:<10} {:<18} {:>7} {:>11} {:>5} {:>5}",
         "SERVICE", "URL", "HEALTH", "BREAKERS", "BACKLOG", "PARTITIONS", "LAG", "DEAD"
     );
     let mut down = 0;
-    for target in targets(system, offset)? {
+    for target in replicas(system, offset, data)? {
         let status: Option<Value> = match client
             .get(format!("{}/admin/status", target.url))
             .send()

@@ -66,6 +66,28 @@ pub const SYSTEMS: &[System] = &[
             ),
         ],
     },
+    System {
+        manifest: include_str!("../../../systems/cafeteria/system.toml"),
+        services: &[
+            cafeteria_order::SERVICE,
+            payment::SERVICE,
+            cafeteria_drink::SERVICE,
+            cafeteria_sale::SERVICE,
+            cafeteria_customercenter::SERVICE,
+        ],
+        web: &[
+            (
+                "/",
+                HTML,
+                include_bytes!("../../../systems/cafeteria/web/index.html"),
+            ),
+            (
+                "/app.js",
+                JS,
+                include_bytes!("../../../systems/cafeteria/web/app.js"),
+            ),
+        ],
+    },
 ];
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -159,6 +181,11 @@ pub fn defaults(
             toml_string(&format!("{data}/auth/signing-key.pem")),
             toml_string(&format!("{data}/auth/ops-client-secret")),
         )?;
+        writeln!(
+            toml,
+            "[discovery]\nregistry = {}",
+            toml_string(&registry(data))
+        )?;
         writeln!(toml, "[upstreams]")?;
         for entry in &manifest.services {
             writeln!(
@@ -180,6 +207,11 @@ pub fn defaults(
     })?;
     writeln!(toml, "system = {}", toml_string(&manifest.name))?;
     writeln!(toml, "[http]\nport = {}", port(entry.port, offset)?)?;
+    writeln!(
+        toml,
+        "[discovery]\nregistry = {}",
+        toml_string(&registry(data))
+    )?;
     writeln!(
         toml,
         "[store]\nurl = {}",
@@ -229,6 +261,12 @@ pub fn extras(system: &System, manifest: &SystemManifest) -> gateway::Extras {
 /// one data directory.
 pub fn system_data(data: &str, system: &str) -> String {
     format!("{}/{system}", data.trim_end_matches('/'))
+}
+
+/// The registry of a system's replicas (see `kernel::discovery`), given the system's own data
+/// directory ([`system_data`]).
+pub fn registry(system_data: &str) -> String {
+    format!("{system_data}/registry")
 }
 
 /// The layered settings of `<system>/<service>`: defaults, then the file, then the environment.

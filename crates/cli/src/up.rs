@@ -4,6 +4,7 @@
 
 use crate::systems;
 use anyhow::Context as _;
+use kernel::discovery::Registry;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::collections::HashMap;
@@ -65,6 +66,7 @@ pub fn parse_replicas(value: &str) -> Result<(String, usize), String> {
 struct Process {
     label: String,
     service: String,
+    /// Its port; 0 for an extra replica, which takes a free port and registers it.
     port: u16,
     env: Vec<(String, String)>,
     child: Option<Child>,
@@ -72,9 +74,6 @@ struct Process {
     restarts: u32,
     started: Instant,
 }
-
-/// Replica `i` (0-based) of a service listens 100 ports above replica `i - 1`.
-const REPLICA_PORT_STEP: u16 = 100;
 
 fn check_port_free(port: u16) -> anyhow::Result<()> {
     std::net::TcpListener::bind(("127.0.0.1", port))
@@ -124,8 +123,17 @@ impl Process {
         Ok(())
     }
 
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+    /// Where it listens: its port, or for an extra replica the address it registered.
+    fn url(&self, registry: &Registry) -> Option<String> {
+        if self.port != 0 {
+            return Some(format!("http://127.0.0.1:{}", self.port));
+        }
+        let pid = self.child.as_ref().and_then(Child::id)?;
+        registry
+            .entries(&self.service)
+            .into_iter()
+            .find(|e| e.pid == pid)
+            .map(|e| e.url)
     }
 
     fn terminate(&self) {
@@ -135,9 +143,12 @@ impl Process {
     }
 }
 
-async fn probe(client: &reqwest::Client, url: &str) -> bool {
+async fn probe(client: &reqwest::Client, url: Option<String>, path: &str) -> bool {
+    let Some(url) = url else {
+        return false;
+    };
     client
-        .get(url)
+        .get(format!("{url}{path}"))
         .timeout(Duration::from_secs(2))
         .send()
         .await
@@ -167,15 +178,21 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         bus_env.push(("MSA__BUS__URL".to_owned(), options.bus.clone()));
     }
 
+    // Callers and the gateway find replicas in the registry (the services' defaults name it):
+    // the first replica of a service listens on its declared port, the others on free ports.
+    let registry = Registry::new(systems::registry(&systems::system_data(
+        &options.data,
+        &manifest.name,
+    )));
     let mut processes = Vec::new();
-    let mut upstreams = Vec::new();
     for service in &manifest.services {
         let count = replicas.get(&service.name).copied().unwrap_or(1);
-        let mut urls = Vec::new();
         for replica in 0..count {
-            let port = systems::port(service.port, options.port_offset)?
-                .checked_add(REPLICA_PORT_STEP * replica as u16)
-                .context("replica port out of range")?;
+            let port = if replica == 0 {
+                systems::port(service.port, options.port_offset)?
+            } else {
+                0
+            };
             let mut env = bus_env.clone();
             env.push(("MSA__HTTP__PORT".to_owned(), port.to_string()));
             let label = if count > 1 {
@@ -183,7 +200,6 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             } else {
                 service.name.clone()
             };
-            urls.push(format!("http://127.0.0.1:{port}"));
             processes.push(Process {
                 label,
                 service: service.name.clone(),
@@ -195,35 +211,18 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                 started: Instant::now(),
             });
         }
-        upstreams.push((
-            format!("MSA__UPSTREAMS__{}", service.name.to_ascii_uppercase()),
-            urls.join(","),
-        ));
-    }
-    // A caller of a replicated service knows every replica (and passes over one that is down).
-    for process in processes.iter_mut() {
-        let calls = manifest.service(&process.service).map(|s| s.calls.clone());
-        for callee in calls.unwrap_or_default() {
-            let upstream = format!("MSA__UPSTREAMS__{}", callee.to_ascii_uppercase());
-            if let Some((_, urls)) = upstreams.iter().find(|(name, _)| *name == upstream) {
-                process.env.push((
-                    format!("MSA__{}__URL", callee.to_ascii_uppercase()),
-                    urls.clone(),
-                ));
-            }
-        }
     }
     processes.push(Process {
         label: "gateway".to_owned(),
         service: "gateway".to_owned(),
         port: systems::port(manifest.gateway.port, options.port_offset)?,
-        env: upstreams,
+        env: Vec::new(),
         child: None,
         failed_probes: 0,
         restarts: 0,
         started: Instant::now(),
     });
-    for process in &processes {
+    for process in processes.iter().filter(|p| p.port != 0) {
         check_port_free(process.port)?;
     }
 
@@ -276,7 +275,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 );
             }
-            if probe(&client, &format!("{}/health/ready", processes[i].url())).await {
+            if probe(&client, processes[i].url(&registry), "/health/ready").await {
                 health[i] = "ready";
             }
         }
@@ -295,7 +294,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if !stop.is_cancelled() {
-        report(&processes, &health, &logs);
+        report(&processes, &health, &logs, &registry);
     }
 
     let mut tick = tokio::time::interval(Duration::from_secs(2));
@@ -304,7 +303,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             _ = stop.cancelled() => break,
             _ = tick.tick() => {}
         }
-        supervise(&mut processes, &client, &options, &logs).await;
+        supervise(&mut processes, &client, &options, &logs, &registry).await;
     }
 
     println!("stopping...");
@@ -326,19 +325,22 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report(processes: &[Process], health: &[&str], logs: &std::path::Path) {
+fn report(processes: &[Process], health: &[&str], logs: &std::path::Path, registry: &Registry) {
     println!();
     println!("{:<16} {:<28} {:<8} LOG", "SERVICE", "URL", "HEALTH");
     for (process, health) in processes.iter().zip(health) {
         println!(
             "{:<16} {:<28} {:<8} {}",
             process.label,
-            process.url(),
+            process.url(registry).unwrap_or_default(),
             health,
             logs.join(format!("{}.log", process.label)).display()
         );
     }
-    let gateway = processes.last().map(Process::url).unwrap_or_default();
+    let gateway = processes
+        .last()
+        .and_then(|p| p.url(registry))
+        .unwrap_or_default();
     println!();
     println!("open {gateway}/ ; API at {gateway}/api/... ; Ctrl-C stops everything");
 }
@@ -349,14 +351,14 @@ async fn supervise(
     client: &reqwest::Client,
     options: &UpOptions,
     logs: &std::path::Path,
+    registry: &Registry,
 ) {
     for process in processes.iter_mut() {
         let exited = process
             .child
             .as_mut()
             .and_then(|c| c.try_wait().ok().flatten());
-        let live =
-            exited.is_none() && probe(client, &format!("{}/health/live", process.url())).await;
+        let live = exited.is_none() && probe(client, process.url(registry), "/health/live").await;
         if live {
             process.failed_probes = 0;
             continue;

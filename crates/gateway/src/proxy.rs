@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use futures_util::TryStreamExt as _;
+use kernel::discovery::Replicas;
 use kernel::http::ApiError;
 use kernel::manifest::SystemManifest;
 use std::collections::HashMap;
@@ -36,7 +37,7 @@ const HOP_BY_HOP: &[&str] = &[
 ];
 
 struct Upstream {
-    bases: Vec<String>,
+    replicas: Replicas,
     next: AtomicUsize,
 }
 
@@ -58,22 +59,19 @@ type GrpcClient =
 impl Upstreams {
     pub(crate) fn new(settings: &Settings, manifest: &SystemManifest) -> anyhow::Result<Self> {
         let mut upstreams = HashMap::new();
+        let registry = settings.service.discovery.registry();
         for service in &manifest.services {
             let configured = settings
                 .upstreams
                 .get(&service.name)
                 .cloned()
                 .unwrap_or_else(|| format!("http://127.0.0.1:{}", service.port));
-            let bases: Vec<String> = configured
-                .split(',')
-                .map(|b| b.trim().trim_end_matches('/').to_owned())
-                .filter(|b| !b.is_empty())
-                .collect();
-            anyhow::ensure!(!bases.is_empty(), "upstreams.{} is empty", service.name);
+            let replicas = Replicas::new(&service.name, &configured, registry.clone())
+                .with_context(|| format!("upstreams.{}", service.name))?;
             upstreams.insert(
                 service.name.clone(),
                 Upstream {
-                    bases,
+                    replicas,
                     next: AtomicUsize::new(0),
                 },
             );
@@ -112,10 +110,8 @@ impl Upstreams {
             .services
             .iter()
             .flat_map(|s| {
-                self.upstreams[&s.name]
-                    .bases
-                    .iter()
-                    .map(move |base| (s.name.clone(), base.clone()))
+                let bases = self.upstreams[&s.name].replicas.current();
+                (0..bases.len()).map(move |i| (s.name.clone(), bases[i].clone()))
             })
             .collect()
     }
@@ -156,8 +152,11 @@ async fn forward_grpc(State(state): State<Upstreams>, request: Request) -> Respo
     let (parts, body) = request.into_parts();
     let mut headers = forwarded_headers(&parts.headers, peer, identity.as_ref(), &state.manifest);
     headers.insert("te", HeaderValue::from_static("trailers"));
+    let bases = upstream.replicas.current();
     let start = upstream.next.fetch_add(1, Ordering::Relaxed);
-    let base = &upstream.bases[start % upstream.bases.len()];
+    let Some(base) = bases.get(start % bases.len().max(1)) else {
+        return crate::edge::grpc_error(&unavailable(&service.name));
+    };
     let uri = format!("{base}{path}");
     let mut outgoing = axum::http::Request::builder()
         .method(parts.method)
@@ -179,11 +178,7 @@ async fn forward_grpc(State(state): State<Upstreams>, request: Request) -> Respo
         Ok(response) => response.map(Body::new),
         Err(error) => {
             tracing::warn!(service = %service.name, %error, "gRPC upstream failed");
-            crate::edge::grpc_error(&ApiError::unavailable(
-                "service_unavailable",
-                format!("{} is unavailable, try again shortly", service.name),
-                1,
-            ))
+            crate::edge::grpc_error(&unavailable(&service.name))
         }
     }
 }
@@ -269,11 +264,11 @@ async fn forward(State(state): State<Upstreams>, request: Request) -> Result<Res
                 "request bodies are limited to 4 MiB",
             )
         })?;
+    let bases = upstream.replicas.current();
     let start = upstream.next.fetch_add(1, Ordering::Relaxed);
-    let replicas = upstream.bases.len();
     let mut last_error = None;
-    for attempt in 0..replicas {
-        let base = &upstream.bases[(start + attempt) % replicas];
+    for attempt in 0..bases.len() {
+        let base = &bases[(start + attempt) % bases.len()];
         let sent = client
             .request(method.clone(), format!("{base}{path_and_query}"))
             .headers(headers.clone())
@@ -303,11 +298,15 @@ async fn forward(State(state): State<Upstreams>, request: Request) -> Result<Res
         }
     }
     tracing::warn!(service = %service.name, error = ?last_error, "no replica reachable");
-    Err(ApiError::unavailable(
+    Err(unavailable(&service.name))
+}
+
+fn unavailable(service: &str) -> ApiError {
+    ApiError::unavailable(
         "service_unavailable",
-        format!("{} is unavailable, try again shortly", service.name),
+        format!("{service} is unavailable, try again shortly"),
         1,
-    ))
+    )
 }
 
 fn relay(response: reqwest::Response) -> Response {

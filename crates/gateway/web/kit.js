@@ -244,7 +244,8 @@ async function refreshSystem() {
 // --- Screens -------------------------------------------------------------------------------
 // `app.brand`: an icon for the top bar (HTML);
 // `app.screens`: [{ role, section (a selector), refresh(), live: path of an event stream }],
-// the first whose role the caller has is shown (admins get the system view); `app.ready()`
+// the first whose role the caller has is shown (admins get the system view, and the system's
+// own `admin` screen if it has one); `app.ready()`
 // runs once the configuration is known, `app.shown(screen)` when a screen is shown.
 let app = null;
 let timer = null;
@@ -267,9 +268,12 @@ async function render() {
     $("#welcome").hidden = false;
     return;
   }
-  const screen = me.roles.includes("admin")
-    ? { section: "#admin", refresh: refreshSystem }
-    : app.screens.find((s) => me.roles.includes(s.role));
+  let screen = app.screens.find((s) => me.roles.includes(s.role));
+  if (me.roles.includes("admin")) {
+    const own = app.screens.find((s) => s.role === "admin");
+    screen = { section: "#admin", refresh: async () => { await refreshSystem(); await own?.refresh(); } };
+    if (own) $(own.section).hidden = false;
+  }
   if (!screen) return;
   $(screen.section).hidden = false;
   app.shown?.(screen);

@@ -153,6 +153,21 @@ impl CounterChange {
     }
 }
 
+/// Index of a work queue's items by status, oldest first (see [`queue_keys`]).
+pub const QUEUE_STATUS: &str = "status";
+/// Index of every item of a work queue, oldest first (value empty).
+pub const QUEUE_ALL: &str = "all";
+
+/// The keys of an item of a work queue (a delivery team's, a barista's) in `status`, made at
+/// `created_at`: listed oldest first by [`Repository::queue`].
+pub fn queue_keys(status: &str, created_at: OffsetDateTime) -> Vec<Key> {
+    let oldest_first = -((created_at.unix_timestamp_nanos() / 1_000_000) as i64);
+    vec![
+        Key::index(QUEUE_STATUS, status).scored(oldest_first),
+        Key::index(QUEUE_ALL, "").scored(oldest_first),
+    ]
+}
+
 /// An aggregate the kernel can keep. Implemented outside `domain` (in the service's adapters),
 /// delegating to the domain's own `apply`; the domain's commands decide and return events.
 pub trait Aggregate: Sized + Send + Sync + 'static {
@@ -513,6 +528,19 @@ impl<A: Aggregate> Repository<A> {
             .await?
             .filter(visible)
             .ok_or_else(|| ChangeError::not_found::<A>(id))
+    }
+
+    /// A page of a work queue (see [`queue_keys`]), oldest first: `limit` items in `status` (all
+    /// when `None`) after the first `offset`.
+    pub async fn queue(
+        &self,
+        status: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> anyhow::Result<Vec<A>> {
+        let (key, value) = status.map_or((QUEUE_ALL, ""), |s| (QUEUE_STATUS, s));
+        let found = self.find(key, value, offset.saturating_add(limit)).await?;
+        Ok(found.into_iter().skip(offset as usize).collect())
     }
 
     /// The aggregates holding the key `name = value`, newest first (at most `limit`).

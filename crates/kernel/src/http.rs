@@ -221,6 +221,32 @@ impl Caller {
             .find(|(claim, _)| claim == name)
             .map(|(_, value)| value.as_str())
     }
+
+    /// Whom a create acts for: a caller scoped by `claim` (a customer) for themselves, an admin
+    /// for whom they `name` (an operator taking an order by phone); anyone else is refused
+    /// (403 `<claim>s_only`).
+    pub fn acting_for<'a>(
+        &'a self,
+        claim: &'static str,
+        named: Option<&'a str>,
+    ) -> Result<&'a str, ApiError> {
+        if let Some(own) = self.claim(claim) {
+            return Ok(own);
+        }
+        let valid = |c: &&str| !c.is_empty() && c.len() <= 64;
+        match named.filter(valid) {
+            Some(named) if self.has_role("admin") => Ok(named),
+            _ => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                if claim == "customer" {
+                    "customers_only"
+                } else {
+                    "scoped_callers_only"
+                },
+                format!("{claim}s act for themselves; operators name the {claim} ({claim}Id)"),
+            )),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {

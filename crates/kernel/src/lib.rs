@@ -11,6 +11,7 @@
 //! - [`http`], [`breaker`], [`config`], [`metrics`], [`context`], [`telemetry`], [`crash`].
 
 pub mod aggregate;
+pub mod apidoc;
 pub mod breaker;
 pub mod bus;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod consumer;
 pub mod context;
 pub mod crash;
 pub mod deadletter;
+pub mod discovery;
 pub mod envelope;
 pub mod faults;
 pub mod grpc;
@@ -30,6 +32,7 @@ pub mod notify;
 pub mod outbox;
 pub mod policy;
 pub mod projection;
+pub mod queue;
 pub mod redis;
 mod redis_documents;
 pub mod remote;

@@ -9,6 +9,7 @@
 //! by key (`POST`), after which the command is refused.
 
 use crate::breaker::{BreakerSettings, CallError, CircuitBreaker};
+use crate::discovery::{Registry, Replicas};
 use crate::metrics::Metrics;
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
@@ -22,8 +23,10 @@ use std::time::Duration;
 #[serde(default, deny_unknown_fields)]
 pub struct RemoteSettings {
     /// Base URL of the service (a Kubernetes service name in a cluster, a local port on one
-    /// machine); several replicas comma-separated, taken in turn, and a replica that fails a call
-    /// (refused, reset, 503) is passed over for the next: every call is idempotent.
+    /// machine); several replicas comma-separated. Where the system has a registry (see
+    /// [`crate::discovery`]), the replicas registered there replace it. Replicas are taken in
+    /// turn, and one that fails a call (refused, reset, 503) is passed over for the next: every
+    /// call is idempotent.
     pub url: String,
     /// Circuit breaker and deadline.
     pub breaker: BreakerSettings,
@@ -68,6 +71,8 @@ pub enum RemoteFailure {
 
 #[derive(Debug, thiserror::Error)]
 enum Failure {
+    #[error("no replica is registered")]
+    NoReplica,
     #[error("unreachable: {0}")]
     Unreachable(reqwest::Error),
     #[error("call failed: {0}")]
@@ -86,7 +91,7 @@ struct ErrorBody {
 pub struct RemoteClient {
     name: String,
     client: reqwest::Client,
-    bases: Arc<Vec<String>>,
+    replicas: Replicas,
     next: Arc<AtomicUsize>,
     breaker: CircuitBreaker,
 }
@@ -109,24 +114,24 @@ fn trace_headers() -> reqwest::header::HeaderMap {
 }
 
 impl RemoteClient {
-    /// A client of service `name` at `settings.url`, its breaker reporting on `metrics`.
-    pub fn new(name: &str, settings: &RemoteSettings, metrics: Metrics) -> anyhow::Result<Self> {
+    /// A client of service `name` at `settings.url` or where `registry` has its replicas, its
+    /// breaker reporting on `metrics`.
+    pub fn new(
+        name: &str,
+        settings: &RemoteSettings,
+        metrics: Metrics,
+        registry: Option<Registry>,
+    ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_millis(settings.breaker.timeout_ms.max(100)))
             .build()
             .with_context(|| format!("cannot build the {name} client"))?;
-        let bases: Vec<String> = settings
-            .url
-            .split(',')
-            .map(|url| url.trim().trim_end_matches('/').to_owned())
-            .filter(|url| !url.is_empty())
-            .collect();
-        anyhow::ensure!(!bases.is_empty(), "{name}.url names no replica");
+        let replicas = Replicas::new(name, &settings.url, registry)?;
         Ok(Self {
             name: name.to_owned(),
             client,
-            bases: Arc::new(bases),
+            replicas,
             next: Arc::default(),
             breaker: CircuitBreaker::new(name, settings.breaker.clone(), metrics),
         })
@@ -143,14 +148,18 @@ impl RemoteClient {
         &self,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<(reqwest::StatusCode, Answer<T>), Failure> {
+        let bases = self.replicas.current();
+        if bases.is_empty() {
+            return Err(Failure::NoReplica);
+        }
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut attempt = 0;
         // Every call of this client is idempotent (a command by its key, an outcome read, a
         // void), so a replica that failed it (refused, reset, draining with 503) hands it to the
         // next one; only a timeout is not retried, since the deadline is the caller's.
         let response = loop {
-            let base = &self.bases[(start + attempt) % self.bases.len()];
-            let another = attempt + 1 < self.bases.len();
+            let base = &bases[(start + attempt) % bases.len()];
+            let another = attempt + 1 < bases.len();
             match build(base).headers(trace_headers()).send().await {
                 Ok(response)
                     if another && response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE =>
@@ -199,7 +208,7 @@ impl RemoteClient {
             Err(CallError::Open { retry_after }) => Err(RemoteFailure::Unavailable {
                 retry_after: seconds_up(retry_after),
             }),
-            Err(CallError::Failed(Failure::Unreachable(error))) => {
+            Err(CallError::Failed(error @ (Failure::Unreachable(_) | Failure::NoReplica))) => {
                 tracing::warn!(%error, service = %self.name, "unreachable");
                 Err(RemoteFailure::Unavailable {
                     retry_after: Duration::from_secs(1),

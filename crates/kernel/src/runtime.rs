@@ -88,6 +88,9 @@ pub struct ServiceSettings {
     /// Faults injected into the service's commands (see [`crate::faults`]).
     #[serde(default)]
     pub faults: crate::faults::Faults,
+    /// Where replicas register and callers find them (see [`crate::discovery`]).
+    #[serde(default)]
+    pub discovery: crate::discovery::DiscoverySettings,
 }
 
 impl ServiceSettings {
@@ -192,6 +195,11 @@ impl Service {
     /// The service's metrics registry.
     pub fn metrics(&self) -> Metrics {
         self.metrics.clone()
+    }
+
+    /// The system's registry of replicas, when there is one (see [`crate::discovery`]).
+    pub fn registry(&self) -> Option<crate::discovery::Registry> {
+        self.settings.discovery.registry()
     }
 
     /// The bus, connected on first use and checked by readiness from then on.
@@ -454,7 +462,7 @@ impl Application {
             stop,
             draining,
             metrics,
-            ..
+            address,
         } = self;
         let signal_stop = stop.clone();
         tokio::spawn(async move {
@@ -500,11 +508,29 @@ impl Application {
             .with_graceful_shutdown(async move { http_stop.cancelled().await })
         };
         let server = tokio::spawn(async move { serve.await });
+        let mut registration = match settings.discovery.registry() {
+            Some(registry) => {
+                let host = match settings.http.host.as_str() {
+                    "0.0.0.0" | "::" => "127.0.0.1",
+                    host => host,
+                };
+                let url = format!("http://{host}:{}", address.port());
+                let service = name.rsplit('/').next().unwrap_or(&name);
+                Some(registry.register(service, &url)?)
+            }
+            None => None,
+        };
 
         stop.cancelled().await;
         tracing::info!(service = %name, "stopping: not ready any more, draining");
         draining.store(true, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(settings.http.drain_ms)).await;
+        // Callers stop choosing this replica before it turns connections away: they read the
+        // registry again within its refresh.
+        let mut drain = Duration::from_millis(settings.http.drain_ms);
+        if registration.take().is_some() {
+            drain = drain.max(crate::discovery::REFRESH);
+        }
+        tokio::time::sleep(drain).await;
         let deadline = Duration::from_millis(settings.http.shutdown_timeout_ms);
 
         http_stop.cancel();

@@ -15,6 +15,7 @@
 use crate::aggregate::{Aggregate, Cause, ChangeError, Key, Repository};
 use crate::envelope::{EventType, IntegrationEvent, NewEvent, type_in};
 use crate::http::{ApiError, Caller, Json, Paging, Path, Query};
+use crate::notify::{Notice, Notifier};
 use crate::policy::Policies;
 use axum::Router;
 use axum::extract::State;
@@ -36,6 +37,8 @@ pub struct Fold {
     owner: Option<String>,
     fields: Map<String, Value>,
     facts: Map<String, Value>,
+    rows: Vec<(String, Value)>,
+    notices: Vec<Notice>,
     note: Option<String>,
 }
 
@@ -66,6 +69,23 @@ impl Fold {
     pub fn fact(mut self, name: &str, value: impl Serialize) -> Self {
         let value = serde_json::to_value(value).unwrap_or(Value::Null);
         self.facts.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Appends `row` (an object; its `at` is the event's time) to the ledger in list field
+    /// `name`: every event's row is kept, in event time order whatever order the events came in,
+    /// and an event folded in twice adds its row once. For what accumulates (vouchers issued,
+    /// stock movements, sales).
+    pub fn row(mut self, name: &str, row: impl Serialize) -> Self {
+        let row = serde_json::to_value(row).unwrap_or(Value::Null);
+        self.rows.push((name.to_owned(), row));
+        self
+    }
+
+    /// Tells `notice.recipient` of the event (once per event and recipient, through the read
+    /// model's notifier; see [`ViewService::notifying`]). A rebuild tells no one.
+    pub fn notify(mut self, notice: Notice) -> Self {
+        self.notices.push(notice);
         self
     }
 
@@ -230,6 +250,22 @@ impl Aggregate for Document {
         if !self.timeline.iter().any(seen) {
             let at = self.timeline.partition_point(|s| s.at <= step.at);
             self.timeline.insert(at, step);
+            let time = folded.at.format(&Rfc3339).unwrap_or_default();
+            for (name, row) in &folded.fold.rows {
+                let mut row = row.clone();
+                if let Value::Object(fields) = &mut row {
+                    fields.insert("at".into(), time.clone().into());
+                }
+                let ledger = self
+                    .fields
+                    .entry(name.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(rows) = ledger {
+                    // RFC 3339 times in UTC sort as strings.
+                    let at = rows.partition_point(|r| r["at"].as_str() <= Some(time.as_str()));
+                    rows.insert(at, row);
+                }
+            }
         }
         self.created_at = self.created_at.min(folded.at);
         self.updated_at = self.updated_at.max(folded.at);
@@ -269,12 +305,18 @@ struct Changed {
 const RECENT: usize = 1024;
 
 /// The views of a read model service.
-#[derive(Debug)]
 pub struct Views {
     repository: Repository<Document>,
     names: Names,
+    notifier: Option<Arc<dyn Notifier>>,
     changes: tokio::sync::broadcast::Sender<Changed>,
     recent: std::sync::Mutex<std::collections::VecDeque<Changed>>,
+}
+
+impl std::fmt::Debug for Views {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Views").field("names", &self.names).finish()
+    }
 }
 
 impl Views {
@@ -283,9 +325,16 @@ impl Views {
         Self {
             repository,
             names,
+            notifier: None,
             changes: tokio::sync::broadcast::channel(RECENT).0,
             recent: std::sync::Mutex::new(std::collections::VecDeque::new()),
         }
+    }
+
+    /// Sends the folds' notices through `notifier`.
+    pub fn notifying(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     fn announce(&self, document: &Document) {
@@ -332,6 +381,13 @@ impl Views {
         folded: Folded,
         cause: &Cause,
     ) -> Result<Document, ChangeError<Infallible>> {
+        // Told before the fold is stored: a failure retries the event, and the notifier keeps
+        // one message per event and recipient however often it is told.
+        if let Some(notifier) = &self.notifier {
+            for notice in &folded.fold.notices {
+                notifier.notify(notice.clone(), cause).await?;
+            }
+        }
         let id = cause.subject();
         let init = || Document::new(id, folded.at);
         let document = self
@@ -357,6 +413,19 @@ pub struct ViewService {
     pub base: &'static str,
     /// The fold table.
     pub projection: fn(Arc<Views>) -> Policies<Views>,
+    /// Templates of the notices its folds send (`(name, Korean, English)`); none: it tells no one.
+    pub notices: &'static [(&'static str, &'static str, &'static str)],
+}
+
+/// A read model's settings: what every service has, and where its notices go.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ViewSettings {
+    /// What every service has.
+    #[serde(flatten)]
+    pub service: crate::ServiceSettings,
+    /// A webhook for the notices; unset keeps them in the store, served at `/api/notifications`.
+    #[serde(default)]
+    pub webhook: crate::notify::WebhookSettings,
 }
 
 /// A read model service declared by its [`ViewService`]: `kernel::view::service::<M>("mypage")`
@@ -395,7 +464,18 @@ impl ViewService {
             owner,
             base,
             projection,
+            notices: &[],
         }
+    }
+
+    /// Sends the notices its folds make ([`Fold::notify`]) from `templates`, and serves the
+    /// stored ones at `/api/notifications` to their owners.
+    pub const fn notifying(
+        mut self,
+        templates: &'static [(&'static str, &'static str, &'static str)],
+    ) -> Self {
+        self.notices = templates;
+        self
     }
 
     /// What its documents are called.
@@ -405,15 +485,17 @@ impl ViewService {
 
     /// Builds the service on the store its settings name (any of the kernel's stores), keeping
     /// its views in generations so that `msa replay` can rebuild them.
-    pub async fn build(
-        &self,
-        settings: crate::ServiceSettings,
-    ) -> anyhow::Result<crate::Application> {
-        let (service, storage) = crate::Service::open(self.name, settings).await?;
-        let views = Arc::new(Views::new(
-            storage.repository().generational(),
-            self.names(),
-        ));
+    pub async fn build(&self, settings: ViewSettings) -> anyhow::Result<crate::Application> {
+        let (mut service, storage) = crate::Service::open(self.name, settings.service).await?;
+        let mut views = Views::new(storage.repository().generational(), self.names());
+        if !self.notices.is_empty() {
+            let templates = crate::notify::Templates::new(self.notices);
+            let (notifier, stored) =
+                crate::notify::notifier(&settings.webhook, storage.repository(), templates)?;
+            views = views.notifying(notifier);
+            service = service.routes(crate::notify::routes(stored, self.owner));
+        }
+        let views = Arc::new(views);
         service
             .routes(routes(views.clone(), self.base, self.owner))
             .react((self.projection)(views))
@@ -442,7 +524,22 @@ impl ViewService {
 
     /// The API document of its routes.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
-        openapi(self.base, self.kind, self.owner, "my page")
+        use utoipa::openapi::path::{HttpMethod, ParameterIn};
+        use utoipa::openapi::{PathItem, ResponseBuilder};
+        let mut document = openapi(self.base, self.kind, self.owner, "my page");
+        if !self.notices.is_empty() {
+            let summary = "The caller's notifications, newest first (Korean and English)";
+            let recipient = [("recipient", ParameterIn::Query)];
+            let messages = crate::apidoc::secured("my page", summary.into(), &recipient)
+                .response("200", ResponseBuilder::new().description("The messages"))
+                .build();
+            let item = PathItem::new(HttpMethod::Get, messages);
+            document
+                .paths
+                .paths
+                .insert("/api/notifications".into(), item);
+        }
+        document
     }
 }
 
@@ -646,21 +743,14 @@ async fn one(
 
 /// The API document of [`routes`] at `base` for documents of `kind` owned by `owner`s.
 pub fn openapi(base: &str, kind: &str, owner: &str, tag: &str) -> utoipa::openapi::OpenApi {
-    use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
-    use utoipa::openapi::security::SecurityRequirement;
+    use utoipa::openapi::path::{HttpMethod, ParameterIn};
     use utoipa::openapi::{OpenApiBuilder, PathItem, PathsBuilder, ResponseBuilder};
     let operation = |summary: &str, parameters: Vec<(&str, ParameterIn)>| {
-        let mut operation = OperationBuilder::new()
-            .tag(tag)
-            .summary(Some(summary))
-            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+        crate::apidoc::secured(tag, summary.to_owned(), &parameters)
             .response("200", ResponseBuilder::new().description("The view"))
             .response("400", ResponseBuilder::new().description("Bad query"))
-            .response("404", ResponseBuilder::new().description("Not found"));
-        for (name, place) in parameters {
-            operation = operation.parameter(ParameterBuilder::new().name(name).parameter_in(place));
-        }
-        operation.build()
+            .response("404", ResponseBuilder::new().description("Not found"))
+            .build()
     };
     let owner_field = format!("{owner}Id");
     let page = operation(
@@ -729,7 +819,11 @@ mod tests {
                     .set("status", "Started")
                     .set("amount", e.amount)
             })
-            .fold(|e: Shipped| Fold::new().set("shipper", e.shipper));
+            .fold(|e: Shipped| {
+                Fold::new()
+                    .set("shipper", e.shipper.clone())
+                    .row("parcels", serde_json::json!({"by": e.shipper}))
+            });
         let shipped = Shipped {
             shipper: "CJ".into(),
         };
@@ -764,6 +858,20 @@ mod tests {
         );
         assert_eq!(document["sources"]["order"], 2);
         assert_eq!(document["timeline"][0]["step"], "delivery.shipped");
+        let twice = envelope(
+            "shop/delivery",
+            &Shipped {
+                shipper: "CJ".into(),
+            },
+            2,
+        );
+        table.handle(&twice).await.unwrap();
+        table.handle(&twice).await.unwrap();
+        let document = views.get("o-1").await.unwrap().unwrap();
+        let parcels = document.fields["parcels"].as_array().unwrap();
+        assert_eq!(parcels.len(), 2, "one ledger row per event: {parcels:?}");
+        assert_eq!(parcels[0]["by"], "CJ");
+        assert!(parcels[0]["at"].as_str() <= parcels[1]["at"].as_str());
         let mine = views.of_owner("kim", 0, 10).await.unwrap();
         assert_eq!(mine.len(), 1);
         assert!(views.of_owner("lee", 0, 10).await.unwrap().is_empty());

@@ -378,6 +378,53 @@ impl Browser {
             .unwrap();
     }
 
+    /// Starts a browser on `gateway`'s page in Korean.
+    pub async fn open(gateway: &str) -> Self {
+        let browser = Self::start()
+            .await
+            .expect("headless Chromium starts (install chromium and chromium-driver)");
+        browser.goto(&format!("{gateway}/")).await.unwrap();
+        browser
+            .execute("localStorage.setItem('lang', 'ko')", serde_json::json!([]))
+            .await
+            .unwrap();
+        browser
+    }
+
+    /// Sets number input `selector` to `value`, as a user would (a `change` follows).
+    pub async fn set_number(&self, selector: &str, value: u32) {
+        let script = format!(
+            "const q = document.querySelector(\"{selector}\"); q.value = '{value}'; q.dispatchEvent(new Event('change'));"
+        );
+        self.execute(&script, serde_json::json!([])).await.unwrap();
+    }
+
+    /// Starts a browser on `gateway`'s page in Korean, signed in as `user`, once `ready` (a
+    /// selector of the user's screen) shows.
+    pub async fn open_as(gateway: &str, user: &str, password: &str, ready: &str) -> Self {
+        let browser = Self::open(gateway).await;
+        browser.sign_in(gateway, user, password).await;
+        browser
+            .wait_for(ready, Duration::from_secs(30))
+            .await
+            .unwrap();
+        browser
+    }
+
+    /// The text of the element `selector` finds (it must be there).
+    pub async fn text_of(&self, selector: &str) -> String {
+        let element = self.find(selector).await.unwrap();
+        let element = element.unwrap_or_else(|| panic!("{selector} is on the page"));
+        self.text(&element).await.unwrap()
+    }
+
+    /// Clicks the element `selector` finds (it must be there).
+    pub async fn click_on(&self, selector: &str) {
+        let element = self.find(selector).await.unwrap();
+        let element = element.unwrap_or_else(|| panic!("{selector} is on the page"));
+        self.click(&element).await.unwrap();
+    }
+
     /// Where screenshots go: `target/screenshots/`.
     pub fn screenshots() -> std::path::PathBuf {
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")

@@ -603,19 +603,7 @@ impl TestSystem {
 
     /// How many partitions a replica's consumer group owns now (its `/admin/status`).
     pub async fn owned_partitions(&self, service: &str, replica: Option<u16>) -> usize {
-        let url = format!(
-            "http://127.0.0.1:{}/admin/status",
-            self.port(service, replica)
-        );
-        let status: Value = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status = self.admin_status(service, replica).await;
         status["consumers"][0]["partitions"]
             .as_array()
             .map_or(0, Vec::len)
@@ -649,6 +637,65 @@ impl TestSystem {
     pub async fn restart(&mut self, service: &str) {
         self.spawn(service, service, None).await;
         self.wait_ready(service, None).await;
+    }
+
+    /// My page's document of `kind` `id` (`/api/mypage/<kind>s/<id>`), once `accept` holds.
+    pub async fn mypage_until(
+        &self,
+        token: &str,
+        kind: &str,
+        id: &str,
+        what: &str,
+        accept: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let path = format!("/api/mypage/{kind}s/{id}");
+        self.view_until(token, &path, what, accept).await
+    }
+
+    /// A replica's `/admin/status` (readiness, breakers, consumers, backlog).
+    pub async fn admin_status(&self, service: &str, replica: Option<u16>) -> Value {
+        let url = format!(
+            "http://127.0.0.1:{}/admin/status",
+            self.port(service, replica)
+        );
+        let response = self.client.get(url).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
+    /// `POST` JSON through the gateway as `token` with an `Idempotency-Key`.
+    pub async fn post_keyed(
+        &self,
+        token: &str,
+        path: &str,
+        key: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.gateway()))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A read model's document at `path` (through the gateway as `token`), once `accept` holds.
+    pub async fn view_until(
+        &self,
+        token: &str,
+        path: &str,
+        what: &str,
+        accept: impl Fn(&Value) -> bool,
+    ) -> Value {
+        crate::eventually(PATIENCE, &format!("{path}: {what}"), || async {
+            let (status, view) = self.get_as(token, path).await;
+            (status == 200 && accept(&view)).then_some(view)
+        })
+        .await
     }
 
     /// `GET` through the gateway as the operator.

@@ -2,16 +2,11 @@
 //! kept in the service's store and served at `GET /api/notifications`, or posted to a webhook
 //! with retries and the message id as `Idempotency-Key`.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use kernel::Cause;
 use kernel::notify::{
     Notice, Notifier, StoredNotifier, Templates, WebhookNotifier, WebhookSettings,
 };
 use kernel::sql::Storage;
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
 fn templates() -> Templates {
     Templates::new(&[(
@@ -87,41 +82,12 @@ async fn a_stored_message_is_kept_once_per_event_and_served_to_its_recipient_onl
     app.stop().await.unwrap();
 }
 
-#[derive(Clone, Default)]
-struct Receiver {
-    failures_left: Arc<Mutex<u32>>,
-    keys: Arc<Mutex<Vec<String>>>,
-    taken: Arc<Mutex<BTreeSet<String>>>,
-}
-
-async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
-    let key = headers["idempotency-key"].to_str().unwrap().to_owned();
-    receiver.keys.lock().unwrap().push(key.clone());
-    let mut failures = receiver.failures_left.lock().unwrap();
-    if *failures > 0 {
-        *failures -= 1;
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    assert!(body.contains("your GOLD reward was issued"), "{body}");
-    receiver.taken.lock().unwrap().insert(key);
-    StatusCode::OK
-}
-
 #[tokio::test]
 async fn a_webhook_is_retried_with_the_same_idempotency_key_until_it_takes_the_message() {
-    let receiver = Receiver {
-        failures_left: Arc::new(Mutex::new(2)),
-        ..Receiver::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let routes = axum::Router::new()
-        .route("/hook", post(receive))
-        .with_state(receiver.clone());
-    tokio::spawn(async move { axum::serve(listener, routes).await });
+    let receiver = testkit::webhook::Receiver::start(2).await;
     let webhook = WebhookNotifier::new(
         WebhookSettings {
-            url,
+            url: receiver.url.clone(),
             attempts: 4,
             backoff_ms: 10,
             timeout_ms: 2_000,
@@ -132,19 +98,18 @@ async fn a_webhook_is_retried_with_the_same_idempotency_key_until_it_takes_the_m
     let cause = Cause::new("m-1");
     webhook.notify(issued("kim"), &cause).await.unwrap();
     webhook.notify(issued("kim"), &cause).await.unwrap();
-    let keys = receiver.keys.lock().unwrap().clone();
+    let keys = receiver.keys();
     assert_eq!(keys.len(), 4, "two failures, a success, and the redelivery");
     assert!(
         keys.iter().all(|k| *k == keys[0]),
         "one key for one message: {keys:?}"
     );
-    assert_eq!(
-        receiver.taken.lock().unwrap().len(),
-        1,
-        "the receiver dedupes by key"
-    );
+    let taken = receiver.taken();
+    assert_eq!(taken.len(), 1, "the receiver dedupes by key");
+    let body = taken.values().next().unwrap();
+    assert!(body.contains("your GOLD reward was issued"), "{body}");
 
-    *receiver.failures_left.lock().unwrap() = 10;
+    receiver.fail_next(10);
     let failed = webhook.notify(issued("lee"), &cause).await;
     assert!(
         failed.is_err(),

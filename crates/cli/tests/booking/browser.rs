@@ -3,7 +3,7 @@
 //! live; the delivery team ships it while a second ticket arrives without wiping a half-typed
 //! shipper; the operator's view names the booking. Screenshots go to `target/screenshots/`.
 
-use crate::flows::{MANIFEST, MSA, post_keyed, request};
+use crate::flows::{MANIFEST, MSA, request};
 use std::time::Duration;
 use testkit::browser::Browser;
 use testkit::system::{Options, TestSystem};
@@ -13,25 +13,14 @@ const PATIENCE: Duration = Duration::from_secs(30);
 #[tokio::test]
 async fn customers_book_and_follow_their_tickets_the_delivery_team_ships_operators_watch() {
     let system = TestSystem::start(MSA, MANIFEST, Options::default()).await;
-    let browser = Browser::start()
-        .await
-        .expect("headless Chromium starts (install chromium and chromium-driver)");
     let gateway = system.gateway();
-    browser.goto(&format!("{gateway}/")).await.unwrap();
-    browser
-        .execute("localStorage.setItem('lang', 'ko')", serde_json::json!([]))
-        .await
-        .unwrap();
-
-    browser.sign_in(&gateway, "kim", "kim-password").await;
-    browser.wait_for("#book-form", PATIENCE).await.unwrap();
+    let browser = Browser::open_as(&gateway, "kim", "kim-password", "#book-form").await;
     browser.choose("#musical", "frankenstein").await;
     browser
         .choose("#performance", "frankenstein-2030-04-02")
         .await;
     browser.choose("#grade", "R").await;
-    let two = "const q = document.querySelector('#quantity'); q.value = '2'; q.dispatchEvent(new Event('change'));";
-    browser.execute(two, serde_json::json!([])).await.unwrap();
+    browser.set_number("#quantity", 2).await;
     for (field, text) in [
         ("#address", "서울시 중구 을지로 1"),
         ("#phone", "010-5555-1234"),
@@ -40,10 +29,7 @@ async fn customers_book_and_follow_their_tickets_the_delivery_team_ships_operato
         let input = browser.find(field).await.unwrap().unwrap();
         browser.type_into(&input, text).await.unwrap();
     }
-    let price = browser
-        .text(&browser.find("#price").await.unwrap().unwrap())
-        .await
-        .unwrap();
+    let price = browser.text_of("#price").await;
     assert!(
         price.contains("198,000") && price.contains("잔여"),
         "the price and seats left show before paying: {price}"
@@ -65,10 +51,7 @@ async fn customers_book_and_follow_their_tickets_the_delivery_team_ships_operato
     browser
         .wait_status(&item, "delivery", "Requested", pushed)
         .await;
-    let shown = browser
-        .text(&browser.find(&item).await.unwrap().unwrap())
-        .await
-        .unwrap();
+    let shown = browser.text_of(&item).await;
     assert!(
         shown.contains("예매 완료") && shown.contains("결제 완료") && shown.contains("배송 준비"),
         "{shown}"
@@ -92,14 +75,9 @@ async fn customers_book_and_follow_their_tickets_the_delivery_team_ships_operato
     browser.type_into(&shipper, "CJ 대한").await.unwrap();
     // A second ticket joins the queue while the shipper is half typed.
     let kim = system.user_token("kim", "kim-password").await;
-    let (status, second) = post_keyed(
-        &system,
-        &kim,
-        "/api/bookings",
-        "browser-2",
-        &request("S", 1),
-    )
-    .await;
+    let (status, second) = system
+        .post_keyed(&kim, "/api/bookings", "browser-2", &request("S", 1))
+        .await;
     assert_eq!(status, 201, "{second}");
     let other = format!(
         "#deliveries [data-booking-id='{}']",

@@ -22,27 +22,6 @@ pub fn request(grade: &str, quantity: u32) -> Value {
     })
 }
 
-/// `POST` with an `Idempotency-Key`.
-pub async fn post_keyed(
-    system: &TestSystem,
-    token: &str,
-    path: &str,
-    key: &str,
-    body: &Value,
-) -> (u16, Value) {
-    let response = system
-        .client
-        .post(format!("{}{path}", system.gateway()))
-        .bearer_auth(token)
-        .header("idempotency-key", key)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 /// Seats left of a grade of `elisabeth-2030-03-15` (or `performance`).
 pub async fn seats_left(system: &TestSystem, performance: &str, grade: &str) -> i64 {
     let response = system
@@ -70,23 +49,6 @@ pub async fn seats_left(system: &TestSystem, performance: &str, grade: &str) -> 
         .expect("the grade is in the catalog")
 }
 
-/// My page's view of a booking, once `accept` holds.
-pub async fn mypage_until(
-    system: &TestSystem,
-    token: &str,
-    id: &str,
-    what: &str,
-    accept: impl Fn(&Value) -> bool,
-) -> Value {
-    eventually(PATIENCE, &format!("my page of {id}: {what}"), || async {
-        let (status, view) = system
-            .get_as(token, &format!("/api/mypage/bookings/{id}"))
-            .await;
-        (status == 200 && accept(&view)).then_some(view)
-    })
-    .await
-}
-
 async fn book_ship_cancel(profile: Profile) {
     let system = TestSystem::start(MSA, MANIFEST, Options::of(profile)).await;
     let kim = system.user_token("kim", "kim-password").await;
@@ -95,14 +57,16 @@ async fn book_ship_cancel(profile: Profile) {
     let before = seats_left(&system, "elisabeth-2030-03-15", "VIP").await;
     let mut live = system.event_stream(&kim, "/api/mypage/events", None).await;
 
-    let (status, booked) =
-        post_keyed(&system, &kim, "/api/bookings", "k-1", &request("VIP", 2)).await;
+    let (status, booked) = system
+        .post_keyed(&kim, "/api/bookings", "k-1", &request("VIP", 2))
+        .await;
     assert_eq!(status, 201, "{booked}");
     assert_eq!(booked["status"], "Booked");
     assert_eq!(booked["amount"], 340_000);
     let id = booked["id"].as_str().unwrap().to_owned();
-    let (status, again) =
-        post_keyed(&system, &kim, "/api/bookings", "k-1", &request("VIP", 2)).await;
+    let (status, again) = system
+        .post_keyed(&kim, "/api/bookings", "k-1", &request("VIP", 2))
+        .await;
     assert_eq!(
         (status, &again["id"]),
         (201, &booked["id"]),
@@ -152,10 +116,11 @@ async fn book_ship_cancel(profile: Profile) {
         .post_as(&team, &path, json!({"shipper": "CJ 대한통운"}))
         .await;
     assert_eq!(status, 200, "{shipped}");
-    let view = mypage_until(&system, &kim, &id, "shipped", |v| {
-        v["deliveryStatus"] == "Shipped"
-    })
-    .await;
+    let view = system
+        .mypage_until(&kim, "booking", &id, "shipped", |v| {
+            v["deliveryStatus"] == "Shipped"
+        })
+        .await;
     // A page that reconnects with the last event it saw is told what it missed.
     let mut resumed = system
         .event_stream(&kim, "/api/mypage/events", Some(&seen))
@@ -187,36 +152,29 @@ async fn book_ship_cancel(profile: Profile) {
         (status, &canceling["status"]),
         (202, &json!("CancelRequested"))
     );
-    let view = mypage_until(&system, &kim, &id, "canceled", |v| {
-        v["bookingStatus"] == "Canceled"
-    })
-    .await;
+    let view = system
+        .mypage_until(&kim, "booking", &id, "canceled", |v| {
+            v["bookingStatus"] == "Canceled"
+        })
+        .await;
     assert_eq!(view["paymentStatus"], "Refunded");
     assert_eq!(
         view["deliveryStatus"], "Voided",
         "a shipped ticket is voided"
     );
-    let steps: Vec<&str> = view["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["step"].as_str())
-        .collect();
-    for step in [
-        "booking.started",
-        "payment.approved",
-        "delivery.requested",
-        "delivery.shipped",
-        "booking.cancel_requested",
-        "payment.canceled",
-        "delivery.canceled",
-        "booking.canceled",
-    ] {
-        assert!(
-            steps.contains(&step),
-            "the timeline lacks {step}: {steps:?}"
-        );
-    }
+    testkit::assert_timeline(
+        &view,
+        &[
+            "booking.started",
+            "payment.approved",
+            "delivery.requested",
+            "delivery.shipped",
+            "booking.cancel_requested",
+            "payment.canceled",
+            "delivery.canceled",
+            "booking.canceled",
+        ],
+    );
     assert_eq!(
         seats_left(&system, "elisabeth-2030-03-15", "VIP").await,
         before,

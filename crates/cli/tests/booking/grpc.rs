@@ -1,7 +1,7 @@
 //! The gRPC adapter through the gateway, with the same token check: a tonic client books, reads
 //! and cancels; someone else's booking is not found; the token is required.
 
-use crate::flows::{MANIFEST, MSA, mypage_until};
+use crate::flows::{MANIFEST, MSA};
 use booking_contracts::grpc::v1 as pb;
 use testkit::grpc::authorized;
 use testkit::system::{Options, Profile, TestSystem};
@@ -72,9 +72,10 @@ async fn a_grpc_client_books_reads_and_cancels_through_the_gateway(profile: Prof
     };
     let canceling = kims.cancel(cancel).await.unwrap().into_inner();
     assert_eq!(canceling.status, "CancelRequested");
-    mypage_until(&system, &kim, &booked.id, "canceled", |v| {
-        v["bookingStatus"] == "Canceled"
-    })
-    .await;
+    system
+        .mypage_until(&kim, "booking", &booked.id, "canceled", |v| {
+            v["bookingStatus"] == "Canceled"
+        })
+        .await;
     system.cleanup().await;
 }

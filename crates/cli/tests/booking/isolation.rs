@@ -1,7 +1,7 @@
 //! Fault isolation and scale-out: bookings are taken while delivery and my page are down, and
 //! both catch up; two delivery replicas queue every paid booking exactly once.
 
-use crate::flows::{MANIFEST, MSA, mypage_until, request};
+use crate::flows::{MANIFEST, MSA, request};
 use std::collections::HashSet;
 use testkit::eventually;
 use testkit::system::{Options, PATIENCE, Profile, TestSystem};
@@ -48,10 +48,11 @@ async fn with_delivery_and_my_page_down_bookings_are_taken_and_both_catch_up(pro
     })
     .await;
     for id in &ids {
-        mypage_until(&system, &kim, id, "caught up", |v| {
-            v["bookingStatus"] == "Booked" && v["deliveryStatus"] == "Requested"
-        })
-        .await;
+        system
+            .mypage_until(&kim, "booking", id, "caught up", |v| {
+                v["bookingStatus"] == "Booked" && v["deliveryStatus"] == "Requested"
+            })
+            .await;
     }
     system.cleanup().await;
 }
@@ -82,10 +83,11 @@ async fn two_delivery_replicas_queue_every_paid_booking_exactly_once() {
         "{queue:?}"
     );
     for id in &ids {
-        let view = mypage_until(&system, &kim, id, "queued", |v| {
-            v["deliveryStatus"] == "Requested"
-        })
-        .await;
+        let view = system
+            .mypage_until(&kim, "booking", id, "queued", |v| {
+                v["deliveryStatus"] == "Requested"
+            })
+            .await;
         assert_eq!(
             view["sources"]["delivery"], 1,
             "one delivery event per booking: {view}"

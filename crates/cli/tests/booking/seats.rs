@@ -2,7 +2,7 @@
 //! codes, payment down answered fast with nothing held, a performance that has begun cannot be
 //! canceled (the kit's clock offset), and my page rebuilt by `msa replay` (embedded profile).
 
-use crate::flows::{MANIFEST, MSA, mypage_until, post_keyed, request, seats_left};
+use crate::flows::{MANIFEST, MSA, request, seats_left};
 use serde_json::json;
 use testkit::system::{Options, TestSystem};
 
@@ -18,7 +18,11 @@ async fn the_last_seats_go_to_exactly_as_many_bookings_and_failures_hold_none() 
     };
     let racers = (0..6).map(|n| {
         let (system, kim, body) = (&system, &kim, small(1));
-        async move { post_keyed(system, kim, "/api/bookings", &format!("race-{n}"), &body).await }
+        async move {
+            system
+                .post_keyed(kim, "/api/bookings", &format!("race-{n}"), &body)
+                .await
+        }
     });
     let answers = futures_util::future::join_all(racers).await;
     let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
@@ -153,10 +157,11 @@ async fn the_last_seats_go_to_exactly_as_many_bookings_and_failures_hold_none() 
     })
     .await;
     let id = booked["id"].as_str().unwrap().to_owned();
-    mypage_until(&system, &kim, &id, "booked and paid", |v| {
-        v["bookingStatus"] == "Booked" && v["paymentStatus"] == "Approved"
-    })
-    .await;
+    system
+        .mypage_until(&kim, "booking", &id, "booked and paid", |v| {
+            v["bookingStatus"] == "Booked" && v["paymentStatus"] == "Approved"
+        })
+        .await;
 
     let printed = system.replay("mypage").await;
     assert!(

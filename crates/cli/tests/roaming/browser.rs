@@ -58,10 +58,7 @@ async fn customers_reserve_and_follow_their_reservation_booths_hand_out_and_coll
     browser.wait_for("#reserve-form", PATIENCE).await.unwrap();
     choose(&browser, "#device-model", "galaxy-s24").await;
     choose(&browser, "#booth", "ICN-T1").await;
-    let price = browser
-        .text(&browser.find("#price").await.unwrap().unwrap())
-        .await
-        .unwrap();
+    let price = browser.text_of("#price").await;
     assert!(
         price.contains("39,600"),
         "the price is shown before paying: {price}"
@@ -87,10 +84,7 @@ async fn customers_reserve_and_follow_their_reservation_booths_hand_out_and_coll
             "my page shows the booth accepted",
         )
         .await;
-    let shown = browser
-        .text(&browser.find(&item).await.unwrap().unwrap())
-        .await
-        .unwrap();
+    let shown = browser.text_of(&item).await;
     assert!(
         shown.contains("예약 완료") && shown.contains("결제 완료") && shown.contains("부스 접수"),
         "{shown}"

@@ -1,4 +1,5 @@
-//! Scaling out a consumer: two booth replicas share the stream.
+//! Scaling out: two booth replicas share the stream; a payment replica added and replaced
+//! under load is found through the registry.
 
 use crate::helpers::{Options, PATIENCE, Profile, System};
 use std::collections::HashSet;
@@ -67,14 +68,10 @@ async fn two_booth_replicas_make_exactly_one_rental_per_reservation(profile: Pro
 
 scenario!(a_payment_replica_replaced_under_reservation_load_fails_no_reservation);
 async fn a_payment_replica_replaced_under_reservation_load_fails_no_reservation(profile: Profile) {
-    let mut system = System::new(Options::of(profile));
-    let replicas = format!(
-        "{},http://127.0.0.1:{}",
-        system.url("payment"),
-        system.port("payment", Some(1))
-    );
-    system.set_service_env("reservation", "MSA__PAYMENT__URL", &replicas);
-    system.start_all().await;
+    // Reservation is told of one payment address only; it finds the second replica, started
+    // later on a port of its own, in the system's registry, and stops choosing the first one
+    // while it is away.
+    let mut system = System::start(Options::of(profile)).await;
     system.spawn("payment-2", "payment", Some(1)).await;
     system.wait_ready("payment", Some(1)).await;
 

@@ -10,13 +10,14 @@ use testkit::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-async fn up(dir: &TempDir, system: &str, offset: u16) -> (Child, Vec<String>) {
+async fn up(dir: &TempDir, system: &str, offset: u16, extra: &[&str]) -> (Child, Vec<String>) {
     let mut child = Command::new(MSA)
         .arg("--data")
         .arg(dir.path())
         .args(["up", "--system", system])
         .arg("--port-offset")
         .arg(offset.to_string())
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -73,7 +74,7 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
     let dir = TempDir::new("up");
     // Below the kernel's ephemeral range, where the other tests' ports come from.
     let offset = 11_000 + (std::process::id() % 100) as u16 * 100 + 41;
-    let (child, banner) = up(&dir, "roaming", offset).await;
+    let (child, banner) = up(&dir, "roaming", offset, &[]).await;
     for service in ["reservation", "payment", "rental", "customer", "gateway"] {
         assert!(
             banner
@@ -107,8 +108,50 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
         "everything stopped"
     );
 
-    let (child, _) = up(&dir, "roaming", offset).await;
+    // The second run has two payment replicas: the second takes a free port and registers it,
+    // and the gateway's system view and `msa status` find it there.
+    let (child, banner) = up(&dir, "roaming", offset, &["--replicas", "payment=2"]).await;
+    let second = banner
+        .iter()
+        .find(|l| l.starts_with("payment-2"))
+        .unwrap_or_else(|| panic!("payment-2 is listed: {banner:?}"));
+    assert!(second.contains("ready"), "{second}");
+    assert!(
+        !second.contains(&format!(":{} ", 8082 + offset)),
+        "the second replica has a port of its own: {second}"
+    );
     let token = ops_token(&client, &gateway, &dir, "roaming").await;
+    let system: serde_json::Value = client
+        .get(format!("{gateway}/api/admin/system"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payments: Vec<&serde_json::Value> = system["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["service"] == "payment" && s["up"] == true)
+        .collect();
+    assert_eq!(payments.len(), 2, "both payment replicas answer: {system}");
+    let status = Command::new(MSA)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["status", "--system", "roaming", "--port-offset"])
+        .arg(offset.to_string())
+        .output()
+        .await
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("roaming/payment-2") && l.contains("ready")),
+        "msa status shows the second replica: {status}"
+    );
     let again = client
         .get(format!("{gateway}/api/reservations/{id}"))
         .bearer_auth(&token)
@@ -127,8 +170,10 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
 async fn two_systems_run_side_by_side_from_one_data_directory() {
     let dir = TempDir::new("up-two");
     let offset = 11_000 + (std::process::id() % 100) as u16 * 100 + 57;
-    let ((roaming, _), (booking, _)) =
-        tokio::join!(up(&dir, "roaming", offset), up(&dir, "booking", offset));
+    let ((roaming, _), (booking, _)) = tokio::join!(
+        up(&dir, "roaming", offset, &[]),
+        up(&dir, "booking", offset, &[])
+    );
     let client = reqwest::Client::new();
     let gateway = format!("http://127.0.0.1:{}", 8080 + offset);
     let token = ops_token(&client, &gateway, &dir, "roaming").await;

@@ -110,14 +110,41 @@ pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .with_context(|| format!("cannot open sqlite database {url}"))?;
+    // Several processes opening one file at once (a system's services and its embedded bus)
+    // race to switch it to WAL. SQLite answers the loser "database is locked" at once, without
+    // its busy handler, where waiting could deadlock; the loser tries again shortly.
+    let mut attempt = 0;
+    let pool = loop {
+        let opened = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await;
+        match opened {
+            Ok(pool) => break pool,
+            Err(error) if attempt < 40 && is_locked(&error) => {
+                attempt += 1;
+                let pause = 25 + fastrand::u64(0..50) * attempt.min(4);
+                tracing::debug!(url, attempt, "the database is locked while opening; again");
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error))
+                    .with_context(|| format!("cannot open sqlite database {url}"));
+            }
+        }
+    };
     tokio::spawn(checkpoint(pool.clone(), sqlite_writer(&path)));
     Ok(pool)
+}
+
+/// SQLite's `SQLITE_BUSY` or `SQLITE_LOCKED` (primary codes 5 and 6, extended codes included).
+fn is_locked(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 /// The writer queue of a SQLite file, shared by every pool and bus of this process on that file.

@@ -174,6 +174,15 @@ pub enum CheckoutError {
 }
 
 impl Unpaid {
+    /// The reason a stored failure `code` names (the inverse of [`Self::code`]).
+    pub fn parse(code: Option<&str>) -> Self {
+        match code {
+            Some("payment_unavailable") => Self::Unavailable,
+            Some("payment_timeout") => Self::TimedOut,
+            code => Self::Declined(code.unwrap_or_default().to_owned()),
+        }
+    }
+
     /// The stable code.
     pub fn code(&self) -> &str {
         match self {
@@ -221,8 +230,12 @@ impl<A: Payable> Checkout<A> {
         store: Repository<A>,
         settings: &CheckoutSettings,
     ) -> anyhow::Result<(kernel::Service, Arc<Self>)> {
-        let payments =
-            kernel::remote::RemoteClient::new("payment", &settings.payment, service.metrics())?;
+        let payments = kernel::remote::RemoteClient::new(
+            "payment",
+            &settings.payment,
+            service.metrics(),
+            service.registry(),
+        )?;
         let breaker = payments.breaker();
         let checkout = Arc::new(Self::new(
             store,

@@ -10,6 +10,9 @@ kernel::contract! {
         customer_id: String,
         amount: i64,
         card_last4: String,
+        /// When it was paid (RFC 3339; empty in events older than the field).
+        #[serde(default)]
+        paid_at: String,
     }
 }
 
@@ -32,6 +35,10 @@ kernel::contract! {
         order_id: String,
         customer_id: String,
         amount: i64,
+        /// When the refunded payment was made (RFC 3339; empty in events older than the field):
+        /// a monthly total lowers the month it was paid in.
+        #[serde(default)]
+        paid_at: String,
     }
 }
 

@@ -15,3 +15,5 @@ pub mod api;
 pub mod checkout;
 pub mod client;
 pub mod events;
+pub mod orders;
+pub mod view;

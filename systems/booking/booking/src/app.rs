@@ -1,7 +1,7 @@
 //! The booking use cases: book (seats taken and paid in one go, see checkout), list, cancel, the
 //! policies that complete a cancel, the seat counters and reconciliation.
 
-use crate::adapters::outbound::stored::{BY_CUSTOMER, SEATS};
+use crate::adapters::outbound::stored::SEATS;
 use crate::domain::booking::{Booking, BookingError, BookingEvent, MAX_QUANTITY, Order};
 use crate::domain::catalog::{self, Seats};
 use kernel::aggregate::ChangeError;
@@ -72,44 +72,32 @@ impl BookingService {
             return Err(BookError::invalid("performance_started", message));
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let key = command.idempotency_key.clone();
+        let key = command.idempotency_key;
         let (booking, events) =
             Booking::request(id, &command.customer_id, command.order, key, clock::now());
-        let key = (command.idempotency_key).map(|key| format!("{}/{key}", command.customer_id));
+        let key = booking.idempotency_key.clone();
+        let card = &command.card_number;
         Ok(self
             .checkout
-            .start(booking, &events, key.as_deref(), &command.card_number)
+            .place(booking, &events, key.as_deref(), card)
             .await?)
+    }
+
+    /// Checkout: the store and payment.
+    pub fn checkout(&self) -> Arc<Checkout<Booking>> {
+        self.checkout.clone()
     }
 
     /// One booking, if `customer` (when given) owns it.
     pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<Booking, CommandError> {
-        let visible = |b: &Booking| customer.is_none_or(|c| c == b.customer_id);
-        self.checkout.store().get_visible(id, visible).await
-    }
-
-    /// A customer's bookings, newest first: `limit` after the first `offset`.
-    pub async fn list(
-        &self,
-        customer: &str,
-        offset: u32,
-        limit: u32,
-    ) -> anyhow::Result<Vec<Booking>> {
-        let found = self
-            .checkout
-            .store()
-            .find(BY_CUSTOMER, customer, offset.saturating_add(limit))
-            .await?;
-        Ok(found.into_iter().skip(offset as usize).collect())
+        self.checkout.order(id, customer).await
     }
 
     /// The customer cancels: payment refunds and delivery cancels.
     pub async fn cancel(&self, id: &str, customer: Option<&str>) -> Result<Booking, CommandError> {
-        self.get(id, customer).await?;
         let now = clock::now();
-        self.checkout
-            .change(id, None, |b| b.request_cancel(now))
-            .await
+        let cancel = |b: &Booking| b.request_cancel(now);
+        self.checkout.command(id, customer, cancel).await
     }
 
     /// Policy: payment's or delivery's event `cause` moves its booking as `decide` says.

@@ -10,7 +10,7 @@ pub mod domain;
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "booking",
     build: |layers| Box::pin(async move { build(layers.build()?).await }),
-    openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
+    openapi: adapters::inbound::http::openapi,
     rebuild: None,
 };
 

@@ -1,7 +1,6 @@
 //! The delivery team's use cases (the queue, ship) and the policies that queue the tickets of
 //! paid bookings and cancel those of canceled ones.
 
-use crate::adapters::outbound::stored::{ALL, BY_STATUS};
 use crate::domain::delivery::{Delivery, DeliveryError, DeliveryStatus, Parcel};
 use booking_contracts::BookingStarted;
 use kernel::aggregate::{ChangeError, Repository, StoreError};
@@ -22,6 +21,11 @@ impl DeliveryService {
         Self { store }
     }
 
+    /// The store (for the queue's routes).
+    pub fn store(&self) -> Repository<Delivery> {
+        self.store.clone()
+    }
+
     /// One delivery.
     pub async fn get(&self, booking_id: &str) -> Result<Delivery, CommandError> {
         self.store
@@ -37,15 +41,8 @@ impl DeliveryService {
         offset: u32,
         limit: u32,
     ) -> anyhow::Result<Vec<Delivery>> {
-        let (key, value) = match status {
-            Some(status) => (BY_STATUS, status.as_str()),
-            None => (ALL, ""),
-        };
-        let found = self
-            .store
-            .find(key, value, offset.saturating_add(limit))
-            .await?;
-        Ok(found.into_iter().skip(offset as usize).collect())
+        let status = status.map(DeliveryStatus::as_str);
+        self.store.queue(status, offset, limit).await
     }
 
     /// The delivery team ships a ticket.

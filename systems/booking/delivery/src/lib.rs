@@ -9,7 +9,7 @@ pub mod domain;
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "delivery",
     build: |layers| Box::pin(async move { build(layers.build()?).await }),
-    openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
+    openapi: adapters::inbound::http::openapi,
     rebuild: None,
 };
 

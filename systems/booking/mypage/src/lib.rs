@@ -6,7 +6,7 @@
 use booking_contracts as booking;
 use kernel::policy::Policies;
 use kernel::view::{Fold, FoldTable as _, ReadModel, ViewService, Views};
-use payment_contracts::events as payment;
+use payment_contracts::view::PaymentFolds as _;
 use std::sync::Arc;
 
 /// The service's name.
@@ -48,18 +48,7 @@ pub fn projection(views: Arc<Views>) -> Policies<Views> {
         .fold(|e: booking::BookingCanceled| {
             Fold::owned_by(&e.customer_id).set("bookingStatus", "Canceled")
         })
-        .fold(|e: payment::PaymentApproved| {
-            Fold::owned_by(&e.customer_id)
-                .set("paymentStatus", "Approved")
-                .set("paymentId", e.payment_id)
-        })
-        .fold(|e: payment::PaymentDeclined| {
-            Fold::owned_by(&e.customer_id).set("paymentStatus", "Declined")
-        })
-        .fold(|e: payment::PaymentCanceled| {
-            Fold::owned_by(&e.customer_id).set("paymentStatus", "Refunded")
-        })
-        .fold(|_: payment::PaymentVoided| Fold::new().set("paymentStatus", "Voided"))
+        .payment_folds()
         .fold(|e: booking::DeliveryRequested| {
             Fold::owned_by(&e.customer_id).set("deliveryStatus", "Requested")
         })

@@ -6,7 +6,7 @@
 
 use kernel::policy::Policies;
 use kernel::view::{Fold, FoldTable as _, ReadModel, ViewService, Views};
-use payment_contracts::events as payment;
+use payment_contracts::view::PaymentFolds as _;
 use roaming_contracts::events as contract;
 use std::sync::Arc;
 
@@ -82,21 +82,7 @@ pub fn projection(views: Arc<Views>) -> Policies<Views> {
         .fold(|e: contract::Completed| {
             Fold::owned_by(&e.customer_id).set("reservationStatus", "Completed")
         })
-        .fold(|e: payment::PaymentApproved| {
-            Fold::owned_by(&e.customer_id)
-                .set("paymentStatus", "Approved")
-                .fact("paymentId", e.payment_id)
-                .note(format!("card ending {}", e.card_last4))
-        })
-        .fold(|e: payment::PaymentDeclined| {
-            Fold::owned_by(&e.customer_id)
-                .set("paymentStatus", "Declined")
-                .note(e.reason)
-        })
-        .fold(|e: payment::PaymentCanceled| {
-            Fold::owned_by(&e.customer_id).set("paymentStatus", "Refunded")
-        })
-        .fold(|_: payment::PaymentVoided| Fold::new().set("paymentStatus", "Voided"))
+        .payment_folds()
         .fold(|e: contract::RentalAccepted| {
             Fold::owned_by(&e.customer_id).set("rentalStatus", "Accepted")
         })

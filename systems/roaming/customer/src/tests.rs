@@ -4,6 +4,7 @@ use super::*;
 use kernel::consumer::EventHandler as _;
 use kernel::sql::Storage;
 use kernel::{Envelope, IntegrationEvent};
+use payment_contracts::events as payment;
 use serde_json::Value;
 
 struct Given {
@@ -78,6 +79,7 @@ async fn the_page_shows_all_three_statuses_the_terms_and_a_timeline() {
         customer_id: "kim".into(),
         amount: 9_900,
         card_last4: "4242".into(),
+        paid_at: String::new(),
     };
     given.deliver("roaming/payment", 1, 1, &approved).await;
     let reserved = contract::Reserved {

@@ -4,6 +4,11 @@ use crate::domain::payment::{Payment, PaymentEvent};
 use kernel::NewEvent;
 use payment_contracts::events as contract;
 
+fn paid_at(payment: &Payment) -> String {
+    use time::format_description::well_known::Rfc3339;
+    payment.created_at.format(&Rfc3339).unwrap_or_default()
+}
+
 /// The integration event for `event`, which moved `payment` to version `sequence`.
 pub fn integration_event(payment: &Payment, event: &PaymentEvent, sequence: u64) -> NewEvent {
     let subject = payment.order_id.as_str();
@@ -15,6 +20,7 @@ pub fn integration_event(payment: &Payment, event: &PaymentEvent, sequence: u64)
                 customer_id: payment.customer_id.clone(),
                 amount: payment.amount,
                 card_last4: payment.card_last4.clone().unwrap_or_default(),
+                paid_at: paid_at(payment),
             },
             subject,
             sequence,
@@ -35,6 +41,7 @@ pub fn integration_event(payment: &Payment, event: &PaymentEvent, sequence: u64)
                 order_id: payment.order_id.clone(),
                 customer_id: payment.customer_id.clone(),
                 amount: payment.amount,
+                paid_at: paid_at(payment),
             },
             subject,
             sequence,

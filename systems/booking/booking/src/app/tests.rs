@@ -144,6 +144,7 @@ async fn a_cancel_asks_for_a_refund_and_completes_when_refunded_and_delivery_can
         order_id: booked.id.clone(),
         customer_id: "kim".into(),
         amount: booked.order.amount(),
+        paid_at: String::new(),
     };
     given
         .deliver("booking/payment", &refunded, &booked.id)

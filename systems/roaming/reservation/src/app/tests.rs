@@ -280,6 +280,7 @@ async fn the_cancel_saga_asks_payment_to_refund_then_ends_canceled_when_it_has()
         order_id: reserved.id.clone(),
         customer_id: "kim".to_owned(),
         amount: reserved.terms.amount.value(),
+        paid_at: String::new(),
     };
     given.deliver(&refunded, &reserved.id).await;
     let canceled = given.app.get(&reserved.id, None).await.unwrap();

@@ -1,7 +1,7 @@
 //! The booking API over gRPC: the same use cases as the REST adapter, another protocol at the
 //! edge; errors map to gRPC status codes as they map to HTTP statuses.
 
-use super::http::{BookRequest, customer_of};
+use super::http::{BookRequest, CUSTOMER_CLAIM};
 use crate::app::BookingService;
 use crate::domain::booking::Booking;
 use booking_contracts::grpc::v1 as pb;
@@ -35,7 +35,7 @@ impl pb::booking_service_server::BookingService for GrpcBookings {
         request: Request<pb::BookRequest>,
     ) -> Result<Response<pb::Booking>, Status> {
         let caller = caller(&request);
-        let customer = customer_of(&caller, None).map_err(status)?;
+        let customer = caller.acting_for(CUSTOMER_CLAIM, None).map_err(status)?;
         let r = request.into_inner();
         let key = Some(r.idempotency_key).filter(|k| !k.is_empty());
         let command = BookRequest {
@@ -56,7 +56,7 @@ impl pb::booking_service_server::BookingService for GrpcBookings {
 
     async fn get(&self, request: Request<pb::GetRequest>) -> Result<Response<pb::Booking>, Status> {
         let caller = caller(&request);
-        let customer = caller.claim(super::http::CUSTOMER_CLAIM);
+        let customer = caller.claim(CUSTOMER_CLAIM);
         let booking = self
             .0
             .get(&request.get_ref().id, customer)
@@ -70,7 +70,7 @@ impl pb::booking_service_server::BookingService for GrpcBookings {
         request: Request<pb::CancelRequest>,
     ) -> Result<Response<pb::Booking>, Status> {
         let caller = caller(&request);
-        let customer = caller.claim(super::http::CUSTOMER_CLAIM);
+        let customer = caller.claim(CUSTOMER_CLAIM);
         let booking = self
             .0
             .cancel(&request.get_ref().id, customer)

@@ -9,9 +9,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use kernel::http::{
-    ApiError, Caller, ErrorBody, ErrorCode, IdempotencyKey, Json, Paging, Path, Query,
-};
+use kernel::http::{ApiError, Caller, ErrorBody, ErrorCode, IdempotencyKey, Json};
+use payment_contracts::orders::{self, OrderApi};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -21,12 +20,31 @@ pub const CUSTOMER_CLAIM: &str = "customer";
 
 /// The routes.
 pub fn routes(service: Arc<BookingService>) -> Router {
+    let bookings = OrderApi {
+        base: "/api/bookings",
+        plural: "bookings",
+        claim: CUSTOMER_CLAIM,
+        show: |b: &Booking| serde_json::to_value(BookingDto::from(b)).unwrap_or_default(),
+        cancel: Booking::request_cancel,
+    };
     Router::new()
         .route("/api/musicals", get(musicals))
-        .route("/api/bookings", post(book).get(list))
-        .route("/api/bookings/{id}", get(one))
-        .route("/api/bookings/{id}/cancel", post(cancel))
-        .with_state(service)
+        .route("/api/bookings", post(book))
+        .with_state(service.clone())
+        .merge(bookings.routes(service.checkout()))
+}
+
+/// The API document: these routes and the bookings' list, one and cancel.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let cancel = "Cancel before the performance (a saga: payment refunds, delivery cancels)";
+    let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
+    document.merge(orders::openapi(
+        "/api/bookings",
+        "booking",
+        "BookingDto",
+        cancel,
+    ));
+    document
 }
 
 /// `POST /api/bookings` body.
@@ -160,22 +178,6 @@ impl ErrorCode for BookingError {
     }
 }
 
-/// The customer a booking is for: a customer's own; an operator names one.
-pub fn customer_of<'a>(caller: &'a Caller, named: Option<&'a str>) -> Result<&'a str, ApiError> {
-    if let Some(customer) = caller.claim(CUSTOMER_CLAIM) {
-        return Ok(customer);
-    }
-    let valid = |c: &&str| !c.is_empty() && c.len() <= 64;
-    match named.filter(valid) {
-        Some(customer) if caller.has_role("admin") => Ok(customer),
-        _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "customers_only",
-            "customers book for themselves; operators name the customer (customerId)",
-        )),
-    }
-}
-
 #[utoipa::path(post, path = "/api/bookings", tag = "booking",
     summary = "Book seats and pay for them (synchronously)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same booking: makes retries safe")),
@@ -194,7 +196,9 @@ async fn book(
     IdempotencyKey(key): IdempotencyKey,
     Json(request): Json<BookRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let customer = customer_of(&caller, request.customer_id.as_deref())?.to_owned();
+    let customer = caller
+        .acting_for(CUSTOMER_CLAIM, request.customer_id.as_deref())?
+        .to_owned();
     let command = request.command(&customer, key)?;
     let booking = service.book(command).await?;
     kernel::http::record_correlation(&booking.id);
@@ -204,83 +208,6 @@ async fn book(
         [(header::LOCATION, location)],
         Json(BookingDto::from(&booking)),
     ))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    /// Operators only: whose bookings.
-    customer_id: Option<String>,
-    /// 1 to 100 (default 20).
-    limit: Option<u32>,
-    /// The previous page's `nextCursor`.
-    cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct BookingPage {
-    bookings: Vec<BookingDto>,
-    next_cursor: Option<String>,
-}
-
-#[utoipa::path(get, path = "/api/bookings", tag = "booking",
-    summary = "A customer's bookings, newest first (paged)",
-    params(ListQuery),
-    responses((status = 200, body = BookingPage), (status = 400, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn list(
-    State(service): State<Arc<BookingService>>,
-    caller: Caller,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<BookingPage>, ApiError> {
-    let customer = caller
-        .claim(CUSTOMER_CLAIM)
-        .map(str::to_owned)
-        .or(query.customer_id)
-        .ok_or_else(|| ApiError::bad_request("missing_customer_id", "give ?customerId=..."))?;
-    let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
-    let mut bookings = service
-        .list(&customer, paging.offset, paging.fetch())
-        .await?;
-    let next_cursor = paging.cut(&mut bookings);
-    Ok(Json(BookingPage {
-        bookings: bookings.iter().map(BookingDto::from).collect(),
-        next_cursor,
-    }))
-}
-
-#[utoipa::path(get, path = "/api/bookings/{id}", tag = "booking",
-    summary = "One booking",
-    params(("id" = String, Path, description = "Booking id")),
-    responses((status = 200, body = BookingDto), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn one(
-    State(service): State<Arc<BookingService>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<BookingDto>, ApiError> {
-    kernel::http::record_correlation(&id);
-    let booking = service.get(&id, caller.claim(CUSTOMER_CLAIM)).await?;
-    Ok(Json(BookingDto::from(&booking)))
-}
-
-#[utoipa::path(post, path = "/api/bookings/{id}/cancel", tag = "booking",
-    summary = "Cancel before the performance (a saga: payment refunds, delivery cancels)",
-    params(("id" = String, Path, description = "Booking id")),
-    responses((status = 202, description = "CancelRequested", body = BookingDto),
-        (status = 404, body = ErrorBody),
-        (status = 409, description = "performance_started, illegal_transition", body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn cancel(
-    State(service): State<Arc<BookingService>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
-    kernel::http::record_correlation(&id);
-    let booking = service.cancel(&id, caller.claim(CUSTOMER_CLAIM)).await?;
-    Ok((StatusCode::ACCEPTED, Json(BookingDto::from(&booking))))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -360,5 +287,5 @@ async fn musicals(
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(musicals, book, list, one, cancel))]
+#[openapi(paths(musicals, book))]
 pub struct ApiDoc;

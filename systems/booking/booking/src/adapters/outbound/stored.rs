@@ -8,14 +8,13 @@ use booking_contracts as contract;
 use kernel::aggregate::{Aggregate, CounterChange, Key};
 use kernel::sql::{from_millis, millis};
 use kernel::{IntegrationEvent, NewEvent};
-use payment_contracts::checkout::{self, Payable, Progress, Unpaid};
+use payment_contracts::checkout::{Payable, Progress, Unpaid};
 use payment_contracts::events::RefundRequested;
+use payment_contracts::orders::order_keys;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Key of a customer's bookings (newest first).
-pub const BY_CUSTOMER: &str = "customer";
 /// The seat counters, one per `<performance>/<grade>`.
 pub const SEATS: &str = "seats";
 
@@ -112,13 +111,7 @@ impl Aggregate for Booking {
     }
 
     fn keys(&self) -> Vec<Key> {
-        let key = self
-            .idempotency_key
-            .as_ref()
-            .map(|key| format!("{}/{key}", self.customer_id));
-        let mut keys = checkout::keys(self, key);
-        keys.push(Key::index(BY_CUSTOMER, &self.customer_id).scored(millis(self.created_at)));
-        keys
+        order_keys(self, self.idempotency_key.as_deref(), self.created_at)
     }
 
     fn counter_changes(&self, event: &BookingEvent) -> Vec<CounterChange> {
@@ -197,15 +190,7 @@ impl Payable for Booking {
             (BookingStatus::PaymentPending, _) => Progress::Pending {
                 unconfirmed: self.payment_unconfirmed,
             },
-            (BookingStatus::BookFailed, Some(code)) if code == Unpaid::Unavailable.code() => {
-                Progress::Failed(Unpaid::Unavailable)
-            }
-            (BookingStatus::BookFailed, Some(code)) if code == Unpaid::TimedOut.code() => {
-                Progress::Failed(Unpaid::TimedOut)
-            }
-            (BookingStatus::BookFailed, code) => {
-                Progress::Failed(Unpaid::Declined(code.unwrap_or_default().to_owned()))
-            }
+            (BookingStatus::BookFailed, code) => Progress::Failed(Unpaid::parse(code)),
             _ => Progress::Settled,
         }
     }

@@ -1,11 +1,12 @@
 //! The delivery team's REST API: the queue and shipping.
 
 use crate::app::DeliveryService;
-use crate::domain::delivery::{Delivery, DeliveryError, DeliveryStatus};
+use crate::domain::delivery::{Delivery, DeliveryError};
 use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
-use kernel::http::{ApiError, ErrorBody, ErrorCode, Json, Paging, Path, Query};
+use axum::routing::post;
+use kernel::http::{ApiError, ErrorBody, ErrorCode, Json, Path};
+use kernel::queue::QueueApi;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -13,10 +14,24 @@ use time::format_description::well_known::Rfc3339;
 /// The routes.
 pub fn routes(app: Arc<DeliveryService>) -> Router {
     Router::new()
-        .route("/api/deliveries", get(queue))
-        .route("/api/deliveries/{booking_id}", get(one))
         .route("/api/deliveries/{booking_id}/ship", post(ship))
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(QUEUE.routes(app.store()))
+}
+
+/// The delivery team's queue.
+const QUEUE: QueueApi<Delivery> = QueueApi {
+    base: "/api/deliveries",
+    plural: "deliveries",
+    statuses: &["Requested", "Shipped", "Canceled"],
+    show: |d| serde_json::to_value(DeliveryDto::from(d)).unwrap_or_default(),
+};
+
+/// The API document: the queue and shipping.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
+    document.merge(QUEUE.openapi("delivery", "DeliveryDto"));
+    document
 }
 
 /// A delivery as the delivery team sees it.
@@ -70,62 +85,6 @@ impl ErrorCode for DeliveryError {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct QueueQuery {
-    /// `Requested`, `Shipped` or `Canceled`; all when absent.
-    status: Option<String>,
-    /// 1 to 100 (default 20).
-    limit: Option<u32>,
-    /// The previous page's `nextCursor`.
-    cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct QueuePage {
-    deliveries: Vec<DeliveryDto>,
-    next_cursor: Option<String>,
-}
-
-#[utoipa::path(get, path = "/api/deliveries", tag = "delivery",
-    summary = "The delivery queue, oldest first (paged)",
-    params(QueueQuery),
-    responses((status = 200, body = QueuePage), (status = 400, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn queue(
-    State(app): State<Arc<DeliveryService>>,
-    Query(query): Query<QueueQuery>,
-) -> Result<Json<QueuePage>, ApiError> {
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(name) => Some(DeliveryStatus::parse(name).ok_or_else(|| {
-            ApiError::bad_request("invalid_status", "status is Requested, Shipped or Canceled")
-        })?),
-    };
-    let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
-    let mut deliveries = app.queue(status, paging.offset, paging.fetch()).await?;
-    let next_cursor = paging.cut(&mut deliveries);
-    Ok(Json(QueuePage {
-        deliveries: deliveries.iter().map(DeliveryDto::from).collect(),
-        next_cursor,
-    }))
-}
-
-#[utoipa::path(get, path = "/api/deliveries/{booking_id}", tag = "delivery",
-    summary = "One booking's delivery",
-    params(("booking_id" = String, Path, description = "Booking id")),
-    responses((status = 200, body = DeliveryDto), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn one(
-    State(app): State<Arc<DeliveryService>>,
-    Path(booking_id): Path<String>,
-) -> Result<Json<DeliveryDto>, ApiError> {
-    kernel::http::record_correlation(&booking_id);
-    Ok(Json(DeliveryDto::from(&app.get(&booking_id).await?)))
-}
-
 /// `POST /api/deliveries/{bookingId}/ship` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -162,5 +121,5 @@ async fn ship(
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(queue, one, ship))]
+#[openapi(paths(ship), components(schemas(DeliveryDto)))]
 pub struct ApiDoc;

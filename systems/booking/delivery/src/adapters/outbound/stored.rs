@@ -4,16 +4,11 @@ use crate::domain::delivery::{Delivery, DeliveryEvent, DeliveryStatus, Parcel};
 use anyhow::anyhow;
 use booking_contracts as contract;
 use kernel::NewEvent;
-use kernel::aggregate::{Aggregate, Key};
+use kernel::aggregate::{Aggregate, Key, queue_keys};
 use kernel::sql::{from_millis, millis};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// Index of deliveries by status, oldest first.
-pub const BY_STATUS: &str = "status";
-/// Index of every delivery, oldest first (value empty).
-pub const ALL: &str = "all";
 
 /// A delivery as stored.
 #[derive(Serialize, Deserialize)]
@@ -97,11 +92,7 @@ impl Aggregate for Delivery {
     }
 
     fn keys(&self) -> Vec<Key> {
-        let oldest_first = -millis(self.created_at);
-        vec![
-            Key::index(BY_STATUS, self.status.as_str()).scored(oldest_first),
-            Key::index(ALL, "").scored(oldest_first),
-        ]
+        queue_keys(self.status.as_str(), self.created_at)
     }
 
     fn integration_event(&self, event: &DeliveryEvent, sequence: u64) -> Option<NewEvent> {

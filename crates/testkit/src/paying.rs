@@ -1,0 +1,112 @@
+//! The payment-outage scenario every paying system passes (written once): with payment failing,
+//! orders answer 503 `payment_busy`, fast once the breaker is open; reconciliation settles every
+//! order whose outcome was unknown, so none is paid without its order and none is left pending;
+//! once payment answers again (the breaker half-open, then closed) orders go through.
+
+use crate::eventually;
+use crate::system::{PATIENCE, TestSystem};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// How a system takes paid orders.
+#[derive(Debug, Clone)]
+pub struct PaidOrders<'a> {
+    /// The paying service (`booking`).
+    pub service: &'a str,
+    /// Where orders are made (`/api/bookings`).
+    pub create: &'a str,
+    /// An order request that payment approves.
+    pub request: Value,
+    /// The list of the caller's orders in the answer of `GET <create>?limit=100` (`bookings`).
+    pub list: &'a str,
+    /// The status of an order that was not paid (`BookFailed`).
+    pub failed: &'a str,
+    /// The status of a paid order (`Booked`).
+    pub paid: &'a str,
+}
+
+/// Settings the scenario needs on the paying service, to set before it starts: reconcile soon
+/// and often, and keep the breaker open briefly.
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("MSA__RECONCILE__AFTER_MS", "300"),
+    ("MSA__RECONCILE__EVERY_MS", "100"),
+    ("MSA__PAYMENT__BREAKER__OPEN_MS", "1500"),
+];
+
+/// Runs the scenario as `token` on `system` (started with [`SETTINGS`] on the paying service).
+pub async fn payment_outage(system: &TestSystem, token: &str, orders: &PaidOrders<'_>) {
+    system.faults("payment", 0, 1.0).await;
+    let mut attempts = 0;
+    let mut fast = None;
+    for attempt in 0..8 {
+        let started = Instant::now();
+        let (status, answer) = system
+            .post_as(token, orders.create, orders.request.clone())
+            .await;
+        let took = started.elapsed();
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (503, Some("payment_busy")),
+            "attempt {attempt}: {answer}"
+        );
+        let status = system.admin_status(orders.service, None).await;
+        if status["breakers"][0]["state"] == "open" {
+            fast.get_or_insert(took);
+        }
+        attempts += 1;
+    }
+    let fast = fast.expect("the breaker opened after repeated failures");
+    assert!(
+        fast < Duration::from_millis(1000),
+        "refused fast once open ({fast:?})"
+    );
+
+    system.faults("payment", 0, 0.0).await;
+    let list = format!("{}?limit=100", orders.create);
+    let (_, mine) = system.get_as(token, &list).await;
+    let ids: Vec<String> = mine[orders.list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), attempts, "every attempt left one order behind");
+    eventually(PATIENCE, "every unknown outcome settled", || async {
+        let (_, mine) = system.get_as(token, &list).await;
+        let all = mine[orders.list].as_array().unwrap().clone();
+        all.iter()
+            .all(|o| o["status"] == orders.failed)
+            .then_some(())
+    })
+    .await;
+    for id in &ids {
+        let response = system
+            .client
+            .get(format!(
+                "{}/api/payments/by-order/{id}",
+                system.url("payment")
+            ))
+            .send()
+            .await
+            .unwrap();
+        if response.status().as_u16() == 200 {
+            let payment: Value = response.json().await.unwrap();
+            assert_ne!(
+                payment["status"], "Approved",
+                "no payment without its order: {payment}"
+            );
+        }
+    }
+    let done = eventually(
+        PATIENCE,
+        "payment is back and the breaker closes",
+        || async {
+            let (status, done) = system
+                .post_as(token, orders.create, orders.request.clone())
+                .await;
+            (status == 201).then_some(done)
+        },
+    )
+    .await;
+    assert_eq!(done["status"], orders.paid);
+}

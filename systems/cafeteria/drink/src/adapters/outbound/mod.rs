@@ -1,0 +1,3 @@
+//! Outbound adapters: how the kernel stores a drink.
+
+pub mod stored;

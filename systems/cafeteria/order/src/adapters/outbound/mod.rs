@@ -1,0 +1,3 @@
+//! Outbound adapters: how the kernel stores an order.
+
+pub mod stored;

@@ -1,0 +1,36 @@
+//! The order service of the cafeteria system (core domain): customers order drinks from the menu
+//! and pay synchronously (payment's checkout); they cancel until the barista accepts the drink (a
+//! saga: drink canceled, payment refunded; or the order restored when it came too late).
+
+pub mod adapters;
+pub mod app;
+pub mod domain;
+
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "order",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: adapters::inbound::http::openapi,
+    rebuild: None,
+};
+
+use adapters::inbound::{events, grpc, http};
+use app::OrderService;
+use kernel::Application;
+use payment_contracts::checkout::{Checkout, PayingSettings};
+use std::sync::Arc;
+
+/// The service's name.
+pub const NAME: &str = "cafeteria/order";
+
+/// Builds the service on the store its URL names.
+pub async fn build(settings: PayingSettings) -> anyhow::Result<Application> {
+    let (service, checkout) = Checkout::open(NAME, &settings).await?;
+    let app = Arc::new(OrderService::new(checkout));
+    service
+        .routes(http::routes(app.clone()))
+        .routes(grpc::routes(app.clone())?)
+        .react(events::policies(app))
+        .build()
+        .await
+}

@@ -88,6 +88,27 @@ pub const SYSTEMS: &[System] = &[
             ),
         ],
     },
+    System {
+        manifest: include_str!("../../../systems/office/system.toml"),
+        services: &[
+            office_product::SERVICE,
+            office_rental::SERVICE,
+            office_delivery::SERVICE,
+            office_information::SERVICE,
+        ],
+        web: &[
+            (
+                "/",
+                HTML,
+                include_bytes!("../../../systems/office/web/index.html"),
+            ),
+            (
+                "/app.js",
+                JS,
+                include_bytes!("../../../systems/office/web/app.js"),
+            ),
+        ],
+    },
 ];
 
 const HTML: &str = "text/html; charset=utf-8";

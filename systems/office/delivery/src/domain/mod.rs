@@ -1,0 +1,4 @@
+//! The delivery team's domain: pure Rust.
+
+pub mod delivery;
+pub mod stock;

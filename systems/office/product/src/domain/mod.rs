@@ -1,0 +1,3 @@
+//! The product team's domain: pure Rust.
+
+pub mod product;

@@ -1,0 +1,4 @@
+//! Rental's domain: pure Rust.
+
+pub mod catalog;
+pub mod rental;

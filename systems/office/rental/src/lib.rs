@@ -1,0 +1,79 @@
+//! The rental service of the office system (core domain): customers rent products (렌탈 주문) at
+//! the rate of rental's own replica of the catalog; delivery schedules them or finds them out of
+//! stock (the rental is canceled: the compensation); the customer cancels through delivery
+//! synchronously (a rental whose delivery was not canceled is not canceled) and returns them.
+
+pub mod adapters;
+pub mod app;
+pub mod domain;
+
+/// The service as the `msa` binary runs it; `msa replay office/rental` rebuilds its catalog
+/// replica from the start of the stream.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "rental",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: adapters::inbound::http::openapi,
+    rebuild: Some(|layers, live, progress| {
+        Box::pin(async move {
+            let settings: Settings = layers.build()?;
+            let replica = |entries| {
+                let table = kernel::Policies::new(Arc::new(Catalog(entries)));
+                events::catalog_policies(table, Catalog::clone)
+            };
+            kernel::projection::rebuild_from_start(
+                &settings.service,
+                NAME,
+                &live,
+                replica,
+                progress,
+            )
+            .await
+        })
+    }),
+};
+
+use adapters::inbound::{events, grpc, http};
+use adapters::outbound::delivery::HttpDeliveries;
+use app::{Catalog, RentalService};
+use kernel::remote::{RemoteClient, RemoteSettings};
+use kernel::{Application, Service, ServiceSettings};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// The service's name.
+pub const NAME: &str = "office/rental";
+
+/// Its settings: what every service has, and where delivery is.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// What every service has.
+    #[serde(flatten)]
+    pub service: ServiceSettings,
+    /// Delivery (its cancel command) and the breaker around it.
+    #[serde(default)]
+    pub delivery: RemoteSettings,
+}
+
+/// Builds the service on the store its URL names.
+pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    let (service, storage) = Service::open(NAME, settings.service).await?;
+    let delivery = RemoteClient::new(
+        "delivery",
+        &settings.delivery,
+        service.metrics(),
+        service.registry(),
+    )?;
+    let breaker = delivery.breaker();
+    let app = Arc::new(RentalService::new(
+        storage.repository(),
+        storage.repository().generational(),
+        Arc::new(HttpDeliveries(delivery)),
+    ));
+    service
+        .breaker(breaker)
+        .routes(http::routes(app.clone()))
+        .routes(grpc::routes(app.clone())?)
+        .react(events::policies(app))
+        .build()
+        .await
+}

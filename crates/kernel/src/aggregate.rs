@@ -539,7 +539,19 @@ impl<A: Aggregate> Repository<A> {
         limit: u32,
     ) -> anyhow::Result<Vec<A>> {
         let (key, value) = status.map_or((QUEUE_ALL, ""), |s| (QUEUE_STATUS, s));
-        let found = self.find(key, value, offset.saturating_add(limit)).await?;
+        self.find_page(key, value, offset, limit).await
+    }
+
+    /// A page of the aggregates holding the key `name = value` (in the key's order): `limit`
+    /// after the first `offset`.
+    pub async fn find_page(
+        &self,
+        name: &'static str,
+        value: &str,
+        offset: u32,
+        limit: u32,
+    ) -> anyhow::Result<Vec<A>> {
+        let found = self.find(name, value, offset.saturating_add(limit)).await?;
         Ok(found.into_iter().skip(offset as usize).collect())
     }
 
@@ -644,6 +656,30 @@ impl<A: Aggregate> Repository<A> {
         let collection = self.collection().await?;
         let change = Self::change(collection, aggregate, None, Vec::new(), events, cause)?;
         self.store.save(change).await
+    }
+
+    /// Creates `aggregate` (see [`Self::create`]) unless the unique key `name = value` (a
+    /// client's idempotency key) is held already: then, as for a create that loses the race to a
+    /// concurrent one with the same key, the aggregate holding it is returned instead.
+    pub async fn create_once(
+        &self,
+        aggregate: A,
+        events: &[A::Event],
+        key: Option<(&'static str, &str)>,
+    ) -> Result<A, StoreError> {
+        if let Some((name, value)) = key
+            && let Some(existing) = self.find_unique(name, value).await?
+        {
+            return Ok(existing);
+        }
+        match self.create(&aggregate, events, None).await {
+            Ok(()) => Ok(aggregate),
+            Err(duplicate @ StoreError::Duplicate { .. }) => match key {
+                Some((name, value)) => self.find_unique(name, value).await?.ok_or(duplicate),
+                None => Err(duplicate),
+            },
+            Err(error) => Err(error),
+        }
     }
 
     /// Loads aggregate `id`, lets `decide` return the events, applies and saves them; decides

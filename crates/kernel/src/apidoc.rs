@@ -31,3 +31,23 @@ pub fn showing(description: &str, schema: &str) -> Response {
         .content("application/json", content)
         .build()
 }
+
+/// The document of a collection's two reads: `GET <base>` (`page`) and `GET <base>/{id}` (`one`).
+pub fn list_and_one(
+    base: &str,
+    page: utoipa::openapi::path::Operation,
+    one: utoipa::openapi::path::Operation,
+) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::path::HttpMethod;
+    use utoipa::openapi::{OpenApiBuilder, PathItem, PathsBuilder};
+    OpenApiBuilder::new()
+        .paths(
+            PathsBuilder::new()
+                .path(base, PathItem::new(HttpMethod::Get, page))
+                .path(
+                    format!("{base}/{{id}}"),
+                    PathItem::new(HttpMethod::Get, one),
+                ),
+        )
+        .build()
+}

@@ -465,11 +465,13 @@ impl ConsumerGroup {
     async fn work(self: Arc<Self>, partition: u32, stop: CancellationToken) {
         let group = self.subscription.group.clone();
         let mut reader = loop {
-            match self
-                .bus
-                .open(&group, partition, &self.subscription.types)
-                .await
-            {
+            // Opening asks the bus (JetStream: a few API requests), which a loaded server answers
+            // slowly: a shutdown does not wait for it.
+            let opened = tokio::select! {
+                _ = stop.cancelled() => return,
+                opened = self.bus.open(&group, partition, &self.subscription.types) => opened,
+            };
+            match opened {
                 Ok(reader) => break reader,
                 Err(error) => {
                     tracing::warn!(

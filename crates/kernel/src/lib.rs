@@ -30,6 +30,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
+pub mod owned;
 pub mod policy;
 pub mod projection;
 pub mod queue;

@@ -329,3 +329,94 @@ pub fn notifier(
     };
     Ok((port, stored))
 }
+
+/// The API document of [`routes`], under `tag`.
+pub fn openapi(tag: &str) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::path::{HttpMethod, ParameterIn};
+    use utoipa::openapi::{OpenApiBuilder, PathItem, PathsBuilder, ResponseBuilder};
+    let summary = "The caller's notifications, newest first (Korean and English)";
+    let recipient = [("recipient", ParameterIn::Query)];
+    let messages = crate::apidoc::secured(tag, summary.into(), &recipient)
+        .response("200", ResponseBuilder::new().description("The messages"))
+        .build();
+    let item = PathItem::new(HttpMethod::Get, messages);
+    OpenApiBuilder::new()
+        .paths(PathsBuilder::new().path("/api/notifications", item))
+        .build()
+}
+
+/// What a notice service's policies tell through: its notifier.
+pub struct Notices(Arc<dyn Notifier>);
+
+impl std::fmt::Debug for Notices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Notices")
+    }
+}
+
+/// Telling people of contracts, as a policy table.
+pub trait NoticeTable {
+    /// Tells the recipient `notice` names of each contract `E` (once per event and recipient).
+    fn tell<E: crate::IntegrationEvent + Send + 'static>(self, notice: fn(E) -> Notice) -> Self;
+}
+
+impl NoticeTable for crate::Policies<Notices> {
+    fn tell<E: crate::IntegrationEvent + Send + 'static>(self, notice: fn(E) -> Notice) -> Self {
+        self.on(
+            move |notices: Arc<Notices>, event: E, cause: Cause| async move {
+                notices.0.notify(notice(event), &cause).await
+            },
+        )
+    }
+}
+
+/// A service that only tells people things, declared: its name, the scoping claim of its
+/// recipients, its templates (`(name, Korean, English)`) and its table of notices. It keeps its
+/// own store and subscribes on its own, so adding one changes no other service.
+#[derive(Clone, Copy, Debug)]
+pub struct NoticeService {
+    /// `<system>/<service>`.
+    pub name: &'static str,
+    /// The recipients' scoping claim (`player`).
+    pub claim: &'static str,
+    /// The templates.
+    pub templates: &'static [(&'static str, &'static str, &'static str)],
+    /// The table: which contract tells whom what.
+    pub table: fn(crate::Policies<Notices>) -> crate::Policies<Notices>,
+}
+
+/// A notice service declared by its [`NoticeService`]: `kernel::notify::service::<N>("name")`
+/// makes its `ServiceDef`.
+pub trait Notifying {
+    /// The declaration.
+    const NOTICES: NoticeService;
+}
+
+/// The `ServiceDef` of notice service `N`, served as `name` in its system's manifest.
+pub const fn service<N: Notifying>(name: &'static str) -> crate::ServiceDef {
+    crate::ServiceDef {
+        name,
+        build: |layers| Box::pin(async move { N::NOTICES.build(layers.build()?).await }),
+        openapi: || openapi("notification"),
+        rebuild: None,
+    }
+}
+
+impl NoticeService {
+    /// Builds the service on the store its settings name: messages kept there and served at
+    /// `/api/notifications`, or sent to the webhook when one is set.
+    pub async fn build(
+        &self,
+        settings: crate::view::ViewSettings,
+    ) -> anyhow::Result<crate::Application> {
+        let (service, storage) = crate::Service::open(self.name, settings.service).await?;
+        let templates = Templates::new(self.templates);
+        let (notifier, stored) = notifier(&settings.webhook, storage.repository(), templates)?;
+        let table = (self.table)(crate::Policies::new(Arc::new(Notices(notifier))));
+        service
+            .routes(routes(stored, self.claim))
+            .react(table)
+            .build()
+            .await
+    }
+}

@@ -56,8 +56,8 @@ impl<A: Aggregate> QueueApi<A> {
     /// component schema.
     pub fn openapi(&self, kind: &str, schema: &str) -> utoipa::openapi::OpenApi {
         use crate::apidoc::{secured, showing};
-        use utoipa::openapi::path::{HttpMethod, ParameterIn};
-        use utoipa::openapi::{OpenApiBuilder, PathItem, PathsBuilder, ResponseBuilder};
+        use utoipa::openapi::ResponseBuilder;
+        use utoipa::openapi::path::ParameterIn;
         let operation = |summary, parameters: &[_]| secured(kind, summary, parameters);
         let statuses = self.statuses.join(", ");
         let page = operation(
@@ -82,17 +82,7 @@ impl<A: Aggregate> QueueApi<A> {
             .response("200", showing(kind, schema))
             .response("404", ResponseBuilder::new().description("not found"))
             .build();
-        let base = self.base;
-        OpenApiBuilder::new()
-            .paths(
-                PathsBuilder::new()
-                    .path(base, PathItem::new(HttpMethod::Get, page))
-                    .path(
-                        format!("{base}/{{id}}"),
-                        PathItem::new(HttpMethod::Get, one),
-                    ),
-            )
-            .build()
+        crate::apidoc::list_and_one(self.base, page, one)
     }
 }
 

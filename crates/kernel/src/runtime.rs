@@ -275,6 +275,18 @@ impl Service {
         self
     }
 
+    /// A guarded client of service `name` at `settings` (or where the registry has its
+    /// replicas), its breaker on the status page.
+    pub fn remote(
+        self,
+        name: &str,
+        settings: &crate::remote::RemoteSettings,
+    ) -> anyhow::Result<(Self, crate::remote::RemoteClient)> {
+        let client =
+            crate::remote::RemoteClient::new(name, settings, self.metrics(), self.registry())?;
+        Ok((self.breaker(client.breaker()), client))
+    }
+
     /// Runs a background task until shutdown (it gets a token that is cancelled at shutdown).
     pub fn task<F, Fut>(mut self, task: F) -> Self
     where

@@ -524,20 +524,9 @@ impl ViewService {
 
     /// The API document of its routes.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
-        use utoipa::openapi::path::{HttpMethod, ParameterIn};
-        use utoipa::openapi::{PathItem, ResponseBuilder};
         let mut document = openapi(self.base, self.kind, self.owner, "my page");
         if !self.notices.is_empty() {
-            let summary = "The caller's notifications, newest first (Korean and English)";
-            let recipient = [("recipient", ParameterIn::Query)];
-            let messages = crate::apidoc::secured("my page", summary.into(), &recipient)
-                .response("200", ResponseBuilder::new().description("The messages"))
-                .build();
-            let item = PathItem::new(HttpMethod::Get, messages);
-            document
-                .paths
-                .paths
-                .insert("/api/notifications".into(), item);
+            document.merge(crate::notify::openapi("my page"));
         }
         document
     }

@@ -442,13 +442,10 @@ impl TestSystem {
                 return;
             }
             if started.elapsed() > PATIENCE * 2 {
-                let log = self.log(&label(service, replica));
-                let tail: Vec<&str> = log.lines().rev().take(30).collect();
-                let tail: Vec<&str> = tail.into_iter().rev().collect();
                 panic!(
                     "{service} was not ready after {:?}; the end of its log:\n{}",
                     PATIENCE * 2,
-                    tail.join("\n")
+                    self.log_tail(&label(service, replica))
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -461,10 +458,14 @@ impl TestSystem {
         if let Some(pid) = proc.child.id() {
             kill(Pid::from_raw(pid as i32), Signal::SIGTERM).unwrap();
         }
-        let status = tokio::time::timeout(PATIENCE, proc.child.wait())
-            .await
-            .expect("the process stops in time")
-            .unwrap();
+        let Ok(status) = tokio::time::timeout(PATIENCE, proc.child.wait()).await else {
+            let _ = proc.child.kill().await;
+            panic!(
+                "{label} did not stop within {PATIENCE:?} of SIGTERM; the end of its log:\n{}",
+                self.log_tail(label)
+            );
+        };
+        let status = status.unwrap();
         assert!(
             status.success(),
             "{label} exited with {status} after SIGTERM"
@@ -484,6 +485,13 @@ impl TestSystem {
     /// The log of process `label` so far.
     pub fn log(&self, label: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{label}.log"))).unwrap_or_default()
+    }
+
+    /// The last 30 lines of a process's log.
+    fn log_tail(&self, label: &str) -> String {
+        let log = self.log(label);
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     }
 
     /// Kills a process abruptly (SIGKILL).

@@ -230,13 +230,7 @@ impl<A: Payable> Checkout<A> {
         store: Repository<A>,
         settings: &CheckoutSettings,
     ) -> anyhow::Result<(kernel::Service, Arc<Self>)> {
-        let payments = kernel::remote::RemoteClient::new(
-            "payment",
-            &settings.payment,
-            service.metrics(),
-            service.registry(),
-        )?;
-        let breaker = payments.breaker();
+        let (service, payments) = service.remote("payment", &settings.payment)?;
         let checkout = Arc::new(Self::new(
             store,
             Arc::new(crate::client::HttpPayments(payments)),
@@ -244,15 +238,13 @@ impl<A: Payable> Checkout<A> {
         let reconciler = checkout.clone();
         let after = Duration::from_millis(settings.reconcile.after_ms);
         let every = Duration::from_millis(settings.reconcile.every_ms);
-        let service = service
-            .breaker(breaker)
-            .every(every, "reconciliation", move || {
-                let reconciler = reconciler.clone();
-                async move {
-                    let before = kernel::clock::now() - after;
-                    reconciler.reconcile(before).await.map(|_| ())
-                }
-            });
+        let service = service.every(every, "reconciliation", move || {
+            let reconciler = reconciler.clone();
+            async move {
+                let before = kernel::clock::now() - after;
+                reconciler.reconcile(before).await.map(|_| ())
+            }
+        });
         Ok((service, checkout))
     }
 

@@ -2,7 +2,7 @@
 //! list, one, cancel (delivery first, synchronously), return; the policies that follow delivery
 //! and keep the catalog replica.
 
-use crate::adapters::outbound::stored::{BY_CUSTOMER, BY_IDEMPOTENCY_KEY, CATALOG};
+use crate::adapters::outbound::stored::{BY_IDEMPOTENCY_KEY, CATALOG};
 use crate::domain::catalog::{CatalogEntry, CatalogEvent};
 use crate::domain::rental::{Item, Order, Period, Rental, RentalError, RentalEvent};
 use async_trait::async_trait;
@@ -108,11 +108,6 @@ impl RentalService {
         let key = command
             .idempotency_key
             .map(|key| format!("{}/{key}", command.customer_id));
-        if let Some(key) = &key
-            && let Some(existing) = self.rentals.find_unique(BY_IDEMPOTENCY_KEY, key).await?
-        {
-            return Ok(existing);
-        }
         let entry = self
             .catalog
             .get(&command.product_id)
@@ -133,36 +128,19 @@ impl RentalService {
         let id = uuid::Uuid::now_v7().to_string();
         let (rental, events) = Rental::order(id, order, today(), clock::now())
             .map_err(|e| RentError::Change(ChangeError::Rejected(e)))?;
-        match self.rentals.create(&rental, &events, None).await {
-            Ok(()) => Ok(rental),
-            Err(StoreError::Duplicate { .. }) if key.is_some() => {
-                // A concurrent request with the same key won: answer as it did.
-                let key = key.unwrap_or_default();
-                let winner = self.rentals.find_unique(BY_IDEMPOTENCY_KEY, &key).await?;
-                Ok(winner.ok_or_else(|| anyhow::anyhow!("idempotency key vanished"))?)
-            }
-            Err(error) => Err(error.into()),
-        }
+        let key = key.as_deref().map(|key| (BY_IDEMPOTENCY_KEY, key));
+        Ok(self.rentals.create_once(rental, &events, key).await?)
+    }
+
+    /// The rentals (for the list's routes).
+    pub fn rentals(&self) -> Repository<Rental> {
+        self.rentals.clone()
     }
 
     /// Rental `id`, if `customer` (when given) rents it.
     pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<Rental, CommandError> {
         let visible = |r: &Rental| customer.is_none_or(|c| c == r.customer_id);
         self.rentals.get_visible(id, visible).await
-    }
-
-    /// A customer's rentals, newest first: `limit` after the first `offset`.
-    pub async fn rentals_of(
-        &self,
-        customer: &str,
-        offset: u32,
-        limit: u32,
-    ) -> anyhow::Result<Vec<Rental>> {
-        let found = self
-            .rentals
-            .find(BY_CUSTOMER, customer, offset.saturating_add(limit))
-            .await?;
-        Ok(found.into_iter().skip(offset as usize).collect())
     }
 
     /// The customer cancels: delivery cancels first (synchronously, by rental id) and only then

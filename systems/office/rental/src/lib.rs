@@ -35,7 +35,7 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 use adapters::inbound::{events, grpc, http};
 use adapters::outbound::delivery::HttpDeliveries;
 use app::{Catalog, RentalService};
-use kernel::remote::{RemoteClient, RemoteSettings};
+use kernel::remote::RemoteSettings;
 use kernel::{Application, Service, ServiceSettings};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -57,20 +57,13 @@ pub struct Settings {
 /// Builds the service on the store its URL names.
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let (service, storage) = Service::open(NAME, settings.service).await?;
-    let delivery = RemoteClient::new(
-        "delivery",
-        &settings.delivery,
-        service.metrics(),
-        service.registry(),
-    )?;
-    let breaker = delivery.breaker();
+    let (service, delivery) = service.remote("delivery", &settings.delivery)?;
     let app = Arc::new(RentalService::new(
         storage.repository(),
         storage.repository().generational(),
         Arc::new(HttpDeliveries(delivery)),
     ));
     service
-        .breaker(breaker)
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
         .react(events::policies(app))

@@ -81,7 +81,16 @@ async fn a_rental_takes_name_and_rate_from_the_replica_and_a_retry_rents_once() 
     assert_eq!(rental.amount(), 5_000 * 3 * 2);
     let again = given.rent("computer", Some("k1")).await.unwrap();
     assert_eq!(again.id, rental.id);
-    assert_eq!(given.app.rentals_of("kim", 0, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        given
+            .app
+            .rentals()
+            .find_page(kernel::owned::BY_OWNER, "kim", 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(matches!(
         given.rent("unheard", None).await,
         Err(RentError::UnknownProduct(_))

@@ -10,9 +10,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use kernel::http::{
-    ApiError, Caller, ErrorBody, ErrorCode, IdempotencyKey, Json, Paging, Path, Query,
-};
+use kernel::http::{ApiError, Caller, ErrorBody, ErrorCode, IdempotencyKey, Json, Path};
+use kernel::owned::{BY_OWNER, OwnedApi};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -23,17 +22,29 @@ pub const CUSTOMER_CLAIM: &str = "customer";
 /// The routes.
 pub fn routes(app: Arc<RentalService>) -> Router {
     Router::new()
-        .route("/api/rentals", post(rent).get(list))
+        .route("/api/rentals", post(rent))
         .route("/api/rentals/catalog", get(catalog))
-        .route("/api/rentals/{id}", get(one))
         .route("/api/rentals/{id}/cancel", post(cancel))
         .route("/api/rentals/{id}/return", post(give_back))
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(RENTALS.routes(app.rentals()))
 }
 
-/// The API document.
+/// The customer's rentals: the list and one.
+const RENTALS: OwnedApi<Rental> = OwnedApi {
+    base: "/api/rentals",
+    plural: "rentals",
+    claim: CUSTOMER_CLAIM,
+    index: BY_OWNER,
+    owner: |r| r.customer_id.clone(),
+    show: |r| serde_json::to_value(RentalDto::from(r)).unwrap_or_default(),
+};
+
+/// The API document: these routes and the rentals' list and one.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
+    let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
+    document.merge(RENTALS.openapi("rental", "RentalDto"));
+    document
 }
 
 /// `POST /api/rentals` body. Name and rate come from rental's catalog replica, never from here.
@@ -206,58 +217,6 @@ async fn rent(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListQuery {
-    /// Operators: whose rentals.
-    customer_id: Option<String>,
-    /// 1 to 100 (20).
-    limit: Option<u32>,
-    /// A `nextCursor` we gave.
-    cursor: Option<String>,
-}
-
-#[utoipa::path(get, path = "/api/rentals", tag = "rental",
-    summary = "The caller's rentals, newest first (paged; operators name customerId)",
-    params(ListQuery),
-    responses((status = 200, description = "{\"rentals\": [...], \"nextCursor\"}"),
-        (status = 400, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn list(
-    State(app): State<Arc<RentalService>>,
-    caller: Caller,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let customer = caller
-        .claim(CUSTOMER_CLAIM)
-        .map(str::to_owned)
-        .or(query.customer_id)
-        .ok_or_else(|| ApiError::bad_request("missing_customer_id", "give ?customerId=..."))?;
-    let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
-    let mut rentals = app
-        .rentals_of(&customer, paging.offset, paging.fetch())
-        .await?;
-    let next_cursor = paging.cut(&mut rentals);
-    let shown: Vec<RentalDto> = rentals.iter().map(RentalDto::from).collect();
-    Ok(Json(
-        serde_json::json!({ "rentals": shown, "nextCursor": next_cursor }),
-    ))
-}
-
-#[utoipa::path(get, path = "/api/rentals/{id}", tag = "rental", summary = "One rental",
-    params(("id" = String, Path, description = "Rental id")),
-    responses((status = 200, body = RentalDto), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
-async fn one(
-    State(app): State<Arc<RentalService>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<RentalDto>, ApiError> {
-    kernel::http::record_correlation(&id);
-    let rental = app.get(&id, caller.claim(CUSTOMER_CLAIM)).await?;
-    Ok(Json(RentalDto::from(&rental)))
-}
-
 #[utoipa::path(post, path = "/api/rentals/{id}/cancel", tag = "rental",
     summary = "Cancel before delivery: delivery cancels first (synchronously) and restores the stock",
     params(("id" = String, Path, description = "Rental id")),
@@ -307,7 +266,7 @@ async fn catalog(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(rent, list, one, cancel, give_back, catalog),
+    paths(rent, cancel, give_back, catalog),
     components(schemas(RentalDto, CatalogEntryDto))
 )]
 pub struct ApiDoc;

@@ -6,6 +6,7 @@ use crate::domain::catalog::{CatalogEntry, CatalogEvent};
 use crate::domain::rental::{Item, Period, Rental, RentalEvent, RentalStatus, reason};
 use anyhow::anyhow;
 use kernel::aggregate::{Aggregate, Key};
+use kernel::owned::owner_key;
 use kernel::sql::{from_millis, millis};
 use kernel::{IntegrationEvent, NewEvent};
 use office_contracts as contract;
@@ -14,8 +15,6 @@ use time::{Date, OffsetDateTime};
 
 /// Unique key: `<customer>/<Idempotency-Key>`.
 pub const BY_IDEMPOTENCY_KEY: &str = "idempotency_key";
-/// Index of a customer's rentals, newest first.
-pub const BY_CUSTOMER: &str = "customer";
 
 /// A rental as stored.
 #[derive(Serialize, Deserialize)]
@@ -113,8 +112,7 @@ impl Aggregate for Rental {
     }
 
     fn keys(&self) -> Vec<Key> {
-        let newest_first = (self.created_at.unix_timestamp_nanos() / 1_000_000) as i64;
-        let mut keys = vec![Key::index(BY_CUSTOMER, &self.customer_id).scored(newest_first)];
+        let mut keys = vec![owner_key(&self.customer_id, self.created_at)];
         if let Some(key) = &self.idempotency_key {
             keys.push(Key::unique(BY_IDEMPOTENCY_KEY, key));
         }

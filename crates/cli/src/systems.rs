@@ -89,6 +89,28 @@ pub const SYSTEMS: &[System] = &[
         ],
     },
     System {
+        manifest: include_str!("../../../systems/game/system.toml"),
+        services: &[
+            game_mission::SERVICE,
+            game_reward::SERVICE,
+            game_wallet::SERVICE,
+            game_gift::SERVICE,
+            game_mypage::SERVICE,
+        ],
+        web: &[
+            (
+                "/",
+                HTML,
+                include_bytes!("../../../systems/game/web/index.html"),
+            ),
+            (
+                "/app.js",
+                JS,
+                include_bytes!("../../../systems/game/web/app.js"),
+            ),
+        ],
+    },
+    System {
         manifest: include_str!("../../../systems/office/system.toml"),
         services: &[
             office_product::SERVICE,

@@ -1,0 +1,126 @@
+//! Gift failing, slow or stopped: an exchange answers 503 `gift_busy` (fast once the breaker is
+//! open) and the entry stays `Issued`; a lost answer is completed by gift's `handed_out` event;
+//! it recovers by itself; and in the end no gift is handed out without its exchange, and no
+//! entry is exchanged without its gift.
+
+use crate::flows::{MANIFEST, MSA, achieved, entry_of, exchange, stock};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use testkit::eventually;
+use testkit::system::{Options, PATIENCE, TestSystem};
+
+/// Whether the wallet's breaker around gift is open.
+async fn breaker_open(system: &TestSystem) -> bool {
+    let status = system.admin_status("wallet", None).await;
+    status["breakers"][0]["state"] == "open"
+}
+
+/// Entry `id` once its status is `status`.
+async fn entry_until(system: &TestSystem, token: &str, id: &str, status: &str) -> Value {
+    eventually(
+        PATIENCE,
+        &format!("entry {id} becomes {status}"),
+        || async {
+            let (_, entry) = system.get_as(token, &format!("/api/wallet/{id}")).await;
+            (entry["status"] == status).then_some(entry)
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn with_gift_failing_slow_or_stopped_an_entry_is_exchanged_only_with_its_gift() {
+    let mut system = TestSystem::new(MSA, MANIFEST, Options::default());
+    for (key, value) in [
+        ("MSA__GIFT__BREAKER__TIMEOUT_MS", "500"),
+        ("MSA__GIFT__BREAKER__OPEN_MS", "1500"),
+    ] {
+        system.set_service_env("wallet", key, value);
+    }
+    system.start_all().await;
+    let kim = system.user_token("kim", "kim-password").await;
+    let admin = system.user_token("admin", "admin-password").await;
+    let mut ids = Vec::new();
+    for code in ["tutorial", "first-login", "daily-7"] {
+        let mission = achieved(&system, &kim, code).await;
+        let entry = entry_of(&system, &kim, &mission).await;
+        ids.push(entry["id"].as_str().unwrap().to_owned());
+    }
+    let coupons = stock(&system, "coffee-coupon").await;
+
+    // Gift failing: 503 gift_busy, fast once the breaker is open; the entry stays Issued.
+    system.faults("gift", 0, 1.0).await;
+    let mut fast = None;
+    for attempt in 0..8 {
+        let started = Instant::now();
+        let (status, answer) = exchange(&system, &kim, &ids[0], "coffee-coupon").await;
+        let took = started.elapsed();
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (503, Some("gift_busy")),
+            "{attempt}: {answer}"
+        );
+        if breaker_open(&system).await {
+            fast.get_or_insert(took);
+        }
+    }
+    let fast = fast.expect("the breaker opened after repeated failures");
+    assert!(
+        fast < Duration::from_millis(1000),
+        "refused fast once open ({fast:?})"
+    );
+    entry_until(&system, &kim, &ids[0], "Issued").await;
+    assert_eq!(
+        stock(&system, "coffee-coupon").await,
+        coupons,
+        "no gift handed out"
+    );
+
+    // Gift back: recovers by itself.
+    system.faults("gift", 0, 0.0).await;
+    eventually(
+        PATIENCE,
+        "gift is back and the exchange goes through",
+        || async {
+            let (status, _) = exchange(&system, &kim, &ids[0], "coffee-coupon").await;
+            (status == 200).then_some(())
+        },
+    )
+    .await;
+
+    // Gift slow: the answer is lost (503) but gift handed the gift out; its event completes the
+    // exchange.
+    system.faults("gift", 1_500, 0.0).await;
+    let (status, answer) = exchange(&system, &kim, &ids[1], "coffee-coupon").await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (503, Some("gift_busy")),
+        "{answer}"
+    );
+    let done = entry_until(&system, &kim, &ids[1], "Exchanged").await;
+    assert_eq!(done["giftCode"], "coffee-coupon");
+    system.faults("gift", 0, 0.0).await;
+
+    // Gift stopped: refused at once, the entry unchanged; then back.
+    system.stop("gift").await;
+    let (status, answer) = exchange(&system, &kim, &ids[2], "coffee-coupon").await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (503, Some("gift_busy")),
+        "{answer}"
+    );
+    entry_until(&system, &kim, &ids[2], "Issued").await;
+    system.restart("gift").await;
+
+    // No gift without its exchange, no exchange without its gift.
+    for id in &ids {
+        let (_, entry) = system.get_as(&kim, &format!("/api/wallet/{id}")).await;
+        let (found, _) = system
+            .get_as(&admin, &format!("/api/gifts/exchanges/{id}"))
+            .await;
+        let exchanged = entry["status"] == "Exchanged";
+        assert_eq!(found == 200, exchanged, "entry {entry} and its gift agree");
+    }
+    assert_eq!(stock(&system, "coffee-coupon").await, coupons - 2);
+    system.cleanup().await;
+}

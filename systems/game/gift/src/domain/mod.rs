@@ -1,0 +1,3 @@
+//! The gift domain: pure Rust.
+
+pub mod gift;

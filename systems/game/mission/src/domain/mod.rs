@@ -1,0 +1,3 @@
+//! The mission domain: pure Rust.
+
+pub mod mission;

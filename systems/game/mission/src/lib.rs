@@ -1,0 +1,34 @@
+//! The mission service of the game system (core domain): players achieve missions of the board
+//! (미션 달성), each once; the achievement is the correlation key of the whole reward chain and
+//! records the reward allocated for it.
+
+pub mod adapters;
+pub mod app;
+pub mod domain;
+
+/// The service as the `msa` binary runs it.
+pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
+    name: "mission",
+    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    openapi: adapters::inbound::http::openapi,
+    rebuild: None,
+};
+
+use adapters::inbound::{events, http};
+use app::MissionService;
+use kernel::{Application, Service, ServiceSettings};
+use std::sync::Arc;
+
+/// The service's name.
+pub const NAME: &str = "game/mission";
+
+/// Builds the service on the store its URL names.
+pub async fn build(settings: ServiceSettings) -> anyhow::Result<Application> {
+    let (service, storage) = Service::open(NAME, settings).await?;
+    let app = Arc::new(MissionService::new(storage.repository()));
+    service
+        .routes(http::routes(app.clone()))
+        .react(events::policies(app))
+        .build()
+        .await
+}

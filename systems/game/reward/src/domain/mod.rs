@@ -1,0 +1,3 @@
+//! The reward domain: pure Rust.
+
+pub mod reward;

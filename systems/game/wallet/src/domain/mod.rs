@@ -1,0 +1,3 @@
+//! The wallet domain: pure Rust.
+
+pub mod entry;

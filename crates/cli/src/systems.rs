@@ -96,6 +96,7 @@ pub const SYSTEMS: &[System] = &[
             game_wallet::SERVICE,
             game_gift::SERVICE,
             game_mypage::SERVICE,
+            game_notification::SERVICE,
         ],
         web: &[
             (

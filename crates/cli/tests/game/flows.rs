@@ -189,6 +189,22 @@ async fn achieve_issue_exchange(profile: Profile) {
     })
     .await;
 
+    // The notifications: issued, then exchanged; none for lee.
+    let messages = eventually(PATIENCE, "two notifications", || async {
+        let (_, messages) = system.get_as(&kim, "/api/notifications").await;
+        let messages = messages.as_array()?.clone();
+        (messages.len() >= 2).then_some(messages)
+    })
+    .await;
+    let mut templates: Vec<&str> = messages
+        .iter()
+        .map(|m| m["template"].as_str().unwrap())
+        .collect();
+    templates.sort_unstable();
+    assert_eq!(templates, ["exchanged", "issued"], "{messages:?}");
+    let (_, lees) = system.get_as(&lee, "/api/notifications").await;
+    assert!(lees.as_array().unwrap().is_empty(), "{lees}");
+
     // My page rebuilt from the stream reads the same.
     let output = system.replay("mypage").await;
     assert!(output.contains("now reads generation"), "{output}");

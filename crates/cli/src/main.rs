@@ -26,7 +26,8 @@ struct Cli {
 /// Where services listen and keep data.
 #[derive(Debug, Clone, clap::Args)]
 struct Placement {
-    /// The system.
+    /// The system (`roaming`, `booking`, `game`, `cafeteria`, `office`); `all` for `up` and
+    /// `status`: every system at once.
     #[arg(long, default_value = systems::SYSTEMS_DEFAULT)]
     system: String,
     /// Added to every port of the manifest (to run two systems side by side).
@@ -203,7 +204,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Status { placement } => {
-            ops::status(&placement.system, placement.port_offset, &cli.data).await
+            let names = if placement.system == up::ALL {
+                systems::names()?
+            } else {
+                vec![placement.system]
+            };
+            ops::status(&names, placement.port_offset, &cli.data).await
         }
         Command::Deadletters { command } => match command {
             DeadLetterCommand::List { placement, service } => {

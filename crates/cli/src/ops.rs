@@ -60,16 +60,20 @@ fn replicas(system: &str, offset: u16, data: &str) -> anyhow::Result<Vec<Target>
     Ok(targets)
 }
 
-/// Prints one line per service replica: readiness, breakers, outbox backlog, partitions and
-/// lag, dead letters.
-pub async fn status(system: &str, offset: u16, data: &str) -> anyhow::Result<()> {
+/// Prints one line per service replica of each of `systems`: readiness, breakers, outbox
+/// backlog, partitions and lag, dead letters.
+pub async fn status(systems: &[String], offset: u16, data: &str) -> anyhow::Result<()> {
     let client = client();
     println!(
         "{:<22} {:<24} {:<10} {:<18} {:>7} {:>11} {:>5} {:>5}",
         "SERVICE", "URL", "HEALTH", "BREAKERS", "BACKLOG", "PARTITIONS", "LAG", "DEAD"
     );
     let mut down = 0;
-    for target in replicas(system, offset, data)? {
+    let mut all = Vec::new();
+    for system in systems {
+        all.extend(replicas(system, offset, data)?);
+    }
+    for target in all {
         let status: Option<Value> = match client
             .get(format!("{}/admin/status", target.url))
             .send()

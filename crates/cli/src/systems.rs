@@ -282,9 +282,30 @@ pub fn defaults(
     Ok(toml)
 }
 
-/// A system's API document and web UI, served by its gateway.
-pub fn extras(system: &System, manifest: &SystemManifest) -> gateway::Extras {
-    gateway::Extras {
+/// Every system of the registry with its gateway's port (shifted by `offset`).
+pub fn gateways(offset: u16) -> anyhow::Result<Vec<(String, u16)>> {
+    SYSTEMS
+        .iter()
+        .map(|system| {
+            let manifest = SystemManifest::parse(system.manifest)?;
+            Ok((manifest.name, port(manifest.gateway.port, offset)?))
+        })
+        .collect()
+}
+
+/// The names of every system of the registry.
+pub fn names() -> anyhow::Result<Vec<String>> {
+    Ok(gateways(0)?.into_iter().map(|(name, _)| name).collect())
+}
+
+/// A system's API document and web UI, served by its gateway (with the landing page's links to
+/// every system's gateway, ports shifted by `offset`).
+pub fn extras(
+    system: &System,
+    manifest: &SystemManifest,
+    offset: u16,
+) -> anyhow::Result<gateway::Extras> {
+    Ok(gateway::Extras {
         openapi: gateway::openapi(
             &manifest.name,
             system.services.iter().map(|s| (s.openapi)()).collect(),
@@ -298,7 +319,8 @@ pub fn extras(system: &System, manifest: &SystemManifest) -> gateway::Extras {
                 body,
             })
             .collect(),
-    }
+        systems: gateways(offset)?,
+    })
 }
 
 /// Where a system keeps its files inside the data directory, so systems run side by side from
@@ -344,7 +366,8 @@ pub async fn serve(
     let (manifest, service, layers) = settings(target, data, offset, profile, config)?;
     let (system, _) = system(&manifest.name)?;
     let app = if service == "gateway" {
-        gateway::build(layers.build()?, manifest.clone(), extras(system, &manifest)).await?
+        let extras = extras(system, &manifest, offset)?;
+        gateway::build(layers.build()?, manifest.clone(), extras).await?
     } else {
         (self::service(system, &manifest, &service)?.build)(layers).await?
     };

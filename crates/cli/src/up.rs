@@ -1,6 +1,7 @@
-//! `msa up`: a whole system on one machine. Every service runs as its own OS process (this same
-//! binary, `msa serve ...`), logs go to `<data>/logs/`, and the supervisor restarts a process that
-//! dies or stops answering its liveness probe. Ctrl-C stops them all gracefully.
+//! `msa up`: a whole system — or every system, `--system all` — on one machine. Every service
+//! runs as its own OS process (this same binary, `msa serve ...`), logs go to
+//! `<data>/<system>/logs/`, and the supervisor restarts a process that dies or stops answering its
+//! liveness probe. Ctrl-C stops them all gracefully, gateways first.
 
 use crate::systems;
 use anyhow::Context as _;
@@ -12,10 +13,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
+/// `--system all`: every system of the registry at once.
+pub const ALL: &str = "all";
+
 /// What `msa up` was asked to run.
 #[derive(Debug, Clone)]
 pub struct UpOptions {
-    /// The system.
+    /// The system, or [`ALL`].
     pub system: String,
     /// Data directory.
     pub data: String,
@@ -65,7 +69,12 @@ pub fn parse_replicas(value: &str) -> Result<(String, usize), String> {
 
 struct Process {
     label: String,
+    system: String,
     service: String,
+    /// Where its log goes.
+    logs: PathBuf,
+    /// Its system's registry of replicas.
+    registry: Registry,
     /// Its port; 0 for an extra replica, which takes a free port and registers it.
     port: u16,
     env: Vec<(String, String)>,
@@ -86,9 +95,14 @@ fn check_port_free(port: u16) -> anyhow::Result<()> {
 }
 
 impl Process {
-    fn spawn(&mut self, options: &UpOptions, logs: &std::path::Path) -> anyhow::Result<()> {
+    fn log(&self) -> PathBuf {
+        let file = self.label.rsplit('/').next().unwrap_or_default();
+        self.logs.join(format!("{file}.log"))
+    }
+
+    fn spawn(&mut self, options: &UpOptions) -> anyhow::Result<()> {
         let exe = std::env::current_exe().context("cannot find the msa binary")?;
-        let log_path = logs.join(format!("{}.log", self.label));
+        let log_path = self.log();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -99,7 +113,7 @@ impl Process {
             .arg("--data")
             .arg(&options.data)
             .arg("serve")
-            .arg(format!("{}/{}", options.system, self.service))
+            .arg(format!("{}/{}", self.system, self.service))
             .arg("--port-offset")
             .arg(options.port_offset.to_string())
             .arg("--profile")
@@ -124,12 +138,12 @@ impl Process {
     }
 
     /// Where it listens: its port, or for an extra replica the address it registered.
-    fn url(&self, registry: &Registry) -> Option<String> {
+    fn url(&self) -> Option<String> {
         if self.port != 0 {
             return Some(format!("http://127.0.0.1:{}", self.port));
         }
         let pid = self.child.as_ref().and_then(Child::id)?;
-        registry
+        self.registry
             .entries(&self.service)
             .into_iter()
             .find(|e| e.pid == pid)
@@ -155,10 +169,15 @@ async fn probe(client: &reqwest::Client, url: Option<String>, path: &str) -> boo
         .is_ok_and(|r| r.status().is_success())
 }
 
-/// Runs the system until Ctrl-C or SIGTERM.
-pub async fn run(options: UpOptions) -> anyhow::Result<()> {
-    let manifest = systems::manifest(&options.system)?;
-    let logs = PathBuf::from(systems::system_data(&options.data, &manifest.name)).join("logs");
+/// The processes of `system`: its services (extra replicas on free ports), then its gateway.
+fn processes_of(
+    system: &str,
+    options: &UpOptions,
+    env: &[(String, String)],
+) -> anyhow::Result<(Vec<Process>, Process)> {
+    let manifest = systems::manifest(system)?;
+    let data = systems::system_data(&options.data, &manifest.name);
+    let logs = PathBuf::from(&data).join("logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let replicas: HashMap<String, usize> = options.replicas.iter().cloned().collect();
     for name in replicas.keys() {
@@ -168,6 +187,64 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             manifest.name
         );
     }
+    // Callers and the gateway find replicas in the registry (the services' defaults name it):
+    // the first replica of a service listens on its declared port, the others on free ports.
+    let registry = Registry::new(systems::registry(&data));
+    let prefix = if options.system == ALL {
+        format!("{system}/")
+    } else {
+        String::new()
+    };
+    let process = |label: String, service: &str, port: u16, env: Vec<(String, String)>| Process {
+        label: format!("{prefix}{label}"),
+        system: manifest.name.clone(),
+        service: service.to_owned(),
+        logs: logs.clone(),
+        registry: registry.clone(),
+        port,
+        env,
+        child: None,
+        failed_probes: 0,
+        restarts: 0,
+        started: Instant::now(),
+    };
+    let mut services = Vec::new();
+    for service in &manifest.services {
+        let count = replicas.get(&service.name).copied().unwrap_or(1);
+        for replica in 0..count {
+            let port = if replica == 0 {
+                systems::port(service.port, options.port_offset)?
+            } else {
+                0
+            };
+            let mut env = env.to_vec();
+            env.push(("MSA__HTTP__PORT".to_owned(), port.to_string()));
+            let label = if count > 1 {
+                format!("{}-{}", service.name, replica + 1)
+            } else {
+                service.name.clone()
+            };
+            services.push(process(label, &service.name, port, env));
+        }
+    }
+    let port = systems::port(manifest.gateway.port, options.port_offset)?;
+    Ok((
+        services,
+        process("gateway".to_owned(), "gateway", port, Vec::new()),
+    ))
+}
+
+/// Runs the system (or every system) until Ctrl-C or SIGTERM.
+pub async fn run(options: UpOptions) -> anyhow::Result<()> {
+    let names = if options.system == ALL {
+        anyhow::ensure!(
+            options.replicas.is_empty(),
+            "--replicas needs one --system (replicas of `all` would be ambiguous)"
+        );
+        systems::names()?
+    } else {
+        vec![systems::manifest(&options.system)?.name]
+    };
     let mut bus_env = Vec::new();
     if options.bus != "local" {
         anyhow::ensure!(
@@ -177,51 +254,15 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         );
         bus_env.push(("MSA__BUS__URL".to_owned(), options.bus.clone()));
     }
-
-    // Callers and the gateway find replicas in the registry (the services' defaults name it):
-    // the first replica of a service listens on its declared port, the others on free ports.
-    let registry = Registry::new(systems::registry(&systems::system_data(
-        &options.data,
-        &manifest.name,
-    )));
+    // Every system's services, then every gateway: stopping runs backwards, gateways first.
     let mut processes = Vec::new();
-    for service in &manifest.services {
-        let count = replicas.get(&service.name).copied().unwrap_or(1);
-        for replica in 0..count {
-            let port = if replica == 0 {
-                systems::port(service.port, options.port_offset)?
-            } else {
-                0
-            };
-            let mut env = bus_env.clone();
-            env.push(("MSA__HTTP__PORT".to_owned(), port.to_string()));
-            let label = if count > 1 {
-                format!("{}-{}", service.name, replica + 1)
-            } else {
-                service.name.clone()
-            };
-            processes.push(Process {
-                label,
-                service: service.name.clone(),
-                port,
-                env,
-                child: None,
-                failed_probes: 0,
-                restarts: 0,
-                started: Instant::now(),
-            });
-        }
+    let mut gateways = Vec::new();
+    for name in &names {
+        let (services, gateway) = processes_of(name, &options, &bus_env)?;
+        processes.extend(services);
+        gateways.push(gateway);
     }
-    processes.push(Process {
-        label: "gateway".to_owned(),
-        service: "gateway".to_owned(),
-        port: systems::port(manifest.gateway.port, options.port_offset)?,
-        env: Vec::new(),
-        child: None,
-        failed_probes: 0,
-        restarts: 0,
-        started: Instant::now(),
-    });
+    processes.extend(gateways);
     for process in processes.iter().filter(|p| p.port != 0) {
         check_port_free(process.port)?;
     }
@@ -238,7 +279,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     println!(
         "starting {} ({} profile, bus {}) with data in {}",
-        manifest.name,
+        names.join(", "),
         options.profile,
         if options.bus == "local" {
             "local"
@@ -248,9 +289,9 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         options.data
     );
     for process in processes.iter_mut() {
-        process.spawn(&options, &logs)?;
+        process.spawn(&options)?;
     }
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(90 * names.len() as u64);
     let mut health: Vec<&'static str> = vec!["starting"; processes.len()];
     loop {
         for i in 0..processes.len() {
@@ -263,7 +304,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                 .and_then(|c| c.try_wait().ok().flatten());
             if let Some(status) = exited {
                 let label = processes[i].label.clone();
-                let log = logs.join(format!("{label}.log"));
+                let log = processes[i].log();
                 let tail = std::fs::read_to_string(&log).unwrap_or_default();
                 let tail: Vec<&str> = tail.lines().rev().take(5).collect();
                 for process in processes.iter() {
@@ -275,7 +316,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 );
             }
-            if probe(&client, processes[i].url(&registry), "/health/ready").await {
+            if probe(&client, processes[i].url(), "/health/ready").await {
                 health[i] = "ready";
             }
         }
@@ -286,15 +327,21 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             for process in processes.iter() {
                 process.terminate();
             }
+            let logs: Vec<String> = processes
+                .iter()
+                .zip(&health)
+                .filter(|(_, h)| **h != "ready")
+                .map(|(p, _)| p.log().display().to_string())
+                .collect();
             anyhow::bail!(
-                "not every service became ready within 90 s; see {}",
-                logs.display()
+                "not every service became ready in time; see {}",
+                logs.join(", ")
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if !stop.is_cancelled() {
-        report(&processes, &health, &logs, &registry);
+        report(&processes, &health, &options);
     }
 
     let mut tick = tokio::time::interval(Duration::from_secs(2));
@@ -303,7 +350,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             _ = stop.cancelled() => break,
             _ = tick.tick() => {}
         }
-        supervise(&mut processes, &client, &options, &logs, &registry).await;
+        supervise(&mut processes, &client, &options).await;
     }
 
     println!("stopping...");
@@ -325,40 +372,43 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report(processes: &[Process], health: &[&str], logs: &std::path::Path, registry: &Registry) {
+fn report(processes: &[Process], health: &[&str], options: &UpOptions) {
     println!();
-    println!("{:<16} {:<28} {:<8} LOG", "SERVICE", "URL", "HEALTH");
+    println!("{:<24} {:<28} {:<8} LOG", "SERVICE", "URL", "HEALTH");
     for (process, health) in processes.iter().zip(health) {
         println!(
-            "{:<16} {:<28} {:<8} {}",
+            "{:<24} {:<28} {:<8} {}",
             process.label,
-            process.url(registry).unwrap_or_default(),
+            process.url().unwrap_or_default(),
             health,
-            logs.join(format!("{}.log", process.label)).display()
+            process.log().display()
         );
     }
-    let gateway = processes
-        .last()
-        .and_then(|p| p.url(registry))
-        .unwrap_or_default();
     println!();
-    println!("open {gateway}/ ; API at {gateway}/api/... ; Ctrl-C stops everything");
+    let gateways: Vec<&Process> = processes
+        .iter()
+        .filter(|p| p.service == "gateway")
+        .collect();
+    for gateway in &gateways {
+        let url = gateway.url().unwrap_or_default();
+        println!("{:<10} open {url}/ ; API at {url}/api/...", gateway.system);
+    }
+    if options.system == ALL
+        && let Some(first) = gateways.first().and_then(|g| g.url())
+    {
+        println!("every system: {first}/systems");
+    }
+    println!("Ctrl-C stops everything");
 }
 
 /// Restarts processes that exited or failed their liveness probe three times in a row.
-async fn supervise(
-    processes: &mut [Process],
-    client: &reqwest::Client,
-    options: &UpOptions,
-    logs: &std::path::Path,
-    registry: &Registry,
-) {
+async fn supervise(processes: &mut [Process], client: &reqwest::Client, options: &UpOptions) {
     for process in processes.iter_mut() {
         let exited = process
             .child
             .as_mut()
             .and_then(|c| c.try_wait().ok().flatten());
-        let live = exited.is_none() && probe(client, process.url(registry), "/health/live").await;
+        let live = exited.is_none() && probe(client, process.url(), "/health/live").await;
         if live {
             process.failed_probes = 0;
             continue;
@@ -384,7 +434,7 @@ async fn supervise(
                 }
             }
         }
-        if let Err(error) = process.spawn(options, logs) {
+        if let Err(error) = process.spawn(options) {
             eprintln!("cannot restart {}: {error:#}", process.label);
         }
     }

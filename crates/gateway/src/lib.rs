@@ -70,6 +70,9 @@ pub struct Extras {
     pub openapi: serde_json::Value,
     /// The web UI's files.
     pub web: Vec<WebAsset>,
+    /// Every system this binary runs on one machine, with its gateway's port: the landing page
+    /// (`/systems`) links each one's web UI, system view and API document.
+    pub systems: Vec<(String, u16)>,
 }
 
 /// The OpenAPI description of a system's whole API: the services' documents merged with the

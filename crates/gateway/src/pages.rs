@@ -31,6 +31,7 @@ pub(crate) fn routes(state: PagesState) -> Router {
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi))
         .route("/api/docs", get(docs))
+        .route("/systems", get(landing))
         .route("/api/admin/system", get(system))
         .route("/api/admin/events", get(events));
     // The web UI kit every system's pages use (`crates/gateway/web/`).
@@ -146,6 +147,39 @@ async fn openapi(State(state): State<PagesState>, headers: HeaderMap) -> Json<Va
     responses((status = 200, description = "HTML")))]
 async fn docs() -> Html<&'static str> {
     Html(include_str!("docs.html"))
+}
+
+/// The landing page of every system on this machine (`msa up --system all`): a link to each
+/// gateway's web UI (whose admin screen is the system view) and API document, on the host the
+/// browser used.
+async fn landing(State(state): State<PagesState>, headers: axum::http::HeaderMap) -> Html<String> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.rsplit_once(':').map_or(Some(h), |(name, _)| Some(name)))
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-[]".contains(c))
+        })
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let rows: String = state
+        .extras
+        .systems
+        .iter()
+        .map(|(name, port)| {
+            let base = format!("http://{host}:{port}");
+            format!(
+                "<li><a href=\"{base}/\"><strong>{name}</strong></a> — <a href=\"{base}/\">web UI and system view (admin)</a> · <a href=\"{base}/api/docs\">API</a> · <code>{base}</code></li>"
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>msa systems</title>\
+         <link rel=\"stylesheet\" href=\"/kit.css\"></head><body><main class=\"card\">\
+         <h1>msa — every system on this machine</h1><ul class=\"list\">{rows}</ul>\
+         <p class=\"hint\">Sign in on each system with its demo accounts (README).</p></main></body></html>"
+    ))
 }
 
 async fn fetch(upstreams: &Upstreams, url: String) -> Result<Value, String> {

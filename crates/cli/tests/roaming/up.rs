@@ -25,7 +25,7 @@ async fn up(dir: &TempDir, system: &str, offset: u16, extra: &[&str]) -> (Child,
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
-    let banner = tokio::time::timeout(Duration::from_secs(90), async {
+    let banner = tokio::time::timeout(Duration::from_secs(240), async {
         while let Some(line) = lines.next_line().await.unwrap() {
             let done = line.contains("Ctrl-C stops everything");
             seen.push(line);
@@ -167,20 +167,37 @@ async fn msa_up_runs_the_system_stops_it_on_ctrl_c_and_finds_its_data_again() {
 }
 
 #[tokio::test]
-async fn two_systems_run_side_by_side_from_one_data_directory() {
-    let dir = TempDir::new("up-two");
+async fn every_system_runs_at_once_from_one_data_directory_with_a_landing_page() {
+    let dir = TempDir::new("up-all");
     let offset = 11_000 + (std::process::id() % 100) as u16 * 100 + 57;
-    let ((roaming, _), (booking, _)) = tokio::join!(
-        up(&dir, "roaming", offset, &[]),
-        up(&dir, "booking", offset, &[])
-    );
+    let (all, banner) = up(&dir, "all", offset, &[]).await;
     let client = reqwest::Client::new();
-    let gateway = format!("http://127.0.0.1:{}", 8080 + offset);
-    let token = ops_token(&client, &gateway, &dir, "roaming").await;
+    let gateway = |port: u16| format!("http://127.0.0.1:{}", port + offset);
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains(&format!("{}/systems", gateway(8080)))),
+        "the banner names the landing page: {banner:?}"
+    );
+    let landing = client
+        .get(format!("{}/systems", gateway(8080)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landing.status().as_u16(), 200, "the landing page is public");
+    let landing = landing.text().await.unwrap();
+    for port in [8080, 8180, 8280, 8380, 8480] {
+        assert!(
+            landing.contains(&format!(":{}/", port + offset)),
+            "{landing}"
+        );
+    }
+
+    let token = ops_token(&client, &gateway(8080), &dir, "roaming").await;
     let response = client
-        .post(format!("{gateway}/api/reservations"))
+        .post(format!("{}/api/reservations", gateway(8080)))
         .bearer_auth(&token)
-        .json(&reservation_request("side-by-side", APPROVED_CARD))
+        .json(&reservation_request("all-at-once", APPROVED_CARD))
         .send()
         .await
         .unwrap();
@@ -189,21 +206,9 @@ async fn two_systems_run_side_by_side_from_one_data_directory() {
         201,
         "roaming takes reservations"
     );
-
-    let gateway = format!("http://127.0.0.1:{}", 8180 + offset);
-    let token = ops_token(&client, &gateway, &dir, "booking").await;
-    let musicals = client
-        .get(format!("{gateway}/api/musicals"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        musicals.status().as_u16(),
-        200,
-        "booking serves its catalog"
-    );
+    let token = ops_token(&client, &gateway(8180), &dir, "booking").await;
     let page = client
-        .get(format!("{gateway}/api/mypage?customerId=kim"))
+        .get(format!("{}/api/mypage?customerId=kim", gateway(8180)))
         .bearer_auth(&token)
         .send()
         .await
@@ -213,16 +218,40 @@ async fn two_systems_run_side_by_side_from_one_data_directory() {
         200,
         "booking's gateway takes its own tokens"
     );
-    for file in [
-        "roaming/bus.db",
-        "roaming/payment.db",
-        "booking/bus.db",
-        "booking/payment.db",
+    for (port, catalog) in [
+        (8180, "/api/musicals"),
+        (8280, "/api/missions/catalog"),
+        (8380, "/api/menu"),
+        (8480, "/api/products"),
     ] {
+        let response = client
+            .get(format!("{}{catalog}", gateway(port)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{catalog} answers");
+    }
+
+    let status = Command::new(MSA)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["status", "--system", "all", "--port-offset"])
+        .arg(offset.to_string())
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{printed}");
+    for system in ["roaming", "booking", "game", "cafeteria", "office"] {
+        assert!(printed.contains(&format!("{system}/gateway")), "{printed}");
         assert!(
-            dir.path().join(file).exists(),
-            "{file} is where the system keeps it"
+            dir.path().join(system).join("bus.db").exists(),
+            "{system} keeps its own data"
         );
     }
-    tokio::join!(interrupt(roaming), interrupt(booking));
+    assert!(
+        !printed.contains(" down"),
+        "every service answers: {printed}"
+    );
+    interrupt(all).await;
 }

@@ -70,9 +70,9 @@ impl Default for IssuerSettings {
 }
 
 /// The web UI's client id.
-pub const WEB_CLIENT: &str = "msa-web";
+pub(crate) const WEB_CLIENT: &str = "msa-web";
 /// The machine client's id.
-pub const OPS_CLIENT: &str = "msa-ops";
+pub(crate) const OPS_CLIENT: &str = "msa-ops";
 
 struct Code {
     client_id: String,

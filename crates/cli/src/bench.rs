@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Benchmarks.
 #[derive(Debug, clap::Subcommand)]
-pub enum BenchCommand {
+pub(crate) enum BenchCommand {
     /// Reservations through a running gateway at a fixed rate: latency of `POST
     /// /api/reservations`, and the event lag until my page shows the booth's acceptance.
     Reserve {
@@ -66,7 +66,7 @@ pub enum BenchCommand {
 }
 
 /// Runs a benchmark.
-pub async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
+pub(crate) async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
     match command {
         BenchCommand::Reserve {
             gateway,

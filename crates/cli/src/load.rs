@@ -39,7 +39,7 @@ struct Tally {
 }
 
 /// Runs the load and prints latency and lag percentiles.
-pub async fn reserve(
+pub(crate) async fn reserve(
     gateway: &str,
     data: &str,
     rate: u64,

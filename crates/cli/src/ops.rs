@@ -62,7 +62,7 @@ fn replicas(system: &str, offset: u16, data: &str) -> anyhow::Result<Vec<Target>
 
 /// Prints one line per service replica of each of `systems`: readiness, breakers, outbox
 /// backlog, partitions and lag, dead letters.
-pub async fn status(systems: &[String], offset: u16, data: &str) -> anyhow::Result<()> {
+pub(crate) async fn status(systems: &[String], offset: u16, data: &str) -> anyhow::Result<()> {
     let client = client();
     println!(
         "{:<22} {:<24} {:<10} {:<18} {:>7} {:>11} {:>5} {:>5}",
@@ -147,7 +147,7 @@ pub async fn status(systems: &[String], offset: u16, data: &str) -> anyhow::Resu
 }
 
 /// Prints the dead letters of every service, or of one.
-pub async fn list_dead_letters(
+pub(crate) async fn list_dead_letters(
     system: &str,
     offset: u16,
     only: Option<&str>,
@@ -202,7 +202,7 @@ pub async fn list_dead_letters(
 }
 
 /// Replays one dead letter.
-pub async fn replay_dead_letter(
+pub(crate) async fn replay_dead_letter(
     system: &str,
     offset: u16,
     service: &str,

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// A system this binary runs.
-pub struct System {
+pub(crate) struct System {
     /// `systems/<name>/system.toml`.
     pub manifest: &'static str,
     /// Its services' declarations.
@@ -20,10 +20,10 @@ pub struct System {
 }
 
 /// The system commands act on when none is named.
-pub const SYSTEMS_DEFAULT: &str = "roaming";
+pub(crate) const SYSTEMS_DEFAULT: &str = "roaming";
 
 /// The registry.
-pub const SYSTEMS: &[System] = &[
+pub(crate) const SYSTEMS: &[System] = &[
     System {
         manifest: include_str!("../../../systems/roaming/system.toml"),
         services: &[
@@ -138,7 +138,7 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// The registry entry and manifest of `system`.
-pub fn system(name: &str) -> anyhow::Result<(&'static System, SystemManifest)> {
+pub(crate) fn system(name: &str) -> anyhow::Result<(&'static System, SystemManifest)> {
     let mut known = Vec::new();
     for system in SYSTEMS {
         let manifest = SystemManifest::parse(system.manifest)?;
@@ -154,12 +154,12 @@ pub fn system(name: &str) -> anyhow::Result<(&'static System, SystemManifest)> {
 }
 
 /// The manifest of `system`.
-pub fn manifest(system: &str) -> anyhow::Result<SystemManifest> {
+pub(crate) fn manifest(system: &str) -> anyhow::Result<SystemManifest> {
     self::system(system).map(|(_, manifest)| manifest)
 }
 
 /// The declaration of `service` in `system`.
-pub fn service(
+pub(crate) fn service(
     system: &System,
     manifest: &SystemManifest,
     service: &str,
@@ -178,16 +178,20 @@ pub fn service(
 }
 
 /// The bus of the `prod` profile: NATS JetStream on this machine.
-pub const PROD_BUS: &str = "nats://127.0.0.1:4222";
+pub(crate) const PROD_BUS: &str = "nats://127.0.0.1:4222";
 
 /// A manifest port moved by the offset.
-pub fn port(base: u16, offset: u16) -> anyhow::Result<u16> {
+pub(crate) fn port(base: u16, offset: u16) -> anyhow::Result<u16> {
     base.checked_add(offset)
         .with_context(|| format!("port {base} + offset {offset} is out of range"))
 }
 
 /// The store URL of `service` in `profile`.
-pub fn store_url(service: &ServiceEntry, data: &str, profile: &str) -> anyhow::Result<String> {
+pub(crate) fn store_url(
+    service: &ServiceEntry,
+    data: &str,
+    profile: &str,
+) -> anyhow::Result<String> {
     match profile {
         "embedded" => Ok(service.store_in(data)),
         "prod" => Ok(service.prod_store_in(data)),
@@ -201,7 +205,7 @@ fn toml_string(value: &str) -> String {
 
 /// The built-in settings of a service, as TOML: its port, store and bus from the manifest, and
 /// where the services it calls listen.
-pub fn defaults(
+pub(crate) fn defaults(
     manifest: &SystemManifest,
     service: &str,
     data: &str,
@@ -283,7 +287,7 @@ pub fn defaults(
 }
 
 /// Every system of the registry with its gateway's port (shifted by `offset`).
-pub fn gateways(offset: u16) -> anyhow::Result<Vec<(String, u16)>> {
+pub(crate) fn gateways(offset: u16) -> anyhow::Result<Vec<(String, u16)>> {
     SYSTEMS
         .iter()
         .map(|system| {
@@ -294,13 +298,13 @@ pub fn gateways(offset: u16) -> anyhow::Result<Vec<(String, u16)>> {
 }
 
 /// The names of every system of the registry.
-pub fn names() -> anyhow::Result<Vec<String>> {
+pub(crate) fn names() -> anyhow::Result<Vec<String>> {
     Ok(gateways(0)?.into_iter().map(|(name, _)| name).collect())
 }
 
 /// A system's API document and web UI, served by its gateway (with the landing page's links to
 /// every system's gateway, ports shifted by `offset`).
-pub fn extras(
+pub(crate) fn extras(
     system: &System,
     manifest: &SystemManifest,
     offset: u16,
@@ -325,18 +329,18 @@ pub fn extras(
 
 /// Where a system keeps its files inside the data directory, so systems run side by side from
 /// one data directory.
-pub fn system_data(data: &str, system: &str) -> String {
+pub(crate) fn system_data(data: &str, system: &str) -> String {
     format!("{}/{system}", data.trim_end_matches('/'))
 }
 
 /// The registry of a system's replicas (see `kernel::discovery`), given the system's own data
 /// directory ([`system_data`]).
-pub fn registry(system_data: &str) -> String {
+pub(crate) fn registry(system_data: &str) -> String {
     format!("{system_data}/registry")
 }
 
 /// The layered settings of `<system>/<service>`: defaults, then the file, then the environment.
-pub fn settings(
+pub(crate) fn settings(
     target: &str,
     data: &str,
     offset: u16,
@@ -355,17 +359,63 @@ pub fn settings(
     Ok((manifest, service.to_owned(), layers.with_env()))
 }
 
+/// Files the data directory held at its root before the kit (dc2212f), when roaming was the
+/// only system; today every system keeps its files under `<data>/<system>/`.
+const OLD_LAYOUT: &[&str] = &[
+    "bus.db",
+    "reservation.db",
+    "payment.db",
+    "rental.db",
+    "customer.db",
+    "auth/signing-key.pem",
+];
+
+/// Refuses a data directory of the layout before the kit, saying what to do (the README's
+/// "Upgrading a data directory from before the kit"): its tables are not read by this release.
+pub(crate) fn refuse_old_layout(data: &str) -> anyhow::Result<()> {
+    let root = Path::new(data);
+    let Some(old) = OLD_LAYOUT.iter().map(|f| root.join(f)).find(|f| f.exists()) else {
+        return Ok(());
+    };
+    anyhow::bail!(
+        "{data} is a data directory of an earlier release ({} is at its root; this release keeps \
+         each system under {data}/<system>/ and does not read the earlier tables). Start from a \
+         fresh one: `mv {data} {data}.old` (to keep the sign-in key and the operator's secret, then \
+         `mkdir -p {data}/roaming && cp -r {data}.old/auth {data}/roaming/`), or pass --data with \
+         another directory. See the README, \"Upgrading a data directory from before the kit\".",
+        old.display()
+    )
+}
+
+/// The gateway settings of the release before the kit, `MSA__AUTH__<NAME>_CLAIM` (the token
+/// claim of scoping claim `<name>`, e.g. `MSA__AUTH__BOOTH_CLAIM`), kept as aliases of the
+/// manifest's `[[claims]] token_claim` for one release, with a warning.
+fn claim_aliases(manifest: &mut SystemManifest) {
+    for claim in &mut manifest.claims {
+        let variable = format!("MSA__AUTH__{}_CLAIM", claim.name.to_uppercase());
+        if let Ok(value) = std::env::var(&variable) {
+            eprintln!(
+                "{variable} is deprecated: set token_claim of [[claims]] {} in system.toml",
+                claim.name
+            );
+            claim.token_claim = Some(value);
+        }
+    }
+}
+
 /// Builds and runs `<system>/<service>` until it is stopped.
-pub async fn serve(
+pub(crate) async fn serve(
     target: &str,
     data: &str,
     offset: u16,
     profile: &str,
     config: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let (manifest, service, layers) = settings(target, data, offset, profile, config)?;
+    refuse_old_layout(data)?;
+    let (mut manifest, service, layers) = settings(target, data, offset, profile, config)?;
     let (system, _) = system(&manifest.name)?;
     let app = if service == "gateway" {
+        claim_aliases(&mut manifest);
         let extras = extras(system, &manifest, offset)?;
         gateway::build(layers.build()?, manifest.clone(), extras).await?
     } else {

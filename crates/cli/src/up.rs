@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 /// `--system all`: every system of the registry at once.
-pub const ALL: &str = "all";
+pub(crate) const ALL: &str = "all";
 
 /// What `msa up` was asked to run.
 #[derive(Debug, Clone)]
-pub struct UpOptions {
+pub(crate) struct UpOptions {
     /// The system, or [`ALL`].
     pub system: String,
     /// Data directory.
@@ -38,7 +38,7 @@ const SUPERVISOR_PID: &str = "MSA_SUPERVISOR_PID";
 
 /// In a service started by `msa up`: asks the kernel to send SIGTERM when the supervisor dies, so
 /// that a killed supervisor does not leave its services running.
-pub fn follow_supervisor() -> anyhow::Result<()> {
+pub(crate) fn follow_supervisor() -> anyhow::Result<()> {
     let Some(supervisor) = std::env::var(SUPERVISOR_PID)
         .ok()
         .and_then(|p| p.parse::<i32>().ok())
@@ -54,7 +54,7 @@ pub fn follow_supervisor() -> anyhow::Result<()> {
 }
 
 /// Parses `service=N`.
-pub fn parse_replicas(value: &str) -> Result<(String, usize), String> {
+pub(crate) fn parse_replicas(value: &str) -> Result<(String, usize), String> {
     let (service, count) = value
         .split_once('=')
         .ok_or_else(|| format!("expected service=N, got {value:?}"))?;
@@ -235,7 +235,8 @@ fn processes_of(
 }
 
 /// Runs the system (or every system) until Ctrl-C or SIGTERM.
-pub async fn run(options: UpOptions) -> anyhow::Result<()> {
+pub(crate) async fn run(options: UpOptions) -> anyhow::Result<()> {
+    systems::refuse_old_layout(&options.data)?;
     let names = if options.system == ALL {
         anyhow::ensure!(
             options.replicas.is_empty(),

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Headers only the gateway may set: the services trust them as the caller's identity.
-pub const IDENTITY_PREFIX: &str = "x-msa-";
+pub(crate) const IDENTITY_PREFIX: &str = "x-msa-";
 
 const HOP_BY_HOP: &[&str] = &[
     "connection",

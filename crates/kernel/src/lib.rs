@@ -10,6 +10,8 @@
 //! - [`runtime`]: the service runtime (HTTP, health, metrics, admin, graceful shutdown).
 //! - [`http`], [`breaker`], [`config`], [`metrics`], [`context`], [`telemetry`], [`crash`].
 
+#![warn(missing_docs)]
+
 pub mod aggregate;
 pub mod apidoc;
 pub mod breaker;

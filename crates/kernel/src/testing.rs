@@ -4,7 +4,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// Polls `condition` until it holds, panicking after `patience`.
-pub async fn eventually<F, Fut>(patience: Duration, mut condition: F)
+pub(crate) async fn eventually<F, Fut>(patience: Duration, mut condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,

@@ -2,6 +2,9 @@
 //! names for databases, streams and directories, spawning services on port 0, and the bus
 //! conformance suite every `Bus` adapter must pass.
 
+// Test support: a failed unwrap here is a failed test, as in the tests themselves.
+#![allow(clippy::unwrap_used)]
+
 pub mod architecture;
 pub mod browser;
 pub mod conformance;

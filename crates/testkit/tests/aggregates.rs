@@ -3,6 +3,8 @@
 //! (none lost), keys find aggregates and unique keys refuse a second holder, a handled event has
 //! no second effect, and counters never fall below zero under contention.
 
+#![allow(clippy::unwrap_used)]
+
 use kernel::aggregate::{Aggregate, ChangeError, CounterChange, Key, StoreError};
 use kernel::sql::Storage;
 use kernel::{Cause, NewEvent};

@@ -2,6 +2,8 @@
 //! admin API, it fails commands with 503 before they run or delays their answers after they ran,
 //! and leaves reads alone.
 
+#![allow(clippy::unwrap_used)]
+
 use axum::routing::post;
 use kernel::config::Layers;
 use kernel::{Service, ServiceSettings};

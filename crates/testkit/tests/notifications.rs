@@ -2,6 +2,8 @@
 //! kept in the service's store and served at `GET /api/notifications`, or posted to a webhook
 //! with retries and the message id as `Idempotency-Key`.
 
+#![allow(clippy::unwrap_used)]
+
 use kernel::Cause;
 use kernel::notify::{
     Notice, Notifier, StoredNotifier, Templates, WebhookNotifier, WebhookSettings,

@@ -2,6 +2,8 @@
 //! apply once, the outbox commits and rolls back with the transaction, the inbox recognises a
 //! redelivery, dead letters park and replay, the relay lease has one holder.
 
+#![allow(clippy::unwrap_used)]
+
 use kernel::Envelope;
 use kernel::deadletter::DeadLetterStore;
 use kernel::outbox::OutboxSource;

@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 use testkit::eventually;
 use testkit::system::{Options, PATIENCE, Profile, TestSystem};
 
-pub const MSA: &str = env!("CARGO_BIN_EXE_msa");
-pub const MANIFEST: &str = include_str!("../../../../systems/booking/system.toml");
+pub(crate) const MSA: &str = env!("CARGO_BIN_EXE_msa");
+pub(crate) const MANIFEST: &str = include_str!("../../../../systems/booking/system.toml");
 
 /// A booking request for `quantity` seats of `grade` at Elisabeth's second performance.
-pub fn request(grade: &str, quantity: u32) -> Value {
+pub(crate) fn request(grade: &str, quantity: u32) -> Value {
     json!({
         "musicalId": "elisabeth",
         "performanceId": "elisabeth-2030-03-15",
@@ -23,7 +23,7 @@ pub fn request(grade: &str, quantity: u32) -> Value {
 }
 
 /// Seats left of a grade of `elisabeth-2030-03-15` (or `performance`).
-pub async fn seats_left(system: &TestSystem, performance: &str, grade: &str) -> i64 {
+pub(crate) async fn seats_left(system: &TestSystem, performance: &str, grade: &str) -> i64 {
     let response = system
         .client
         .get(format!("{}/api/musicals", system.gateway()))

@@ -8,16 +8,16 @@ use serde_json::{Value, json};
 use testkit::eventually;
 use testkit::system::{Options, PATIENCE, Profile, TestSystem};
 
-pub const MSA: &str = env!("CARGO_BIN_EXE_msa");
-pub const MANIFEST: &str = include_str!("../../../../systems/cafeteria/system.toml");
+pub(crate) const MSA: &str = env!("CARGO_BIN_EXE_msa");
+pub(crate) const MANIFEST: &str = include_str!("../../../../systems/cafeteria/system.toml");
 
 /// An order of `qty` cups of `drink`.
-pub fn request(drink: &str, qty: u32) -> Value {
+pub(crate) fn request(drink: &str, qty: u32) -> Value {
     json!({"drinkId": drink, "qty": qty, "cardNumber": "4242424242424242"})
 }
 
 /// Orders through the gateway as `token` and returns the order id.
-pub async fn ordered(system: &TestSystem, token: &str, drink: &str, qty: u32) -> String {
+pub(crate) async fn ordered(system: &TestSystem, token: &str, drink: &str, qty: u32) -> String {
     let (status, order) = system
         .post_as(token, "/api/orders", request(drink, qty))
         .await;
@@ -30,7 +30,7 @@ pub async fn ordered(system: &TestSystem, token: &str, drink: &str, qty: u32) ->
 }
 
 /// The barista's view of an order's drink, once it is queued.
-pub async fn queued(system: &TestSystem, barista: &str, id: &str) {
+pub(crate) async fn queued(system: &TestSystem, barista: &str, id: &str) {
     eventually(
         PATIENCE,
         &format!("{id} in the barista's queue"),
@@ -43,7 +43,7 @@ pub async fn queued(system: &TestSystem, barista: &str, id: &str) {
 }
 
 /// The caller's total of `month` (this month when `None`), once `accept` holds.
-pub async fn total_until(
+pub(crate) async fn total_until(
     system: &TestSystem,
     token: &str,
     month: Option<&str>,

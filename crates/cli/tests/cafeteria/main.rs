@@ -1,6 +1,8 @@
 //! Black-box tests of the cafeteria system: real `msa` processes, real HTTP and gRPC through the
 //! gateway, a real bus, real stores, on the testkit's generic harness.
 
+#![allow(clippy::unwrap_used)]
+
 #[macro_use]
 extern crate testkit;
 

@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 use testkit::eventually;
 use testkit::system::{Options, PATIENCE, Profile, TestSystem};
 
-pub const MSA: &str = env!("CARGO_BIN_EXE_msa");
-pub const MANIFEST: &str = include_str!("../../../../systems/game/system.toml");
+pub(crate) const MSA: &str = env!("CARGO_BIN_EXE_msa");
+pub(crate) const MANIFEST: &str = include_str!("../../../../systems/game/system.toml");
 
 /// Achieves `code` as `token` and returns the achievement id.
-pub async fn achieved(system: &TestSystem, token: &str, code: &str) -> String {
+pub(crate) async fn achieved(system: &TestSystem, token: &str, code: &str) -> String {
     let (status, mission) = system
         .post_as(token, "/api/missions", json!({"missionCode": code}))
         .await;
@@ -24,7 +24,7 @@ pub async fn achieved(system: &TestSystem, token: &str, code: &str) -> String {
 }
 
 /// The wallet entry issued for achievement `mission`, once it is there.
-pub async fn entry_of(system: &TestSystem, token: &str, mission: &str) -> Value {
+pub(crate) async fn entry_of(system: &TestSystem, token: &str, mission: &str) -> Value {
     eventually(PATIENCE, &format!("the entry of {mission}"), || async {
         let (_, wallet) = system.get_as(token, "/api/wallet?limit=100").await;
         wallet["entries"]
@@ -37,7 +37,12 @@ pub async fn entry_of(system: &TestSystem, token: &str, mission: &str) -> Value 
 }
 
 /// Exchanges entry `id` for `gift` as `token`.
-pub async fn exchange(system: &TestSystem, token: &str, id: &str, gift: &str) -> (u16, Value) {
+pub(crate) async fn exchange(
+    system: &TestSystem,
+    token: &str,
+    id: &str,
+    gift: &str,
+) -> (u16, Value) {
     let path = format!("/api/wallet/{id}/exchange");
     system
         .post_as(token, &path, json!({"giftCode": gift}))
@@ -45,7 +50,7 @@ pub async fn exchange(system: &TestSystem, token: &str, id: &str, gift: &str) ->
 }
 
 /// The units of `gift` left.
-pub async fn stock(system: &TestSystem, gift: &str) -> i64 {
+pub(crate) async fn stock(system: &TestSystem, gift: &str) -> i64 {
     let (_, gifts) = system.get("/api/gifts").await;
     gifts
         .as_array()
@@ -58,7 +63,7 @@ pub async fn stock(system: &TestSystem, gift: &str) -> i64 {
 }
 
 /// My page of achievement `id`, once `accept` holds.
-pub async fn page_until(
+pub(crate) async fn page_until(
     system: &TestSystem,
     token: &str,
     id: &str,

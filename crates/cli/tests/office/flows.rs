@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 use testkit::eventually;
 use testkit::system::{Options, PATIENCE, Profile, TestSystem};
 
-pub const MSA: &str = env!("CARGO_BIN_EXE_msa");
-pub const MANIFEST: &str = include_str!("../../../../systems/office/system.toml");
+pub(crate) const MSA: &str = env!("CARGO_BIN_EXE_msa");
+pub(crate) const MANIFEST: &str = include_str!("../../../../systems/office/system.toml");
 
 /// A rental of `qty` units of `product` from tomorrow for two days (Asia/Seoul).
-pub fn request(product: &str, qty: u32) -> Value {
+pub(crate) fn request(product: &str, qty: u32) -> Value {
     let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::hours(9 + 24);
     let from = tomorrow.date();
     let to = from + time::Duration::days(1);
@@ -21,7 +21,7 @@ pub fn request(product: &str, qty: u32) -> Value {
 }
 
 /// Registers a product as the product team and returns its id, once rental and delivery know it.
-pub async fn registered(system: &TestSystem, team: &str, name: &str, qty: u32) -> String {
+pub(crate) async fn registered(system: &TestSystem, team: &str, name: &str, qty: u32) -> String {
     let body = json!({"name": name, "dailyRate": 5_000, "qty": qty});
     let (status, product) = system.post_as(team, "/api/products", body).await;
     assert_eq!(status, 201, "{product}");
@@ -45,7 +45,11 @@ pub async fn registered(system: &TestSystem, team: &str, name: &str, qty: u32) -
 }
 
 /// The units of `product` left in delivery's ledger, once `accept` holds.
-pub async fn stock_until(system: &TestSystem, product: &str, accept: impl Fn(i64) -> bool) -> i64 {
+pub(crate) async fn stock_until(
+    system: &TestSystem,
+    product: &str,
+    accept: impl Fn(i64) -> bool,
+) -> i64 {
     eventually(
         PATIENCE,
         &format!("the stock of {product} settles"),
@@ -63,7 +67,7 @@ pub async fn stock_until(system: &TestSystem, product: &str, accept: impl Fn(i64
 }
 
 /// Rents as `token` and returns the rental id.
-pub async fn rented(system: &TestSystem, token: &str, product: &str, qty: u32) -> String {
+pub(crate) async fn rented(system: &TestSystem, token: &str, product: &str, qty: u32) -> String {
     let (status, rental) = system
         .post_as(token, "/api/rentals", request(product, qty))
         .await;
@@ -76,7 +80,7 @@ pub async fn rented(system: &TestSystem, token: &str, product: &str, qty: u32) -
 }
 
 /// My orders' document of rental `id`, once `accept` holds.
-pub async fn myorder_until(
+pub(crate) async fn myorder_until(
     system: &TestSystem,
     token: &str,
     id: &str,
@@ -88,7 +92,12 @@ pub async fn myorder_until(
 }
 
 /// Rental `id` as `token` sees it, once its status is `status`.
-pub async fn rental_until(system: &TestSystem, token: &str, id: &str, status: &str) -> Value {
+pub(crate) async fn rental_until(
+    system: &TestSystem,
+    token: &str,
+    id: &str,
+    status: &str,
+) -> Value {
     eventually(
         PATIENCE,
         &format!("rental {id} becomes {status}"),

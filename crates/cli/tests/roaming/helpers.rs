@@ -6,17 +6,17 @@ use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 use testkit::eventually;
 use testkit::system::TestSystem;
-pub use testkit::system::{Bus, Options, Profile};
+pub(crate) use testkit::system::{Bus, Options, Profile};
 
-pub const MSA: &str = env!("CARGO_BIN_EXE_msa");
-pub const MANIFEST: &str = include_str!("../../../../systems/roaming/system.toml");
-pub const APPROVED_CARD: &str = "4242424242424242";
-pub const DECLINED_CARD: &str = "4000000000000002";
-pub const NO_FUNDS_CARD: &str = "4000000000009995";
-pub const PATIENCE: Duration = testkit::system::PATIENCE;
+pub(crate) const MSA: &str = env!("CARGO_BIN_EXE_msa");
+pub(crate) const MANIFEST: &str = include_str!("../../../../systems/roaming/system.toml");
+pub(crate) const APPROVED_CARD: &str = "4242424242424242";
+pub(crate) const DECLINED_CARD: &str = "4000000000000002";
+pub(crate) const NO_FUNDS_CARD: &str = "4000000000009995";
+pub(crate) const PATIENCE: Duration = testkit::system::PATIENCE;
 
 /// A roaming system under test.
-pub struct System(TestSystem);
+pub(crate) struct System(TestSystem);
 
 impl Deref for System {
     type Target = TestSystem;
@@ -34,22 +34,22 @@ impl DerefMut for System {
 
 impl System {
     /// Starts every service and waits until each is ready.
-    pub async fn start(options: Options) -> Self {
+    pub(crate) async fn start(options: Options) -> Self {
         Self(TestSystem::start(MSA, MANIFEST, options).await)
     }
 
     /// A system with nothing started yet.
-    pub fn new(options: Options) -> Self {
+    pub(crate) fn new(options: Options) -> Self {
         Self(TestSystem::new(MSA, MANIFEST, options))
     }
 
     /// Removes what the test left on shared servers.
-    pub async fn cleanup(self) {
+    pub(crate) async fn cleanup(self) {
         self.0.cleanup().await;
     }
 
     /// `POST /api/reservations` through the gateway; the response with its status and headers.
-    pub async fn reserve_raw(&self, customer: &str, card: &str) -> reqwest::Response {
+    pub(crate) async fn reserve_raw(&self, customer: &str, card: &str) -> reqwest::Response {
         self.client
             .post(format!("{}/api/reservations", self.gateway()))
             .bearer_auth(&self.admin_token)
@@ -60,14 +60,14 @@ impl System {
     }
 
     /// Reserves and returns (status, body).
-    pub async fn reserve(&self, customer: &str, card: &str) -> (u16, Value) {
+    pub(crate) async fn reserve(&self, customer: &str, card: &str) -> (u16, Value) {
         let response = self.reserve_raw(customer, card).await;
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// Reserves with an approved card and returns the reservation id.
-    pub async fn reserved(&self, customer: &str) -> String {
+    pub(crate) async fn reserved(&self, customer: &str) -> String {
         let (status, body) = self.reserve(customer, APPROVED_CARD).await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["status"], "Reserved");
@@ -75,7 +75,7 @@ impl System {
     }
 
     /// My page's view of a reservation, once it satisfies `accept`.
-    pub async fn mypage_until(
+    pub(crate) async fn mypage_until(
         &self,
         id: &str,
         what: &str,
@@ -89,7 +89,7 @@ impl System {
     }
 
     /// The booth's view of a rental, once it satisfies `accept`.
-    pub async fn rental_until(
+    pub(crate) async fn rental_until(
         &self,
         id: &str,
         what: &str,
@@ -103,7 +103,7 @@ impl System {
     }
 
     /// The reservation, once it satisfies `accept`.
-    pub async fn reservation_until(
+    pub(crate) async fn reservation_until(
         &self,
         id: &str,
         what: &str,
@@ -117,12 +117,12 @@ impl System {
     }
 
     /// Sets payment's injected faults directly on the payment service.
-    pub async fn payment_faults(&self, latency_ms: u64, error_rate: f64) {
+    pub(crate) async fn payment_faults(&self, latency_ms: u64, error_rate: f64) {
         self.faults("payment", latency_ms, error_rate).await;
     }
 
     /// Payment's record for a reservation.
-    pub async fn payment_of(&self, id: &str) -> (u16, Value) {
+    pub(crate) async fn payment_of(&self, id: &str) -> (u16, Value) {
         let response = self
             .client
             .get(format!(
@@ -138,7 +138,7 @@ impl System {
 }
 
 /// A valid reservation request a few days ahead.
-pub fn reservation_request(customer: &str, card: &str) -> Value {
+pub(crate) fn reservation_request(customer: &str, card: &str) -> Value {
     let today = time::OffsetDateTime::now_utc()
         .to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap())
         .date();
@@ -155,6 +155,6 @@ pub fn reservation_request(customer: &str, card: &str) -> Value {
 }
 
 /// Seconds since `start`, for reports.
-pub fn elapsed_ms(start: Instant) -> u128 {
+pub(crate) fn elapsed_ms(start: Instant) -> u128 {
     start.elapsed().as_millis()
 }

@@ -1,6 +1,8 @@
 //! Black-box tests of the roaming system: real `msa` processes, real HTTP through the gateway,
 //! a real bus, SQLite files in a temporary directory.
 
+#![allow(clippy::unwrap_used)]
+
 #[macro_use]
 extern crate testkit;
 

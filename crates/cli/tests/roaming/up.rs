@@ -255,3 +255,31 @@ async fn every_system_runs_at_once_from_one_data_directory_with_a_landing_page()
     );
     interrupt(all).await;
 }
+
+#[tokio::test]
+async fn a_data_directory_of_the_earlier_layout_is_refused_with_what_to_do() {
+    let dir = TempDir::new("up-old");
+    // What dc2212f left at the root of the data directory.
+    std::fs::create_dir_all(dir.path().join("auth")).unwrap();
+    for file in ["bus.db", "reservation.db", "auth/signing-key.pem"] {
+        std::fs::write(dir.path().join(file), b"").unwrap();
+    }
+    let output = Command::new(MSA)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["up", "--port-offset", "29000"])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "refused: {said}");
+    assert!(
+        said.contains("data directory of an earlier release")
+            && said.contains("Upgrading a data directory from before the kit"),
+        "{said}"
+    );
+    assert!(
+        !dir.path().join("roaming").exists(),
+        "nothing is written into it"
+    );
+}

@@ -169,10 +169,10 @@ impl ScriptedPayments {
 #[async_trait]
 impl Payments for ScriptedPayments {
     async fn pay(&self, _: &PaymentRequest) -> Result<PaymentOutcome, PaymentFailure> {
-        *self.paid.lock().unwrap() += 1;
+        *self.paid.lock().expect("the fake's lock") += 1;
         self.answers
             .lock()
-            .unwrap()
+            .expect("the fake's lock")
             .pop_front()
             .expect("an unexpected payment call")
     }
@@ -181,13 +181,13 @@ impl Payments for ScriptedPayments {
         Ok(self
             .state
             .lock()
-            .unwrap()
+            .expect("the fake's lock")
             .clone()
             .unwrap_or(PaymentState::NotFound))
     }
 
     async fn void(&self, _: &str) -> anyhow::Result<PaymentState> {
-        *self.voided.lock().unwrap() += 1;
+        *self.voided.lock().expect("the fake's lock") += 1;
         Ok(PaymentState::Voided)
     }
 }

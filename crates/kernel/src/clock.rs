@@ -22,3 +22,19 @@ fn offset() -> Duration {
 pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc() + offset()
 }
+
+/// Milliseconds since the Unix epoch, the kernel's timestamp column type.
+pub fn now_millis() -> i64 {
+    millis(time::OffsetDateTime::now_utc())
+}
+
+/// A moment as a timestamp column: milliseconds since the Unix epoch.
+pub fn millis(at: time::OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// A timestamp column back as a moment.
+pub fn from_millis(value: i64) -> anyhow::Result<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000_000)
+        .map_err(|error| anyhow::anyhow!("bad timestamp {value}: {error}"))
+}

@@ -41,6 +41,7 @@ mod redis_documents;
 pub mod remote;
 pub mod runtime;
 pub mod sql;
+pub mod sqlite;
 pub mod telemetry;
 #[cfg(test)]
 mod testing;

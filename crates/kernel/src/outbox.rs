@@ -143,7 +143,7 @@ impl Relay {
                     );
                 }
                 if holding && purged.elapsed() > Duration::from_secs(600) {
-                    let cutoff = crate::sql::now_millis()
+                    let cutoff = crate::clock::now_millis()
                         - (self.settings.retention_hours * 3_600_000) as i64;
                     if let Err(error) = self.source.purge(cutoff).await {
                         tracing::warn!(error = format!("{error:#}"), "cannot purge the outbox");

@@ -11,8 +11,9 @@ use super::{
     AckHandle, Bus, BusSettings, Coordinator, Delivery, LeaseRecord, PartitionReader, RelayPermit,
     partition_of,
 };
+use crate::clock::now_millis;
 use crate::envelope::Envelope;
-use crate::sql::{connect_sqlite, now_millis, sqlite_writer};
+use crate::sqlite::{connect_sqlite, sqlite_writer};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -65,7 +66,7 @@ const SCHEMA: &[&str] = &[
     )",
 ];
 
-/// The bus file's writer queue in this process (see [`crate::sql::sqlite_writer`]).
+/// The bus file's writer queue in this process (see [`crate::sqlite::sqlite_writer`]).
 type Writer = Arc<tokio::sync::Mutex<()>>;
 
 /// The SQLite-file bus.

@@ -12,8 +12,8 @@ use super::{
     AckHandle, Bus, BusSettings, Coordinator, Delivery, LeaseRecord, PartitionReader, RelayPermit,
     partition_of,
 };
+use crate::clock::now_millis;
 use crate::envelope::{Envelope, EventType};
-use crate::sql::now_millis;
 use anyhow::{Context as _, anyhow};
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::message::AckKind;
@@ -64,7 +64,9 @@ impl NatsBus {
             .name("msa")
             .connect(url.as_str())
             .await
-            .with_context(|| format!("cannot connect to NATS at {}", crate::sql::redact(&url)))?;
+            .with_context(|| {
+                format!("cannot connect to NATS at {}", crate::config::redact(&url))
+            })?;
         let js = jetstream::new(client.clone());
         let stream_name = token(&settings.system).to_ascii_uppercase();
         let prefix = settings.system.clone();
@@ -250,7 +252,7 @@ impl Bus for NatsBus {
     fn describe(&self) -> String {
         format!(
             "NATS JetStream {} (stream {}, {} partitions)",
-            crate::sql::redact(&self.url),
+            crate::config::redact(&self.url),
             self.stream_name,
             self.partitions
         )

@@ -1,0 +1,272 @@
+//! A consumer group's work on one partition: read in order, run the handler with retries and
+//! backoff, park what keeps failing as a dead letter, acknowledge after the commit; and the
+//! replay of a dead letter.
+
+use super::*;
+
+impl ConsumerGroup {
+    pub(super) async fn work(self: Arc<Self>, partition: u32, stop: CancellationToken) {
+        let group = self.subscription.group.clone();
+        let mut reader = loop {
+            // Opening asks the bus (JetStream: a few API requests), which a loaded server answers
+            // slowly: a shutdown does not wait for it.
+            let opened = tokio::select! {
+                _ = stop.cancelled() => return,
+                opened = self.bus.open(&group, partition, &self.subscription.types) => opened,
+            };
+            match opened {
+                Ok(reader) => break reader,
+                Err(error) => {
+                    tracing::warn!(
+                        group,
+                        partition,
+                        error = format!("{error:#}"),
+                        "cannot open partition"
+                    );
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        };
+        loop {
+            let delivery = tokio::select! {
+                _ = stop.cancelled() => break,
+                delivery = reader.next() => delivery,
+            };
+            match delivery {
+                Ok(delivery) => {
+                    if !self.process(reader.as_mut(), delivery, &stop).await {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        group,
+                        partition,
+                        error = format!("{error:#}"),
+                        "cannot read partition"
+                    );
+                    // Ending the worker lets the next tick reopen the partition from its offset.
+                    break;
+                }
+            }
+        }
+        if let Err(error) = reader.close().await {
+            tracing::warn!(
+                group,
+                partition,
+                error = format!("{error:#}"),
+                "cannot close partition"
+            );
+        }
+    }
+
+    fn count(&self, event_type: &str, outcome: &str) {
+        self.metrics.increment(
+            "events_handled_total",
+            "Deliveries by event type and outcome.",
+            &[
+                ("group", &self.subscription.group),
+                ("type", event_type),
+                ("outcome", outcome),
+            ],
+            1,
+        );
+    }
+
+    /// Runs one delivery to its end; returns false when stopped before finishing it.
+    async fn process(
+        &self,
+        reader: &mut dyn PartitionReader,
+        delivery: Delivery,
+        stop: &CancellationToken,
+    ) -> bool {
+        let group = &self.subscription.group;
+        let envelope = match &delivery.envelope {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let payload = String::from_utf8_lossy(&delivery.payload).into_owned();
+                self.park(
+                    &payload,
+                    None,
+                    &format!("not a CloudEvents envelope: {error}"),
+                    0,
+                )
+                .await;
+                self.count("unknown", "dead_letter");
+                self.ack(reader, &delivery).await;
+                return true;
+            }
+        };
+        if !self.subscription.wants(&envelope.event_type) {
+            self.ack(reader, &delivery).await;
+            return true;
+        }
+        let span = tracing::info_span!(
+            "event",
+            group = %group,
+            event_id = %envelope.id,
+            event_type = %envelope.event_type,
+            correlation = %envelope.subject,
+        );
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let result = context::scope(
+                WorkContext {
+                    request_id: None,
+                    traceparent: envelope.traceparent.clone(),
+                    causation: Some(envelope.id),
+                },
+                self.subscription.handler.handle(envelope),
+            )
+            .instrument(span.clone())
+            .await;
+            match result {
+                Ok(()) => {
+                    crash::point(crash::CONSUMER_AFTER_COMMIT);
+                    self.ack(reader, &delivery).await;
+                    self.remember(envelope);
+                    self.count(&envelope.event_type, "handled");
+                    let age = time::OffsetDateTime::now_utc() - envelope.time;
+                    self.metrics.observe(
+                        "event_handling_lag_seconds",
+                        "Time from an event's commit to its handling.",
+                        &[("group", group)],
+                        age.as_seconds_f64().max(0.0),
+                    );
+                    return true;
+                }
+                Err(HandleError::Permanent(error)) => {
+                    let error = format!("{error:#}");
+                    span.in_scope(|| {
+                        tracing::error!(error, "handler rejected the event; parking it")
+                    });
+                    self.park(&envelope.to_json(), Some(envelope), &error, attempts)
+                        .await;
+                    self.count(&envelope.event_type, "dead_letter");
+                    self.ack(reader, &delivery).await;
+                    return true;
+                }
+                Err(HandleError::Transient(error)) if attempts >= self.settings.max_attempts => {
+                    let error = format!("{error:#}");
+                    span.in_scope(|| {
+                        tracing::error!(error, attempts, "handler keeps failing; parking the event")
+                    });
+                    self.park(&envelope.to_json(), Some(envelope), &error, attempts)
+                        .await;
+                    self.count(&envelope.event_type, "dead_letter");
+                    self.ack(reader, &delivery).await;
+                    return true;
+                }
+                Err(HandleError::Transient(error)) => {
+                    let backoff = self.backoff(attempts);
+                    span.in_scope(|| {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            attempts,
+                            ?backoff,
+                            "handler failed; retrying"
+                        )
+                    });
+                    self.count(&envelope.event_type, "retried");
+                    tokio::select! {
+                        _ = stop.cancelled() => {
+                            let _ = reader.release(&delivery).await;
+                            return false;
+                        }
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    let _ = reader.in_progress(&delivery).await;
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let base = self
+            .settings
+            .backoff_ms
+            .saturating_mul(1u64 << (attempts - 1).min(20));
+        let capped = base.min(self.settings.max_backoff_ms);
+        let jitter = fastrand::u64(0..=capped / 4);
+        Duration::from_millis(capped - capped / 8 + jitter)
+    }
+
+    async fn ack(&self, reader: &mut dyn PartitionReader, delivery: &Delivery) {
+        if let Err(error) = reader.ack(delivery).await {
+            // The effect is committed; a redelivery will be recognised by the inbox.
+            tracing::warn!(group = %self.subscription.group, error = format!("{error:#}"), "cannot acknowledge");
+        }
+    }
+
+    async fn park(&self, payload: &str, envelope: Option<&Envelope>, error: &str, attempts: u32) {
+        let mut failures = 0u32;
+        while let Err(store_error) = self
+            .subscription
+            .dead_letters
+            .park(payload, envelope, error, attempts)
+            .await
+        {
+            failures += 1;
+            tracing::error!(
+                error = format!("{store_error:#}"),
+                "cannot park a dead letter; retrying"
+            );
+            tokio::time::sleep(Duration::from_millis(
+                (100u64 << failures.min(6)).min(5_000),
+            ))
+            .await;
+        }
+        self.metrics.increment(
+            "dead_letters_total",
+            "Deliveries parked as dead letters.",
+            &[("group", &self.subscription.group)],
+            1,
+        );
+    }
+
+    /// Runs the handler once more on dead letter `id`.
+    pub async fn replay(&self, id: i64) -> anyhow::Result<ReplayOutcome> {
+        let dead_letters = &self.subscription.dead_letters;
+        let Some(letter) = dead_letters.get(id).await? else {
+            return Ok(ReplayOutcome::NotFound);
+        };
+        if letter.replayed_at.is_some() {
+            return Ok(ReplayOutcome::AlreadyReplayed);
+        }
+        let envelope = match Envelope::from_json(letter.payload.as_bytes()) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                return Ok(ReplayOutcome::Failed {
+                    error: format!(
+                        "the payload is not an envelope and cannot be replayed: {error}"
+                    ),
+                });
+            }
+        };
+        let result = context::scope(
+            WorkContext {
+                request_id: None,
+                traceparent: envelope.traceparent.clone(),
+                causation: Some(envelope.id),
+            },
+            self.subscription.handler.handle(&envelope),
+        )
+        .await;
+        match result {
+            Ok(()) => {
+                dead_letters.mark_replayed(id).await?;
+                self.count(&envelope.event_type, "replayed");
+                Ok(ReplayOutcome::Replayed)
+            }
+            Err(HandleError::Transient(error) | HandleError::Permanent(error)) => {
+                Ok(ReplayOutcome::Failed {
+                    error: format!("{error:#}"),
+                })
+            }
+        }
+    }
+}

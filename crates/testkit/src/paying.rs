@@ -110,3 +110,46 @@ pub async fn payment_outage(system: &TestSystem, token: &str, orders: &PaidOrder
     .await;
     assert_eq!(done["status"], orders.paid);
 }
+
+/// Settings that make `caller`'s breaker around `callee` quick to test: a 500 ms deadline and a
+/// breaker open for 1.5 s (`MSA__<CALLEE>__BREAKER__…`), to set before the system starts.
+pub fn quick_breaker(system: &mut TestSystem, caller: &str, callee: &str) {
+    let prefix = format!("MSA__{}__BREAKER__", callee.to_uppercase());
+    system.set_service_env(caller, &format!("{prefix}TIMEOUT_MS"), "500");
+    system.set_service_env(caller, &format!("{prefix}OPEN_MS"), "1500");
+}
+
+/// With `callee` failing every command (the kit's run-time fault switch), `attempt` — a command
+/// through `caller`, which calls `callee` synchronously — answers 503 with `code` every time, and
+/// within a second once `caller`'s breaker is open. Leaves the fault switched on.
+pub async fn refused_fast_once_open<F, Fut>(
+    system: &TestSystem,
+    (caller, callee): (&str, &str),
+    code: &str,
+    attempt: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (u16, Value)>,
+{
+    system.faults(callee, 0, 1.0).await;
+    let mut fast = None;
+    for n in 0..8 {
+        let started = Instant::now();
+        let (status, answer) = attempt().await;
+        let took = started.elapsed();
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (503, Some(code)),
+            "{n}: {answer}"
+        );
+        let status = system.admin_status(caller, None).await;
+        if status["breakers"][0]["state"] == "open" {
+            fast.get_or_insert(took);
+        }
+    }
+    let fast = fast.expect("the breaker opened after repeated failures");
+    assert!(
+        fast < Duration::from_millis(1000),
+        "refused fast once open ({fast:?})"
+    );
+}

@@ -418,6 +418,7 @@ impl TestSystem {
         let printed = String::from_utf8_lossy(&output.stdout).into_owned();
         let errors = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{printed}\n{errors}");
+        assert!(printed.contains("now reads generation"), "{printed}");
         printed
     }
 

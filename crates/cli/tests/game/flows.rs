@@ -211,8 +211,7 @@ async fn achieve_issue_exchange(profile: Profile) {
     assert!(lees.as_array().unwrap().is_empty(), "{lees}");
 
     // My page rebuilt from the stream reads the same.
-    let output = system.replay("mypage").await;
-    assert!(output.contains("now reads generation"), "{output}");
+    system.replay("mypage").await;
     let rebuilt = page_until(&system, &kim, &mission, "rebuilt", |v| {
         v["entryStatus"] == "Exchanged"
     })

@@ -5,15 +5,9 @@
 
 use crate::flows::{MANIFEST, MSA, achieved, entry_of, exchange, stock};
 use serde_json::Value;
-use std::time::{Duration, Instant};
 use testkit::eventually;
+use testkit::paying::{quick_breaker, refused_fast_once_open};
 use testkit::system::{Options, PATIENCE, TestSystem};
-
-/// Whether the wallet's breaker around gift is open.
-async fn breaker_open(system: &TestSystem) -> bool {
-    let status = system.admin_status("wallet", None).await;
-    status["breakers"][0]["state"] == "open"
-}
 
 /// Entry `id` once its status is `status`.
 async fn entry_until(system: &TestSystem, token: &str, id: &str, status: &str) -> Value {
@@ -31,12 +25,7 @@ async fn entry_until(system: &TestSystem, token: &str, id: &str, status: &str) -
 #[tokio::test]
 async fn with_gift_failing_slow_or_stopped_an_entry_is_exchanged_only_with_its_gift() {
     let mut system = TestSystem::new(MSA, MANIFEST, Options::default());
-    for (key, value) in [
-        ("MSA__GIFT__BREAKER__TIMEOUT_MS", "500"),
-        ("MSA__GIFT__BREAKER__OPEN_MS", "1500"),
-    ] {
-        system.set_service_env("wallet", key, value);
-    }
+    quick_breaker(&mut system, "wallet", "gift");
     system.start_all().await;
     let kim = system.user_token("kim", "kim-password").await;
     let admin = system.user_token("admin", "admin-password").await;
@@ -49,26 +38,8 @@ async fn with_gift_failing_slow_or_stopped_an_entry_is_exchanged_only_with_its_g
     let coupons = stock(&system, "coffee-coupon").await;
 
     // Gift failing: 503 gift_busy, fast once the breaker is open; the entry stays Issued.
-    system.faults("gift", 0, 1.0).await;
-    let mut fast = None;
-    for attempt in 0..8 {
-        let started = Instant::now();
-        let (status, answer) = exchange(&system, &kim, &ids[0], "coffee-coupon").await;
-        let took = started.elapsed();
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (503, Some("gift_busy")),
-            "{attempt}: {answer}"
-        );
-        if breaker_open(&system).await {
-            fast.get_or_insert(took);
-        }
-    }
-    let fast = fast.expect("the breaker opened after repeated failures");
-    assert!(
-        fast < Duration::from_millis(1000),
-        "refused fast once open ({fast:?})"
-    );
+    let first = || exchange(&system, &kim, &ids[0], "coffee-coupon");
+    refused_fast_once_open(&system, ("wallet", "gift"), "gift_busy", first).await;
     entry_until(&system, &kim, &ids[0], "Issued").await;
     assert_eq!(
         stock(&system, "coffee-coupon").await,

@@ -298,8 +298,7 @@ async fn register_rent_deliver_return(profile: Profile) {
     assert!(lees["rentals"].as_array().unwrap().is_empty(), "{lees}");
 
     // Rental's catalog replica and my orders rebuilt from the start of the stream.
-    let output = system.replay("rental").await;
-    assert!(output.contains("now reads generation"), "{output}");
+    system.replay("rental").await;
     let admin = system.user_token("admin", "admin-password").await;
     let (_, replica) = system.get_as(&admin, "/api/rentals/catalog").await;
     let mut names: Vec<&str> = replica
@@ -315,8 +314,7 @@ async fn register_rent_deliver_return(profile: Profile) {
         "the rebuilt replica has every product"
     );
     rented(&system, &lee, &monitor, 1).await;
-    let output = system.replay("information").await;
-    assert!(output.contains("now reads generation"), "{output}");
+    system.replay("information").await;
     let rebuilt = myorder_until(&system, &kim, &monitors, "rebuilt", |v| {
         v["rentalStatus"] == "Canceled"
     })

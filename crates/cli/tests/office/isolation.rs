@@ -7,6 +7,7 @@ use crate::flows::{MANIFEST, MSA, registered, rental_until, rented, stock_until}
 use serde_json::json;
 use std::time::{Duration, Instant};
 use testkit::eventually;
+use testkit::paying::{quick_breaker, refused_fast_once_open};
 use testkit::system::{Options, PATIENCE, Profile, TestSystem};
 
 scenario!(with_product_and_delivery_down_rentals_are_taken_and_handled_when_delivery_returns);
@@ -39,21 +40,10 @@ async fn cancel(system: &TestSystem, token: &str, id: &str) -> (u16, serde_json:
     (status, answer, started.elapsed())
 }
 
-/// Whether rental's breaker around delivery is open.
-async fn breaker_open(system: &TestSystem) -> bool {
-    let status = system.admin_status("rental", None).await;
-    status["breakers"][0]["state"] == "open"
-}
-
 #[tokio::test]
 async fn with_delivery_down_failing_or_slow_a_cancel_changes_nothing_until_delivery_canceled() {
     let mut system = TestSystem::new(MSA, MANIFEST, Options::default());
-    for (key, value) in [
-        ("MSA__DELIVERY__BREAKER__TIMEOUT_MS", "500"),
-        ("MSA__DELIVERY__BREAKER__OPEN_MS", "1500"),
-    ] {
-        system.set_service_env("rental", key, value);
-    }
+    quick_breaker(&mut system, "rental", "delivery");
     system.start_all().await;
     let kim = system.user_token("kim", "kim-password").await;
     let team = system.user_token("product", "product-password").await;
@@ -64,24 +54,17 @@ async fn with_delivery_down_failing_or_slow_a_cancel_changes_nothing_until_deliv
     rental_until(&system, &kim, &first, "Scheduled").await;
     stock_until(&system, &chair, |n| n == 5).await;
     // Delivery failing: 503 delivery_busy, fast once the breaker is open; nothing canceled.
-    system.faults("delivery", 0, 1.0).await;
-    let mut fast = None;
-    for attempt in 0..8 {
-        let (status, answer, took) = cancel(&system, &kim, &first).await;
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (503, Some("delivery_busy")),
-            "{attempt}: {answer}"
-        );
-        if breaker_open(&system).await {
-            fast.get_or_insert(took);
-        }
-    }
-    let fast = fast.expect("the breaker opened after repeated failures");
-    assert!(
-        fast < Duration::from_millis(1000),
-        "refused fast once open ({fast:?})"
-    );
+    let cancel_first = || async {
+        let (status, answer, _) = cancel(&system, &kim, &first).await;
+        (status, answer)
+    };
+    refused_fast_once_open(
+        &system,
+        ("rental", "delivery"),
+        "delivery_busy",
+        cancel_first,
+    )
+    .await;
     rental_until(&system, &kim, &first, "Scheduled").await;
     stock_until(&system, &chair, |n| n == 5).await;
 

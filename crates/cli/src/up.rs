@@ -237,37 +237,7 @@ fn processes_of(
 /// Runs the system (or every system) until Ctrl-C or SIGTERM.
 pub(crate) async fn run(options: UpOptions) -> anyhow::Result<()> {
     systems::refuse_old_layout(&options.data)?;
-    let names = if options.system == ALL {
-        anyhow::ensure!(
-            options.replicas.is_empty(),
-            "--replicas needs one --system (replicas of `all` would be ambiguous)"
-        );
-        systems::names()?
-    } else {
-        vec![systems::manifest(&options.system)?.name]
-    };
-    let mut bus_env = Vec::new();
-    if options.bus != "local" {
-        anyhow::ensure!(
-            options.bus.starts_with("nats://"),
-            "--bus must be `local` or a nats:// URL, not {:?}",
-            options.bus
-        );
-        bus_env.push(("MSA__BUS__URL".to_owned(), options.bus.clone()));
-    }
-    // Every system's services, then every gateway: stopping runs backwards, gateways first.
-    let mut processes = Vec::new();
-    let mut gateways = Vec::new();
-    for name in &names {
-        let (services, gateway) = processes_of(name, &options, &bus_env)?;
-        processes.extend(services);
-        gateways.push(gateway);
-    }
-    processes.extend(gateways);
-    for process in processes.iter().filter(|p| p.port != 0) {
-        check_port_free(process.port)?;
-    }
-
+    let (names, mut processes) = plan(&options)?;
     // Listen for Ctrl-C and SIGTERM from now on; a signal is never missed between two checks.
     let stop = tokio_util::sync::CancellationToken::new();
     {
@@ -292,7 +262,69 @@ pub(crate) async fn run(options: UpOptions) -> anyhow::Result<()> {
     for process in processes.iter_mut() {
         process.spawn(&options)?;
     }
-    let deadline = Instant::now() + Duration::from_secs(90 * names.len() as u64);
+    let patience = Duration::from_secs(90 * names.len() as u64);
+    let health = start(&mut processes, &client, &stop, patience).await?;
+    if !stop.is_cancelled() {
+        report(&processes, &health, &options);
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        supervise(&mut processes, &client, &options).await;
+    }
+    println!("stopping...");
+    stop_all(&mut processes).await;
+    Ok(())
+}
+
+/// The systems `options` names and their processes: every system's services, then every
+/// gateway (stopping runs backwards, gateways first). Their ports must be free.
+fn plan(options: &UpOptions) -> anyhow::Result<(Vec<String>, Vec<Process>)> {
+    let names = if options.system == ALL {
+        anyhow::ensure!(
+            options.replicas.is_empty(),
+            "--replicas needs one --system (replicas of `all` would be ambiguous)"
+        );
+        systems::names()?
+    } else {
+        vec![systems::manifest(&options.system)?.name]
+    };
+    let mut bus_env = Vec::new();
+    if options.bus != "local" {
+        anyhow::ensure!(
+            options.bus.starts_with("nats://"),
+            "--bus must be `local` or a nats:// URL, not {:?}",
+            options.bus
+        );
+        bus_env.push(("MSA__BUS__URL".to_owned(), options.bus.clone()));
+    }
+    let mut processes = Vec::new();
+    let mut gateways = Vec::new();
+    for name in &names {
+        let (services, gateway) = processes_of(name, options, &bus_env)?;
+        processes.extend(services);
+        gateways.push(gateway);
+    }
+    processes.extend(gateways);
+    for process in processes.iter().filter(|p| p.port != 0) {
+        check_port_free(process.port)?;
+    }
+    Ok((names, processes))
+}
+
+/// Waits until every process is ready (or a stop is asked for); a process that exits while
+/// starting, or a start that takes longer than `patience`, stops them all with an error naming
+/// the logs to read.
+async fn start(
+    processes: &mut [Process],
+    client: &reqwest::Client,
+    stop: &tokio_util::sync::CancellationToken,
+    patience: Duration,
+) -> anyhow::Result<Vec<&'static str>> {
+    let deadline = Instant::now() + patience;
     let mut health: Vec<&'static str> = vec!["starting"; processes.len()];
     loop {
         for i in 0..processes.len() {
@@ -317,12 +349,12 @@ pub(crate) async fn run(options: UpOptions) -> anyhow::Result<()> {
                     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 );
             }
-            if probe(&client, processes[i].url(), "/health/ready").await {
+            if probe(client, processes[i].url(), "/health/ready").await {
                 health[i] = "ready";
             }
         }
         if health.iter().all(|h| *h == "ready") || stop.is_cancelled() {
-            break;
+            return Ok(health);
         }
         if Instant::now() > deadline {
             for process in processes.iter() {
@@ -341,21 +373,11 @@ pub(crate) async fn run(options: UpOptions) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    if !stop.is_cancelled() {
-        report(&processes, &health, &options);
-    }
+}
 
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tick.tick() => {}
-        }
-        supervise(&mut processes, &client, &options).await;
-    }
-
-    println!("stopping...");
-    // The gateway first, so that no new requests come in, then the services.
+/// Stops every process, the last started first (gateways before services, so that no new
+/// requests come in), killing one that does not stop in time.
+async fn stop_all(processes: &mut [Process]) {
     for process in processes.iter().rev() {
         process.terminate();
     }
@@ -370,7 +392,6 @@ pub(crate) async fn run(options: UpOptions) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
 }
 
 fn report(processes: &[Process], health: &[&str], options: &UpOptions) {

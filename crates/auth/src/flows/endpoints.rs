@@ -283,90 +283,10 @@ pub(super) async fn token(
         Ok(client) => client,
         Err(response) => return response,
     };
-    let invalid_grant = |why: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why);
-    let result = match form.grant_type.as_deref() {
-        Some("authorization_code") => {
-            let code = form
-                .code
-                .as_deref()
-                .and_then(|c| issuer.grants.lock().expect("grants lock").codes.remove(c));
-            let Some(code) = code.filter(|c| c.expires > Instant::now()) else {
-                return invalid_grant("the code is unknown, used or expired");
-            };
-            if code.client_id != client.id
-                || form.redirect_uri.as_deref() != Some(code.redirect_uri.as_str())
-            {
-                return invalid_grant("the code was issued to another client or redirect URI");
-            }
-            let verified = form.code_verifier.as_deref().is_some_and(|verifier| {
-                URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == code.challenge
-            });
-            if !verified {
-                return invalid_grant("the PKCE code verifier does not match");
-            }
-            let Some(user) = issuer.users.get(&code.username) else {
-                return invalid_grant("the user is gone");
-            };
-            issuer
-                .issue(
-                    &client.id,
-                    Some(user),
-                    &[],
-                    &code.scope,
-                    code.nonce.as_deref(),
-                )
-                .map(|(access, id)| {
-                    let refresh = issuer.new_refresh(&client.id, &user.username, &code.scope, None);
-                    issuer.token_response(access, id, Some(refresh), &code.scope)
-                })
-        }
-        Some("refresh_token") => {
-            let presented = form.refresh_token.clone().unwrap_or_default();
-            let (username, scope, family) = {
-                let mut grants = issuer.grants.lock().expect("grants lock");
-                let Some(entry) = grants.refresh.get_mut(&presented) else {
-                    return invalid_grant("the refresh token is unknown or expired");
-                };
-                if entry.client_id != client.id || entry.expires <= Instant::now() {
-                    return invalid_grant("the refresh token is unknown or expired");
-                }
-                if entry.used {
-                    // A rotated token came back: someone else has a copy. Revoke its family.
-                    let family = entry.family.clone();
-                    grants.refresh.retain(|_, r| r.family != family);
-                    tracing::warn!(client = %client.id, "a used refresh token was presented again; family revoked");
-                    return invalid_grant("the refresh token was already used");
-                }
-                entry.used = true;
-                (
-                    entry.username.clone(),
-                    entry.scope.clone(),
-                    entry.family.clone(),
-                )
-            };
-            let Some(user) = issuer.users.get(&username) else {
-                return invalid_grant("the user is gone");
-            };
-            issuer
-                .issue(&client.id, Some(user), &[], &scope, None)
-                .map(|(access, id)| {
-                    let refresh = issuer.new_refresh(&client.id, &username, &scope, Some(family));
-                    issuer.token_response(access, id, Some(refresh), &scope)
-                })
-        }
-        Some("client_credentials") => {
-            if client.secret_hash.is_none() {
-                return oauth_error(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized_client",
-                    "public clients cannot use client credentials",
-                );
-            }
-            let scope = form.scope.clone().unwrap_or_default();
-            issuer
-                .issue(&client.id, None, &client.roles, &scope, None)
-                .map(|(access, _)| issuer.token_response(access, None, None, &scope))
-        }
+    let granted = match form.grant_type.as_deref() {
+        Some("authorization_code") => code_grant(&issuer, &client, &form),
+        Some("refresh_token") => refresh_grant(&issuer, &client, &form),
+        Some("client_credentials") => credentials_grant(&issuer, &client, &form),
         _ => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -375,14 +295,115 @@ pub(super) async fn token(
             );
         }
     };
-    result.unwrap_or_else(|error| {
-        tracing::error!(error = format!("{error:#}"), "cannot issue a token");
-        oauth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the token could not be issued",
+    match granted {
+        Ok(Ok(response)) => response,
+        Err(refused) => *refused,
+        Ok(Err(error)) => {
+            tracing::error!(error = format!("{error:#}"), "cannot issue a token");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the token could not be issued",
+            )
+        }
+    }
+}
+
+/// A grant's answer: the tokens (or why they could not be made), or the OAuth refusal.
+type Grant = Result<anyhow::Result<Response>, Box<Response>>;
+
+fn invalid_grant(why: &str) -> Box<Response> {
+    Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why))
+}
+
+/// `authorization_code`: the code once, for its client and redirect URI, with its PKCE verifier.
+fn code_grant(issuer: &Issuer, client: &Client, form: &TokenRequest) -> Grant {
+    let code = form
+        .code
+        .as_deref()
+        .and_then(|c| issuer.grants.lock().expect("grants lock").codes.remove(c));
+    let Some(code) = code.filter(|c| c.expires > Instant::now()) else {
+        return Err(invalid_grant("the code is unknown, used or expired"));
+    };
+    if code.client_id != client.id
+        || form.redirect_uri.as_deref() != Some(code.redirect_uri.as_str())
+    {
+        return Err(invalid_grant(
+            "the code was issued to another client or redirect URI",
+        ));
+    }
+    let verified = form.code_verifier.as_deref().is_some_and(|verifier| {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == code.challenge
+    });
+    if !verified {
+        return Err(invalid_grant("the PKCE code verifier does not match"));
+    }
+    let Some(user) = issuer.users.get(&code.username) else {
+        return Err(invalid_grant("the user is gone"));
+    };
+    Ok(issuer
+        .issue(
+            &client.id,
+            Some(user),
+            &[],
+            &code.scope,
+            code.nonce.as_deref(),
         )
-    })
+        .map(|(access, id)| {
+            let refresh = issuer.new_refresh(&client.id, &user.username, &code.scope, None);
+            issuer.token_response(access, id, Some(refresh), &code.scope)
+        }))
+}
+
+/// `refresh_token`: rotation; a used token presented again revokes its whole family.
+fn refresh_grant(issuer: &Issuer, client: &Client, form: &TokenRequest) -> Grant {
+    let presented = form.refresh_token.clone().unwrap_or_default();
+    let (username, scope, family) = {
+        let mut grants = issuer.grants.lock().expect("grants lock");
+        let Some(entry) = grants.refresh.get_mut(&presented) else {
+            return Err(invalid_grant("the refresh token is unknown or expired"));
+        };
+        if entry.client_id != client.id || entry.expires <= Instant::now() {
+            return Err(invalid_grant("the refresh token is unknown or expired"));
+        }
+        if entry.used {
+            // A rotated token came back: someone else has a copy. Revoke its family.
+            let family = entry.family.clone();
+            grants.refresh.retain(|_, r| r.family != family);
+            tracing::warn!(client = %client.id, "a used refresh token was presented again; family revoked");
+            return Err(invalid_grant("the refresh token was already used"));
+        }
+        entry.used = true;
+        (
+            entry.username.clone(),
+            entry.scope.clone(),
+            entry.family.clone(),
+        )
+    };
+    let Some(user) = issuer.users.get(&username) else {
+        return Err(invalid_grant("the user is gone"));
+    };
+    Ok(issuer
+        .issue(&client.id, Some(user), &[], &scope, None)
+        .map(|(access, id)| {
+            let refresh = issuer.new_refresh(&client.id, &username, &scope, Some(family));
+            issuer.token_response(access, id, Some(refresh), &scope)
+        }))
+}
+
+/// `client_credentials`: confidential clients only, with the client's roles.
+fn credentials_grant(issuer: &Issuer, client: &Client, form: &TokenRequest) -> Grant {
+    if client.secret_hash.is_none() {
+        return Err(Box::new(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized_client",
+            "public clients cannot use client credentials",
+        )));
+    }
+    let scope = form.scope.clone().unwrap_or_default();
+    Ok(issuer
+        .issue(&client.id, None, &client.roles, &scope, None)
+        .map(|(access, _)| issuer.token_response(access, None, None, &scope)))
 }
 
 #[derive(Deserialize)]

@@ -360,98 +360,8 @@ impl ConsumerGroup {
                     continue;
                 }
             };
-            let owner_of = |partition: u32| &members[partition as usize % members.len()];
-            for partition in 0..self.bus.partitions() {
-                let desired = owner_of(partition);
-                let mine = *desired == self.member;
-                let owned = workers.contains_key(&partition);
-                if !mine && !owned {
-                    continue;
-                }
-                if owned && !mine {
-                    // Hand it over to the live member it belongs to.
-                    if let Some(worker) = workers.remove(&partition) {
-                        stop_worker(worker).await;
-                    }
-                    let _ = coordinator.release(&group, partition, &self.member).await;
-                    continue;
-                }
-                match coordinator
-                    .acquire(&group, partition, &self.member, ttl)
-                    .await
-                {
-                    Ok(true) => match workers.get_mut(&partition) {
-                        Some(worker) => worker.renewed = Instant::now(),
-                        None => {
-                            let worker_stop = stop.child_token();
-                            let handle =
-                                tokio::spawn(self.clone().work(partition, worker_stop.clone()));
-                            workers.insert(
-                                partition,
-                                Worker {
-                                    stop: worker_stop,
-                                    handle,
-                                    renewed: Instant::now(),
-                                },
-                            );
-                        }
-                    },
-                    Ok(false) => {
-                        if let Some(worker) = workers.remove(&partition) {
-                            tracing::warn!(group, partition, "lost a partition lease");
-                            stop_worker(worker).await;
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(
-                            group,
-                            partition,
-                            error = format!("{error:#}"),
-                            "cannot renew a lease"
-                        );
-                        if workers
-                            .get(&partition)
-                            .is_some_and(|w| w.renewed.elapsed() > ttl * 3 / 4)
-                            && let Some(worker) = workers.remove(&partition)
-                        {
-                            stop_worker(worker).await;
-                        }
-                    }
-                }
-            }
-            let mut owned: Vec<u32> = workers.keys().copied().collect();
-            owned.sort_unstable();
-            let measure_lag = last_lag.elapsed() >= Duration::from_secs(2);
-            let mut lag = BTreeMap::new();
-            if measure_lag {
-                last_lag = Instant::now();
-                for partition in &owned {
-                    if let Ok(n) = self.bus.lag(&group, *partition).await {
-                        lag.insert(*partition, n);
-                        self.metrics.set(
-                            "consumer_lag",
-                            "Events of an owned partition the group has not acknowledged yet.",
-                            &[("group", &group), ("partition", &partition.to_string())],
-                            n as f64,
-                        );
-                    }
-                }
-                if let Ok(parked) = self.subscription.dead_letters.parked().await {
-                    self.metrics.set(
-                        "dead_letters",
-                        "Dead letters waiting for a replay.",
-                        &[("group", &group)],
-                        parked as f64,
-                    );
-                }
-            }
-            let mut status = self.status.lock().expect("status lock");
-            status.paused = false;
-            status.members = members.clone();
-            status.partitions = owned;
-            if measure_lag {
-                status.lag = lag;
-            }
+            self.rebalance(&members, &mut workers, &stop, ttl).await;
+            self.report(&members, &workers, &mut last_lag).await;
         }
         let partitions: Vec<u32> = workers.keys().copied().collect();
         for (_, worker) in workers.drain() {
@@ -462,6 +372,123 @@ impl ConsumerGroup {
         }
         let _ = coordinator.leave(&group, &self.member).await;
         self.status.lock().expect("status lock").partitions.clear();
+    }
+
+    /// Takes the partitions the live `members` give this replica and hands over the others:
+    /// starts a worker per newly owned partition, stops the workers of partitions lost or handed
+    /// over, renews the leases of the rest.
+    async fn rebalance(
+        self: &Arc<Self>,
+        members: &[String],
+        workers: &mut HashMap<u32, Worker>,
+        stop: &CancellationToken,
+        ttl: Duration,
+    ) {
+        let coordinator = self.bus.coordinator();
+        let group = self.subscription.group.clone();
+        let owner_of = |partition: u32| &members[partition as usize % members.len()];
+        for partition in 0..self.bus.partitions() {
+            let desired = owner_of(partition);
+            let mine = *desired == self.member;
+            let owned = workers.contains_key(&partition);
+            if !mine && !owned {
+                continue;
+            }
+            if owned && !mine {
+                // Hand it over to the live member it belongs to.
+                if let Some(worker) = workers.remove(&partition) {
+                    stop_worker(worker).await;
+                }
+                let _ = coordinator.release(&group, partition, &self.member).await;
+                continue;
+            }
+            match coordinator
+                .acquire(&group, partition, &self.member, ttl)
+                .await
+            {
+                Ok(true) => match workers.get_mut(&partition) {
+                    Some(worker) => worker.renewed = Instant::now(),
+                    None => {
+                        let worker_stop = stop.child_token();
+                        let handle =
+                            tokio::spawn(self.clone().work(partition, worker_stop.clone()));
+                        workers.insert(
+                            partition,
+                            Worker {
+                                stop: worker_stop,
+                                handle,
+                                renewed: Instant::now(),
+                            },
+                        );
+                    }
+                },
+                Ok(false) => {
+                    if let Some(worker) = workers.remove(&partition) {
+                        tracing::warn!(group, partition, "lost a partition lease");
+                        stop_worker(worker).await;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        group,
+                        partition,
+                        error = format!("{error:#}"),
+                        "cannot renew a lease"
+                    );
+                    if workers
+                        .get(&partition)
+                        .is_some_and(|w| w.renewed.elapsed() > ttl * 3 / 4)
+                        && let Some(worker) = workers.remove(&partition)
+                    {
+                        stop_worker(worker).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Publishes the members and owned partitions on the status page, and every two seconds the
+    /// lag of each owned partition and the parked dead letters as metrics.
+    async fn report(
+        &self,
+        members: &[String],
+        workers: &HashMap<u32, Worker>,
+        last_lag: &mut Instant,
+    ) {
+        let group = &self.subscription.group;
+        let mut owned: Vec<u32> = workers.keys().copied().collect();
+        owned.sort_unstable();
+        let measure_lag = last_lag.elapsed() >= Duration::from_secs(2);
+        let mut lag = BTreeMap::new();
+        if measure_lag {
+            *last_lag = Instant::now();
+            for partition in &owned {
+                if let Ok(n) = self.bus.lag(group, *partition).await {
+                    lag.insert(*partition, n);
+                    self.metrics.set(
+                        "consumer_lag",
+                        "Events of an owned partition the group has not acknowledged yet.",
+                        &[("group", group), ("partition", &partition.to_string())],
+                        n as f64,
+                    );
+                }
+            }
+            if let Ok(parked) = self.subscription.dead_letters.parked().await {
+                self.metrics.set(
+                    "dead_letters",
+                    "Dead letters waiting for a replay.",
+                    &[("group", group)],
+                    parked as f64,
+                );
+            }
+        }
+        let mut status = self.status.lock().expect("status lock");
+        status.paused = false;
+        status.members = members.to_vec();
+        status.partitions = owned;
+        if measure_lag {
+            status.lag = lag;
+        }
     }
 }
 

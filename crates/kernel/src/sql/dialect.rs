@@ -1,7 +1,10 @@
 //! The SQL text of the kernel's tables, once per database dialect.
 
-/// Statements the kernel runs, written for one dialect.
-pub(crate) struct Dialect {
+/// Statements the kernel runs, written for one dialect. Named by the public `Flavor` trait, but
+/// opaque: nothing outside the kernel can reach or build one.
+#[doc(hidden)]
+#[allow(unreachable_pub, missing_docs)]
+pub struct Dialect {
     pub schema: &'static [&'static str],
     /// The aggregate store's tables (documents, keys, counters).
     pub documents: &'static [&'static str],

@@ -16,6 +16,7 @@ use sqlx::Database;
 pub enum Bind<'a> {
     Text(&'a str),
     Int(i64),
+    OptText(Option<&'a str>),
 }
 
 /// (Sealed: the module is private.) What a database supplies for documents: statements with bound parameters, and transactions

@@ -1,0 +1,271 @@
+//! The databases the kernel's SQL store runs on (SQLite, PostgreSQL, MySQL/MariaDB) and the few
+//! kinds of statement it runs, written once over sqlx's generic API. The bounds that API needs
+//! are stated here, once, on a blanket implementation: the store itself is plain generic code
+//! over `DB: Backend`.
+
+use super::DeadLetterRow;
+use super::dialect::{self, Dialect};
+use super::documents::Bind;
+use async_trait::async_trait;
+use sqlx::mysql::MySql;
+use sqlx::postgres::Postgres;
+use sqlx::sqlite::Sqlite;
+use sqlx::{Database, Executor, Pool, Row as _, Transaction};
+use std::path::PathBuf;
+
+/// What sets one database apart for the store: its SQL, how it begins a write transaction, and
+/// whether it has a single writer.
+pub trait Flavor: Database {
+    /// Its statements.
+    const DIALECT: &'static Dialect;
+    /// The statement that begins a write transaction; empty for the default `BEGIN`.
+    const BEGIN: &'static str;
+    /// The file of a database that allows a single writer (SQLite), `None` for the others.
+    fn single_writer_file(pool: &Pool<Self>) -> Option<PathBuf>;
+    /// The rows a statement changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+impl Flavor for Sqlite {
+    const DIALECT: &'static Dialect = &dialect::SQLITE;
+    // Takes the write lock at once: a deferred transaction that writes later can fail busy.
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    fn single_writer_file(pool: &Pool<Self>) -> Option<PathBuf> {
+        Some(pool.connect_options().get_filename().to_owned())
+    }
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+impl Flavor for Postgres {
+    const DIALECT: &'static Dialect = &dialect::POSTGRES;
+    const BEGIN: &'static str = "";
+    fn single_writer_file(_: &Pool<Self>) -> Option<PathBuf> {
+        None
+    }
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+impl Flavor for MySql {
+    const DIALECT: &'static Dialect = &dialect::MYSQL;
+    const BEGIN: &'static str = "";
+    fn single_writer_file(_: &Pool<Self>) -> Option<PathBuf> {
+        None
+    }
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+/// The statements the store runs, with their parameters bound in order, on the pool or on a
+/// transaction's connection.
+#[async_trait]
+pub trait Backend: Flavor {
+    /// Begins a write transaction.
+    async fn begin_tx(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error>;
+    /// Runs a statement on the pool; the rows it changed.
+    async fn execute_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<u64, sqlx::Error>;
+    /// Runs a statement in a transaction; the rows it changed.
+    async fn execute_in(
+        conn: &mut Self::Connection,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<u64, sqlx::Error>;
+    /// The first column of the first row, an integer, if there is a row.
+    async fn integer_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Option<i64>, sqlx::Error>;
+    /// [`Self::integer_on`] in a transaction.
+    async fn integer_in(
+        conn: &mut Self::Connection,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Option<i64>, sqlx::Error>;
+    /// The first column of every row, as text.
+    async fn texts_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Vec<String>, sqlx::Error>;
+    /// Rows of an integer and a text (outbox positions and envelopes).
+    async fn pairs_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Vec<(i64, String)>, sqlx::Error>;
+    /// Dead-letter rows.
+    async fn dead_letters_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Vec<DeadLetterRow>, sqlx::Error>;
+    /// Runs statements without parameters (a schema) on the pool.
+    async fn raw_on(pool: &Pool<Self>, sql: &str) -> Result<(), sqlx::Error>;
+    /// Runs statements without parameters (a migration) in a transaction.
+    async fn raw_in(conn: &mut Self::Connection, sql: &str) -> Result<(), sqlx::Error>;
+}
+
+/// A query with `binds` bound in order.
+fn bound<'q, DB: Database>(
+    sql: &'q str,
+    binds: &'q [Bind<'q>],
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = match *bind {
+            Bind::Text(text) => query.bind(text),
+            Bind::Int(value) => query.bind(value),
+            Bind::OptText(text) => query.bind(text),
+        };
+    }
+    query
+}
+
+fn dead_letter<R: sqlx::Row>(row: &R) -> Result<DeadLetterRow, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok((
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+        row.try_get(5)?,
+        row.try_get(6)?,
+        row.try_get(7)?,
+        row.try_get(8)?,
+        row.try_get(9)?,
+    ))
+}
+
+#[async_trait]
+impl<DB> Backend for DB
+where
+    DB: Flavor,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'r> sqlx::Decode<'r, DB>,
+    String: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    Option<String>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    Option<i64>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    async fn begin_tx(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
+        if Self::BEGIN.is_empty() {
+            pool.begin().await
+        } else {
+            pool.begin_with(Self::BEGIN).await
+        }
+    }
+
+    async fn execute_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<u64, sqlx::Error> {
+        let result = bound::<DB>(sql, binds).execute(pool).await?;
+        Ok(DB::rows_affected(&result))
+    }
+
+    async fn execute_in(
+        conn: &mut Self::Connection,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<u64, sqlx::Error> {
+        let result = bound::<DB>(sql, binds).execute(conn).await?;
+        Ok(DB::rows_affected(&result))
+    }
+
+    async fn integer_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Option<i64>, sqlx::Error> {
+        bound::<DB>(sql, binds)
+            .fetch_optional(pool)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()
+    }
+
+    async fn integer_in(
+        conn: &mut Self::Connection,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Option<i64>, sqlx::Error> {
+        bound::<DB>(sql, binds)
+            .fetch_optional(conn)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()
+    }
+
+    async fn texts_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        bound::<DB>(sql, binds)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect()
+    }
+
+    async fn pairs_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Vec<(i64, String)>, sqlx::Error> {
+        bound::<DB>(sql, binds)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    async fn dead_letters_on(
+        pool: &Pool<Self>,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Vec<DeadLetterRow>, sqlx::Error> {
+        bound::<DB>(sql, binds)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(dead_letter)
+            .collect()
+    }
+
+    async fn raw_on(pool: &Pool<Self>, sql: &str) -> Result<(), sqlx::Error> {
+        pool.execute(sqlx::raw_sql(sql)).await.map(|_| ())
+    }
+
+    async fn raw_in(conn: &mut Self::Connection, sql: &str) -> Result<(), sqlx::Error> {
+        conn.execute(sqlx::raw_sql(sql)).await.map(|_| ())
+    }
+}

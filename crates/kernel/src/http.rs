@@ -324,7 +324,7 @@ impl Paging {
 }
 
 /// How a domain error is told to clients: one table per error type, read by REST (status and
-/// stable code) and by gRPC (through [`crate::grpc::status`]).
+/// stable code) and by gRPC (through `grpc::status`).
 pub trait ErrorCode: std::fmt::Display {
     /// The stable code, e.g. `already_handed_out`.
     fn code(&self) -> &'static str;

@@ -345,6 +345,18 @@ pub fn openapi(tag: &str) -> utoipa::openapi::OpenApi {
         .build()
 }
 
+/// The settings of a service that tells people things (a notice service, a read model that
+/// notifies): what every service has, and where its notices go.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NoticeSettings {
+    /// What every service has.
+    #[serde(flatten)]
+    pub service: crate::ServiceSettings,
+    /// A webhook for the notices; unset keeps them in the store, served at `/api/notifications`.
+    #[serde(default)]
+    pub webhook: WebhookSettings,
+}
+
 /// What a notice service's policies tell through: its notifier.
 pub struct Notices(Arc<dyn Notifier>);
 
@@ -405,10 +417,7 @@ pub const fn service<N: Notifying>(name: &'static str) -> crate::ServiceDef {
 impl NoticeService {
     /// Builds the service on the store its settings name: messages kept there and served at
     /// `/api/notifications`, or sent to the webhook when one is set.
-    pub async fn build(
-        &self,
-        settings: crate::view::ViewSettings,
-    ) -> anyhow::Result<crate::Application> {
+    pub async fn build(&self, settings: NoticeSettings) -> anyhow::Result<crate::Application> {
         let (service, storage) = crate::Service::open(self.name, settings.service).await?;
         let templates = Templates::new(self.templates);
         let (notifier, stored) = notifier(&settings.webhook, storage.repository(), templates)?;

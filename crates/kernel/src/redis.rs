@@ -76,7 +76,7 @@ impl RedisStore {
             "the redis key prefix must be non-empty and without spaces"
         );
         let client = redis::Client::open(base.as_str())
-            .with_context(|| format!("bad redis url {}", crate::sql::redact(&base)))?;
+            .with_context(|| format!("bad redis url {}", crate::config::redact(&base)))?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(3))
             .set_response_timeout(Duration::from_secs(3))
@@ -85,12 +85,17 @@ impl RedisStore {
         let conn = client
             .get_connection_manager_with_config(config)
             .await
-            .with_context(|| format!("cannot connect to redis at {}", crate::sql::redact(&base)))?;
+            .with_context(|| {
+                format!(
+                    "cannot connect to redis at {}",
+                    crate::config::redact(&base)
+                )
+            })?;
         Ok(Self {
             conn,
             prefix,
             consumer: consumer.to_owned(),
-            url: crate::sql::redact(&base),
+            url: crate::config::redact(&base),
         })
     }
 
@@ -188,7 +193,7 @@ impl DeadLetterStore for RedisStore {
             payload: payload.to_owned(),
             error: error.to_owned(),
             attempts,
-            parked_at: crate::sql::now_millis(),
+            parked_at: crate::clock::now_millis(),
             replayed_at: None,
         };
         let _: () = conn
@@ -226,7 +231,7 @@ impl DeadLetterStore for RedisStore {
 
     async fn mark_replayed(&self, id: i64) -> anyhow::Result<()> {
         if let Some(mut letter) = self.get(id).await? {
-            letter.replayed_at = Some(crate::sql::now_millis());
+            letter.replayed_at = Some(crate::clock::now_millis());
             let mut conn = self.conn();
             let _: () = conn
                 .hset(self.dead_letters_key(), id, serde_json::to_string(&letter)?)

@@ -155,7 +155,7 @@ impl DocumentStore for RedisStore {
             )
             .arg(change.version)
             .arg(&change.state)
-            .arg(crate::sql::now_millis())
+            .arg(crate::clock::now_millis())
             .arg(inbox)
             .arg(INBOX_TTL_S)
             .arg(change.removed_keys.len());

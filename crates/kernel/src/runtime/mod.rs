@@ -107,7 +107,7 @@ impl ServiceSettings {
 type Task = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
 
 /// A read model's rebuild: its settings, the live service's base URL and a progress sink in, the
-/// new generation out (see [`crate::projection`]).
+/// new generation out (see the `projection` module).
 pub type Rebuild = fn(
     crate::config::Layers,
     String,

@@ -416,16 +416,9 @@ pub struct ViewService {
     pub notices: &'static [(&'static str, &'static str, &'static str)],
 }
 
-/// A read model's settings: what every service has, and where its notices go.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ViewSettings {
-    /// What every service has.
-    #[serde(flatten)]
-    pub service: crate::ServiceSettings,
-    /// A webhook for the notices; unset keeps them in the store, served at `/api/notifications`.
-    #[serde(default)]
-    pub webhook: crate::notify::WebhookSettings,
-}
+/// A read model's settings: what every service has, and where its notices go (the notice
+/// services' settings).
+pub use crate::notify::NoticeSettings as ViewSettings;
 
 /// A read model service declared by its [`ViewService`]: `kernel::view::service::<M>("mypage")`
 /// makes its `ServiceDef`.

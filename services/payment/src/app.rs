@@ -10,7 +10,7 @@ use std::convert::Infallible;
 
 /// A payment request.
 #[derive(Debug, Clone)]
-pub struct PayCommand {
+pub(crate) struct PayCommand {
     /// The order (idempotency key).
     pub order_id: String,
     /// Who pays.
@@ -51,7 +51,7 @@ pub enum PayError {
 
 /// The use cases.
 #[derive(Debug)]
-pub struct PaymentService {
+pub(crate) struct PaymentService {
     store: Repository<Payment>,
 }
 
@@ -60,7 +60,7 @@ const VOID_ATTEMPTS: usize = 8;
 
 impl PaymentService {
     /// Wires the use cases to their store.
-    pub fn new(store: Repository<Payment>) -> Self {
+    pub(crate) fn new(store: Repository<Payment>) -> Self {
         Self { store }
     }
 
@@ -81,7 +81,7 @@ impl PaymentService {
     }
 
     /// Takes a payment; a repeated request for the same order answers as the first did.
-    pub async fn pay(&self, command: PayCommand) -> Result<Payment, PayError> {
+    pub(crate) async fn pay(&self, command: PayCommand) -> Result<Payment, PayError> {
         let invalid = |code, message: &str| PayError::Invalid {
             code,
             message: message.to_owned(),
@@ -126,14 +126,14 @@ impl PaymentService {
     }
 
     /// The payment of an order.
-    pub async fn by_order(&self, order_id: &str) -> anyhow::Result<Option<Payment>> {
+    pub(crate) async fn by_order(&self, order_id: &str) -> anyhow::Result<Option<Payment>> {
         self.store.find_unique(BY_ORDER, order_id).await
     }
 
     /// Makes sure an order is never charged: refunds its approved payment, or records that
     /// none may be taken (so a late payment request is refused). Idempotent; `cause` is the
     /// refund request it answers, if any.
-    pub async fn void(
+    pub(crate) async fn void(
         &self,
         order_id: &str,
         cause: Option<&Cause>,

@@ -4,9 +4,9 @@
 //! when a caller requests it. It serves the system its settings name (`bus.system`); its events
 //! travel in that system's stream.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

@@ -1,4 +1,4 @@
 //! Adapters: HTTP, events, SQL.
 
-pub mod inbound;
-pub mod outbound;
+pub(crate) mod inbound;
+pub(crate) mod outbound;

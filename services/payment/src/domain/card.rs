@@ -4,7 +4,7 @@
 
 /// A syntactically valid card number (12–19 digits passing the Luhn check).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Card {
+pub(crate) struct Card {
     number: String,
 }
 
@@ -17,7 +17,7 @@ impl std::fmt::Debug for Card {
 /// Why a card number was refused before authorization.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cardNumber must be 12 to 19 digits with a valid check digit")]
-pub struct InvalidCard;
+pub(crate) struct InvalidCard;
 
 fn luhn_ok(digits: &[u8]) -> bool {
     let sum: u32 = digits
@@ -39,7 +39,7 @@ fn luhn_ok(digits: &[u8]) -> bool {
 
 impl Card {
     /// Accepts a card number.
-    pub fn parse(number: &str) -> Result<Self, InvalidCard> {
+    pub(crate) fn parse(number: &str) -> Result<Self, InvalidCard> {
         let bytes = number.as_bytes();
         if !(12..=19).contains(&bytes.len())
             || !bytes.iter().all(u8::is_ascii_digit)
@@ -53,14 +53,14 @@ impl Card {
     }
 
     /// The last four digits, the only part ever stored.
-    pub fn last4(&self) -> String {
+    pub(crate) fn last4(&self) -> String {
         self.number[self.number.len() - 4..].to_owned()
     }
 }
 
 /// Why an authorization was declined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeclineReason {
+pub(crate) enum DeclineReason {
     /// The issuer declined.
     CardDeclined,
     /// Not enough funds.
@@ -69,7 +69,7 @@ pub enum DeclineReason {
 
 impl DeclineReason {
     /// The stable code.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Self::CardDeclined => "card_declined",
             Self::InsufficientFunds => "insufficient_funds",
@@ -78,7 +78,7 @@ impl DeclineReason {
 }
 
 /// Authorizes a charge on `card`.
-pub fn authorize(card: &Card) -> Result<(), DeclineReason> {
+pub(crate) fn authorize(card: &Card) -> Result<(), DeclineReason> {
     match card.number.as_str() {
         "4000000000000002" => Err(DeclineReason::CardDeclined),
         "4000000000009995" => Err(DeclineReason::InsufficientFunds),

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 /// Where a payment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentStatus {
+pub(crate) enum PaymentStatus {
     /// Money taken.
     Approved,
     /// Card refused.
@@ -19,7 +19,7 @@ pub enum PaymentStatus {
 
 impl PaymentStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Approved => "Approved",
             Self::Declined => "Declined",
@@ -29,7 +29,7 @@ impl PaymentStatus {
     }
 
     /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "Approved" => Self::Approved,
             "Declined" => Self::Declined,
@@ -42,7 +42,7 @@ impl PaymentStatus {
 
 /// Something that happened to a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PaymentEvent {
+pub(crate) enum PaymentEvent {
     /// Approved.
     Approved,
     /// Declined.
@@ -58,7 +58,7 @@ pub enum PaymentEvent {
 
 /// Why a payment could not be taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PaymentError {
+pub(crate) enum PaymentError {
     /// Amounts are positive.
     #[error("amount must be a positive number of KRW")]
     InvalidAmount,
@@ -66,7 +66,7 @@ pub enum PaymentError {
 
 /// The aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payment {
+pub(crate) struct Payment {
     /// Payment id.
     pub id: String,
     /// The order it pays for (its idempotency key).
@@ -91,7 +91,7 @@ pub struct Payment {
 
 impl Payment {
     /// Authorizes a charge of `amount` on `card` for an order.
-    pub fn take(
+    pub(crate) fn take(
         id: String,
         order_id: &str,
         customer_id: &str,
@@ -124,7 +124,7 @@ impl Payment {
     }
 
     /// Records that no payment may be taken for an order that has none.
-    pub fn void_unpaid(
+    pub(crate) fn void_unpaid(
         id: String,
         order_id: &str,
         now: OffsetDateTime,
@@ -147,7 +147,7 @@ impl Payment {
     }
 
     /// Refunds an approved payment; anything else has nothing to refund.
-    pub fn refund(&self) -> Vec<PaymentEvent> {
+    pub(crate) fn refund(&self) -> Vec<PaymentEvent> {
         match self.status {
             PaymentStatus::Approved => vec![PaymentEvent::Canceled],
             _ => vec![],
@@ -155,7 +155,7 @@ impl Payment {
     }
 
     /// Moves the state by one event.
-    pub fn apply(&mut self, event: &PaymentEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &PaymentEvent, at: OffsetDateTime) {
         match event {
             PaymentEvent::Approved => self.status = PaymentStatus::Approved,
             PaymentEvent::Declined { reason } => {
@@ -170,7 +170,7 @@ impl Payment {
     }
 
     /// Applies events in order.
-    pub fn apply_all(&mut self, events: &[PaymentEvent], at: OffsetDateTime) {
+    pub(crate) fn apply_all(&mut self, events: &[PaymentEvent], at: OffsetDateTime) {
         for event in events {
             self.apply(event, at);
         }

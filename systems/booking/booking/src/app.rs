@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// A booking request, parsed at the edge.
 #[derive(Debug, Clone)]
-pub struct BookCommand {
+pub(crate) struct BookCommand {
     /// Who books.
     pub customer_id: String,
     /// What (quantity not yet checked).
@@ -23,26 +23,26 @@ pub struct BookCommand {
 }
 
 /// Why a booking request produced no booking: invalid input, or checkout (sold out included).
-pub type BookError = OrderError;
+pub(crate) type BookError = OrderError;
 
 /// Why a command on an existing booking failed.
-pub type CommandError = ChangeError<BookingError>;
+pub(crate) type CommandError = ChangeError<BookingError>;
 
 /// The use cases.
 #[derive(Debug)]
-pub struct BookingService {
+pub(crate) struct BookingService {
     checkout: Arc<Checkout<Booking>>,
 }
 
 impl BookingService {
     /// Wires the use cases to checkout (their store and payment).
-    pub fn new(checkout: Arc<Checkout<Booking>>) -> Self {
+    pub(crate) fn new(checkout: Arc<Checkout<Booking>>) -> Self {
         Self { checkout }
     }
 
     /// Opens a seat counter per performance and grade at its capacity (once; later starts keep
     /// what is left).
-    pub async fn open_seats(&self) -> anyhow::Result<()> {
+    pub(crate) async fn open_seats(&self) -> anyhow::Result<()> {
         let store = self.checkout.store().store();
         for seats in catalog::all_seats() {
             store
@@ -53,7 +53,7 @@ impl BookingService {
     }
 
     /// Seats left for a pick.
-    pub async fn available(&self, seats: &Seats) -> anyhow::Result<i64> {
+    pub(crate) async fn available(&self, seats: &Seats) -> anyhow::Result<i64> {
         let store = self.checkout.store().store();
         Ok(store
             .counter(SEATS, &seats.counter_key())
@@ -62,7 +62,7 @@ impl BookingService {
     }
 
     /// Books and pays.
-    pub async fn book(&self, command: BookCommand) -> Result<Booking, BookError> {
+    pub(crate) async fn book(&self, command: BookCommand) -> Result<Booking, BookError> {
         if !(1..=MAX_QUANTITY).contains(&command.order.quantity) {
             let message = format!("quantity must be 1 to {MAX_QUANTITY}");
             return Err(BookError::invalid("invalid_quantity", message));
@@ -84,24 +84,32 @@ impl BookingService {
     }
 
     /// Checkout: the store and payment.
-    pub fn checkout(&self) -> Arc<Checkout<Booking>> {
+    pub(crate) fn checkout(&self) -> Arc<Checkout<Booking>> {
         self.checkout.clone()
     }
 
     /// One booking, if `customer` (when given) owns it.
-    pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<Booking, CommandError> {
+    pub(crate) async fn get(
+        &self,
+        id: &str,
+        customer: Option<&str>,
+    ) -> Result<Booking, CommandError> {
         self.checkout.order(id, customer).await
     }
 
     /// The customer cancels: payment refunds and delivery cancels.
-    pub async fn cancel(&self, id: &str, customer: Option<&str>) -> Result<Booking, CommandError> {
+    pub(crate) async fn cancel(
+        &self,
+        id: &str,
+        customer: Option<&str>,
+    ) -> Result<Booking, CommandError> {
         let now = clock::now();
         let cancel = |b: &Booking| b.request_cancel(now);
         self.checkout.command(id, customer, cancel).await
     }
 
     /// Policy: payment's or delivery's event `cause` moves its booking as `decide` says.
-    pub async fn react<F>(&self, cause: &Cause, decide: F) -> Result<Booking, CommandError>
+    pub(crate) async fn react<F>(&self, cause: &Cause, decide: F) -> Result<Booking, CommandError>
     where
         F: Fn(&Booking) -> Result<Vec<BookingEvent>, BookingError>,
     {

@@ -2,9 +2,9 @@
 //! performance and pay synchronously (payment's checkout); they cancel before the performance (a
 //! saga: payment refunds, delivery cancels). Seats are counters that never oversell.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

@@ -1,9 +1,9 @@
 //! The delivery service of the booking system (supporting domain): the delivery team's queue of
 //! paper tickets for paid bookings; shipping; canceled with its booking (voided once shipped).
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

@@ -1,64 +1,53 @@
 //! The barista's use cases (the queue, accept, make) and the policies that queue the drinks of
 //! paid orders and answer cancel requests.
 
-use crate::domain::drink::{Cup, Drink, DrinkError, DrinkStatus};
+use crate::domain::drink::{Cup, Drink, DrinkError};
 use cafeteria_contracts::Ordered;
 use kernel::aggregate::{ChangeError, Repository, StoreError};
 use kernel::{Cause, clock};
 
 /// Why a command on a drink failed.
-pub type CommandError = ChangeError<DrinkError>;
+pub(crate) type CommandError = ChangeError<DrinkError>;
 
 /// The use cases.
 #[derive(Debug)]
-pub struct DrinkService {
+pub(crate) struct DrinkService {
     store: Repository<Drink>,
 }
 
 impl DrinkService {
     /// Wires the use cases to their store.
-    pub fn new(store: Repository<Drink>) -> Self {
+    pub(crate) fn new(store: Repository<Drink>) -> Self {
         Self { store }
     }
 
     /// The store (for the queue's routes).
-    pub fn store(&self) -> Repository<Drink> {
+    pub(crate) fn store(&self) -> Repository<Drink> {
         self.store.clone()
     }
 
-    /// One drink, by its order id.
-    pub async fn get(&self, order_id: &str) -> Result<Drink, CommandError> {
-        self.store
-            .get(order_id)
-            .await?
-            .ok_or_else(|| CommandError::not_found::<Drink>(order_id))
-    }
-
-    /// The queue, oldest first: `limit` drinks (in `status`, if given) after `offset`.
-    pub async fn queue(
-        &self,
-        status: Option<DrinkStatus>,
-        offset: u32,
-        limit: u32,
-    ) -> anyhow::Result<Vec<Drink>> {
-        let status = status.map(DrinkStatus::as_str);
-        self.store.queue(status, offset, limit).await
-    }
-
     /// The barista accepts an order (접수).
-    pub async fn accept(&self, order_id: &str, barista: &str) -> Result<Drink, CommandError> {
+    pub(crate) async fn accept(
+        &self,
+        order_id: &str,
+        barista: &str,
+    ) -> Result<Drink, CommandError> {
         self.store
             .update(order_id, None, |d| d.accept(barista))
             .await
     }
 
     /// The barista made the drink (제조).
-    pub async fn make(&self, order_id: &str) -> Result<Drink, CommandError> {
+    pub(crate) async fn make(&self, order_id: &str) -> Result<Drink, CommandError> {
         self.store.update(order_id, None, Drink::make).await
     }
 
     /// Policy: a paid order's drink joins the queue.
-    pub async fn queue_paid(&self, ordered: Ordered, cause: &Cause) -> Result<(), StoreError> {
+    pub(crate) async fn queue_paid(
+        &self,
+        ordered: Ordered,
+        cause: &Cause,
+    ) -> Result<(), StoreError> {
         let cup = Cup {
             customer_id: ordered.customer_id,
             drink_id: ordered.drink_id,
@@ -70,7 +59,7 @@ impl DrinkService {
     }
 
     /// Policy: the customer asked to cancel; granted while queued, refused once accepted.
-    pub async fn cancel(&self, cause: &Cause) -> Result<Drink, CommandError> {
+    pub(crate) async fn cancel(&self, cause: &Cause) -> Result<Drink, CommandError> {
         self.store
             .update(cause.subject(), Some(cause), Drink::cancel)
             .await

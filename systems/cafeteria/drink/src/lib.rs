@@ -2,9 +2,9 @@
 //! drinks; accept (접수) and make (제조); a cancel is granted while the drink is queued and refused
 //! once the barista has accepted it.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 /// An order request, parsed at the edge.
 #[derive(Debug, Clone)]
-pub struct OrderCommand {
+pub(crate) struct OrderCommand {
     /// Who orders.
     pub customer_id: String,
     /// What, from the menu.
@@ -24,22 +24,22 @@ pub struct OrderCommand {
 }
 
 /// Why a command on an existing order failed.
-pub type CommandError = ChangeError<NotAllowed>;
+pub(crate) type CommandError = ChangeError<NotAllowed>;
 
 /// The use cases.
 #[derive(Debug)]
-pub struct OrderService {
+pub(crate) struct OrderService {
     checkout: Arc<Checkout<DrinkOrder>>,
 }
 
 impl OrderService {
     /// Wires the use cases to checkout (their store and payment).
-    pub fn new(checkout: Arc<Checkout<DrinkOrder>>) -> Self {
+    pub(crate) fn new(checkout: Arc<Checkout<DrinkOrder>>) -> Self {
         Self { checkout }
     }
 
     /// Orders and pays.
-    pub async fn order(&self, command: OrderCommand) -> Result<DrinkOrder, OrderError> {
+    pub(crate) async fn order(&self, command: OrderCommand) -> Result<DrinkOrder, OrderError> {
         if !(1..=MAX_QTY).contains(&command.qty) {
             let message = format!("qty must be 1 to {MAX_QTY}");
             return Err(OrderError::invalid("invalid_qty", message));
@@ -57,17 +57,21 @@ impl OrderService {
     }
 
     /// Checkout: the store and payment.
-    pub fn checkout(&self) -> Arc<Checkout<DrinkOrder>> {
+    pub(crate) fn checkout(&self) -> Arc<Checkout<DrinkOrder>> {
         self.checkout.clone()
     }
 
     /// One order, if `customer` (when given) owns it.
-    pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<DrinkOrder, CommandError> {
+    pub(crate) async fn get(
+        &self,
+        id: &str,
+        customer: Option<&str>,
+    ) -> Result<DrinkOrder, CommandError> {
         self.checkout.order(id, customer).await
     }
 
     /// The customer cancels: the drink is canceled unless the barista accepted it.
-    pub async fn cancel(
+    pub(crate) async fn cancel(
         &self,
         id: &str,
         customer: Option<&str>,
@@ -77,7 +81,11 @@ impl OrderService {
     }
 
     /// Policy: drink's or payment's event `cause` moves its order as `decide` says.
-    pub async fn react<F>(&self, cause: &Cause, decide: F) -> Result<DrinkOrder, CommandError>
+    pub(crate) async fn react<F>(
+        &self,
+        cause: &Cause,
+        decide: F,
+    ) -> Result<DrinkOrder, CommandError>
     where
         F: Fn(&DrinkOrder) -> Result<Vec<OrderEvent>, NotAllowed>,
     {

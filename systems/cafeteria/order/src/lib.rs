@@ -2,9 +2,9 @@
 //! and pay synchronously (payment's checkout); they cancel until the barista accepts the drink (a
 //! saga: drink canceled, payment refunded; or the order restored when it came too late).
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

@@ -11,34 +11,34 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::{format_description, offset};
 
 /// At most this many customers are read for a month's shop total.
-pub const MAX_CUSTOMERS: u32 = 1_000;
+pub(crate) const MAX_CUSTOMERS: u32 = 1_000;
 
 /// The month (`YYYY-MM`, Asia/Seoul) of `at`.
-pub fn month_of(at: OffsetDateTime) -> String {
+pub(crate) fn month_of(at: OffsetDateTime) -> String {
     at.to_offset(offset!(+9))
         .format(format_description!("[year]-[month]"))
         .unwrap_or_default()
 }
 
 /// When a payment was made: its `paid_at`, or for events older than that field the event's time.
-pub fn paid_at(paid_at: &str, cause: &Cause) -> OffsetDateTime {
+pub(crate) fn paid_at(paid_at: &str, cause: &Cause) -> OffsetDateTime {
     OffsetDateTime::parse(paid_at, &Rfc3339).unwrap_or_else(|_| cause.time())
 }
 
 /// The use cases.
 #[derive(Debug)]
-pub struct SaleService {
+pub(crate) struct SaleService {
     store: Repository<MonthlySales>,
 }
 
 impl SaleService {
     /// Wires the use cases to their store.
-    pub fn new(store: Repository<MonthlySales>) -> Self {
+    pub(crate) fn new(store: Repository<MonthlySales>) -> Self {
         Self { store }
     }
 
     /// Policy: an approved payment adds its amount to its customer's month, once.
-    pub async fn count(
+    pub(crate) async fn count(
         &self,
         customer: &str,
         amount: i64,
@@ -50,7 +50,7 @@ impl SaleService {
     }
 
     /// Policy: a refund subtracts the amount from the month the payment was made in, once.
-    pub async fn refund(
+    pub(crate) async fn refund(
         &self,
         customer: &str,
         amount: i64,
@@ -81,7 +81,7 @@ impl SaleService {
     }
 
     /// A customer's month (empty when nothing was sold).
-    pub async fn month(&self, customer: &str, month: &str) -> anyhow::Result<MonthlySales> {
+    pub(crate) async fn month(&self, customer: &str, month: &str) -> anyhow::Result<MonthlySales> {
         let found = self
             .store
             .get(&MonthlySales::id_of(customer, month))
@@ -90,7 +90,7 @@ impl SaleService {
     }
 
     /// Every customer's sales of a month, largest total first.
-    pub async fn shop(&self, month: &str) -> anyhow::Result<Vec<MonthlySales>> {
+    pub(crate) async fn shop(&self, month: &str) -> anyhow::Result<Vec<MonthlySales>> {
         self.store.find(BY_MONTH, month, MAX_CUSTOMERS).await
     }
 }

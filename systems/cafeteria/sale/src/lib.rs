@@ -2,9 +2,9 @@
 //! cumulative amount (월별 누적 금액) and the sales page (세일즈페이지), counted from payment's
 //! events exactly once; a refund lowers the month the payment was made in.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

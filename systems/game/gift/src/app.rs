@@ -7,7 +7,7 @@ use kernel::aggregate::{CounterChange, Repository, StoreError};
 use kernel::clock;
 
 /// Most units restocked at once.
-pub const MAX_RESTOCK: i64 = 10_000;
+pub(crate) const MAX_RESTOCK: i64 = 10_000;
 
 /// Why an exchange or restock failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,18 +43,18 @@ impl From<anyhow::Error> for ExchangeError {
 
 /// The use cases.
 #[derive(Debug)]
-pub struct GiftService {
+pub(crate) struct GiftService {
     store: Repository<HandOut>,
 }
 
 impl GiftService {
     /// Wires the use cases to their store.
-    pub fn new(store: Repository<HandOut>) -> Self {
+    pub(crate) fn new(store: Repository<HandOut>) -> Self {
         Self { store }
     }
 
     /// Opens a stock counter per gift at its first stock (once; later starts keep what is left).
-    pub async fn open_stock(&self) -> anyhow::Result<()> {
+    pub(crate) async fn open_stock(&self) -> anyhow::Result<()> {
         for gift in CATALOG {
             let store = self.store.store();
             store
@@ -65,7 +65,7 @@ impl GiftService {
     }
 
     /// The catalog with the units left.
-    pub async fn catalog(&self) -> anyhow::Result<Vec<(&'static GiftDef, i64)>> {
+    pub(crate) async fn catalog(&self) -> anyhow::Result<Vec<(&'static GiftDef, i64)>> {
         let mut gifts = Vec::new();
         for gift in CATALOG {
             let left = self.store.store().counter(STOCK, gift.code).await?;
@@ -75,7 +75,7 @@ impl GiftService {
     }
 
     /// Adds `quantity` units of a gift; the units now in stock.
-    pub async fn restock(&self, code: &str, quantity: i64) -> Result<i64, ExchangeError> {
+    pub(crate) async fn restock(&self, code: &str, quantity: i64) -> Result<i64, ExchangeError> {
         let gift = gift::gift(code).ok_or(GiftError::UnknownGift)?;
         if !(1..=MAX_RESTOCK).contains(&quantity) {
             return Err(ExchangeError::InvalidQuantity);
@@ -85,12 +85,12 @@ impl GiftService {
     }
 
     /// The hand-out of an entry, if any.
-    pub async fn hand_out_of(&self, entry_id: &str) -> anyhow::Result<Option<HandOut>> {
+    pub(crate) async fn hand_out_of(&self, entry_id: &str) -> anyhow::Result<Option<HandOut>> {
         self.store.get(entry_id).await
     }
 
     /// The wallet's exchange: the gift handed out for the entry (the first one, if asked again).
-    pub async fn exchange(&self, request: Request) -> Result<HandOut, ExchangeError> {
+    pub(crate) async fn exchange(&self, request: Request) -> Result<HandOut, ExchangeError> {
         if let Some(done) = self.store.get(&request.entry_id).await? {
             return Ok(done);
         }

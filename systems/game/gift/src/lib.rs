@@ -2,9 +2,9 @@
 //! its stock; hands a gift out for a wallet entry of a high enough tier while stock remains, once
 //! per entry (the stock taken in the same transaction as the hand-out and its event).
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

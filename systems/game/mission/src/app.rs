@@ -32,18 +32,18 @@ impl From<StoreError> for AchieveError {
 
 /// The use cases.
 #[derive(Debug)]
-pub struct MissionService {
+pub(crate) struct MissionService {
     store: Repository<Mission>,
 }
 
 impl MissionService {
     /// Wires the use cases to their store.
-    pub fn new(store: Repository<Mission>) -> Self {
+    pub(crate) fn new(store: Repository<Mission>) -> Self {
         Self { store }
     }
 
     /// A player achieves a mission (미션 달성).
-    pub async fn achieve(
+    pub(crate) async fn achieve(
         &self,
         player_id: &str,
         code: &str,
@@ -59,22 +59,12 @@ impl MissionService {
     }
 
     /// The achievements (for the list's routes).
-    pub fn store(&self) -> Repository<Mission> {
+    pub(crate) fn store(&self) -> Repository<Mission> {
         self.store.clone()
     }
 
-    /// Achievement `id`, if `player` (when given) made it.
-    pub async fn get(
-        &self,
-        id: &str,
-        player: Option<&str>,
-    ) -> Result<Mission, ChangeError<Infallible>> {
-        let visible = |m: &Mission| player.is_none_or(|p| p == m.player_id);
-        self.store.get_visible(id, visible).await
-    }
-
     /// Policy: the reward allocated for an achievement is recorded on it.
-    pub async fn record_reward(
+    pub(crate) async fn record_reward(
         &self,
         reward_id: &str,
         cause: &Cause,

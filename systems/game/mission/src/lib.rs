@@ -2,9 +2,9 @@
 //! (미션 달성), each once; the achievement is the correlation key of the whole reward chain and
 //! records the reward allocated for it.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

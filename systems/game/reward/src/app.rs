@@ -9,23 +9,27 @@ use std::convert::Infallible;
 
 /// The use cases.
 #[derive(Debug)]
-pub struct RewardService {
+pub(crate) struct RewardService {
     store: Repository<Reward>,
 }
 
 impl RewardService {
     /// Wires the use cases to their store.
-    pub fn new(store: Repository<Reward>) -> Self {
+    pub(crate) fn new(store: Repository<Reward>) -> Self {
         Self { store }
     }
 
     /// The rewards (for the operators' routes).
-    pub fn store(&self) -> Repository<Reward> {
+    pub(crate) fn store(&self) -> Repository<Reward> {
         self.store.clone()
     }
 
     /// Policy: an achieved mission's reward is allocated (할당), once per achievement.
-    pub async fn allocate(&self, e: MissionAchieved, cause: &Cause) -> Result<(), StoreError> {
+    pub(crate) async fn allocate(
+        &self,
+        e: MissionAchieved,
+        cause: &Cause,
+    ) -> Result<(), StoreError> {
         let tier = Tier::parse(&e.tier).ok_or_else(|| {
             anyhow::anyhow!("mission {} earns unknown tier {}", e.mission_id, e.tier)
         })?;
@@ -41,7 +45,7 @@ impl RewardService {
     }
 
     /// Policy: the reward's life follows the wallet (`decide`: issued, exchanged).
-    pub async fn follow<F>(
+    pub(crate) async fn follow<F>(
         &self,
         cause: &Cause,
         decide: F,

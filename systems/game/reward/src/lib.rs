@@ -2,9 +2,9 @@
 //! achieved mission, once, and follows its life as the wallet issues (발급) and exchanges it;
 //! operators list rewards by status.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

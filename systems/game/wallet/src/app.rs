@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// What the wallet asks of gift.
 #[derive(Debug, Clone)]
-pub struct ExchangeOrder {
+pub(crate) struct ExchangeOrder {
     /// The entry (the command's idempotency key).
     pub entry_id: String,
     /// The achievement.
@@ -29,13 +29,13 @@ pub struct ExchangeOrder {
 
 /// Gift's exchange command, as the wallet needs it (idempotent by entry id).
 #[async_trait]
-pub trait Gifts: Send + Sync + 'static {
+pub(crate) trait Gifts: Send + Sync + 'static {
     /// Hands a gift out for an entry (its stock taken), or refuses with a code.
     async fn exchange(&self, order: &ExchangeOrder) -> Result<Answer<Gift>, RemoteFailure>;
 }
 
 /// Why a command on an entry failed.
-pub type CommandError = ChangeError<EntryError>;
+pub(crate) type CommandError = ChangeError<EntryError>;
 
 /// Why an exchange did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,7 @@ pub enum ExchangeError {
 }
 
 /// The use cases.
-pub struct WalletService {
+pub(crate) struct WalletService {
     store: Repository<Entry>,
     gifts: Arc<dyn Gifts>,
 }
@@ -68,23 +68,23 @@ impl std::fmt::Debug for WalletService {
 
 impl WalletService {
     /// Wires the use cases to their store and gift.
-    pub fn new(store: Repository<Entry>, gifts: Arc<dyn Gifts>) -> Self {
+    pub(crate) fn new(store: Repository<Entry>, gifts: Arc<dyn Gifts>) -> Self {
         Self { store, gifts }
     }
 
     /// The entries (for the wallet's routes).
-    pub fn store(&self) -> Repository<Entry> {
+    pub(crate) fn store(&self) -> Repository<Entry> {
         self.store.clone()
     }
 
     /// Entry `id`, if `player` (when given) holds it.
-    pub async fn get(&self, id: &str, player: Option<&str>) -> Result<Entry, CommandError> {
+    pub(crate) async fn get(&self, id: &str, player: Option<&str>) -> Result<Entry, CommandError> {
         let visible = |e: &Entry| player.is_none_or(|p| p == e.player_id);
         self.store.get_visible(id, visible).await
     }
 
     /// A player's entries, newest first: `limit` after the first `offset`.
-    pub async fn entries(
+    pub(crate) async fn entries(
         &self,
         player: &str,
         offset: u32,
@@ -96,7 +96,7 @@ impl WalletService {
     /// Exchanges an entry for a gift: gift decides (tier, stock) and hands it out first; only
     /// then is the entry exchanged. Gift busy or its answer lost: the entry stays issued; if gift
     /// did hand the gift out, its `handed_out` event completes the exchange.
-    pub async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         id: &str,
         player: Option<&str>,
@@ -123,7 +123,7 @@ impl WalletService {
     }
 
     /// Policy: an allocated reward is issued (발급) to the player's wallet, one entry per reward.
-    pub async fn issue(&self, e: RewardAllocated, cause: &Cause) -> Result<(), StoreError> {
+    pub(crate) async fn issue(&self, e: RewardAllocated, cause: &Cause) -> Result<(), StoreError> {
         let tier = Tier::parse(&e.tier)
             .ok_or_else(|| anyhow::anyhow!("reward {} has unknown tier {}", e.reward_id, e.tier))?;
         let voucher = Voucher {
@@ -138,7 +138,7 @@ impl WalletService {
     }
 
     /// Policy: gift handed a gift out for an entry (the answer may have been lost on the way).
-    pub async fn confirm(&self, e: HandedOut, cause: &Cause) -> Result<Entry, CommandError> {
+    pub(crate) async fn confirm(&self, e: HandedOut, cause: &Cause) -> Result<Entry, CommandError> {
         let gift = Gift {
             code: e.gift_code,
             name: e.gift_name,

@@ -2,9 +2,9 @@
 //! the player's wallet as one entry, a voucher; the player exchanges it for a gift (상품 교환)
 //! through gift synchronously: a gift not handed out leaves the entry issued.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

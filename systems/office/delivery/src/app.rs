@@ -9,31 +9,31 @@ use kernel::{Cause, clock};
 use office_contracts::{ProductRegistered, RentalOrdered};
 
 /// Why a command on a delivery failed.
-pub type CommandError = ChangeError<DeliveryError>;
+pub(crate) type CommandError = ChangeError<DeliveryError>;
 
 /// Most products the stock page shows.
-pub const STOCK_LIMIT: u32 = 500;
+pub(crate) const STOCK_LIMIT: u32 = 500;
 
 /// The use cases.
 #[derive(Debug)]
-pub struct DeliveryService {
+pub(crate) struct DeliveryService {
     deliveries: Repository<Delivery>,
     stock: Repository<StockItem>,
 }
 
 impl DeliveryService {
     /// Wires the use cases to their stores (one database).
-    pub fn new(deliveries: Repository<Delivery>, stock: Repository<StockItem>) -> Self {
+    pub(crate) fn new(deliveries: Repository<Delivery>, stock: Repository<StockItem>) -> Self {
         Self { deliveries, stock }
     }
 
     /// The deliveries (for the queue's routes).
-    pub fn deliveries(&self) -> Repository<Delivery> {
+    pub(crate) fn deliveries(&self) -> Repository<Delivery> {
         self.deliveries.clone()
     }
 
     /// The stock ledger: every product delivery knows, with the units left.
-    pub async fn stock(&self) -> anyhow::Result<Vec<(StockItem, i64)>> {
+    pub(crate) async fn stock(&self) -> anyhow::Result<Vec<(StockItem, i64)>> {
         let mut ledger = Vec::new();
         for item in self.stock.queue(None, 0, STOCK_LIMIT).await? {
             let left = self.stock.store().counter(STOCK, &item.id).await?;
@@ -43,14 +43,14 @@ impl DeliveryService {
     }
 
     /// The team delivers.
-    pub async fn deliver(&self, rental_id: &str) -> Result<Delivery, CommandError> {
+    pub(crate) async fn deliver(&self, rental_id: &str) -> Result<Delivery, CommandError> {
         self.deliveries
             .update(rental_id, None, Delivery::deliver)
             .await
     }
 
     /// The team collects returned products: the stock comes back.
-    pub async fn collect(&self, rental_id: &str) -> Result<Delivery, CommandError> {
+    pub(crate) async fn collect(&self, rental_id: &str) -> Result<Delivery, CommandError> {
         self.deliveries
             .update(rental_id, None, Delivery::collect)
             .await
@@ -58,7 +58,7 @@ impl DeliveryService {
 
     /// Rental's cancel command (by rental id, idempotent): granted until delivered, the stock
     /// restored once; before the order it leaves a tombstone.
-    pub async fn cancel(
+    pub(crate) async fn cancel(
         &self,
         rental_id: &str,
         customer_id: &str,
@@ -74,7 +74,11 @@ impl DeliveryService {
     }
 
     /// Policy: a registered product's first units join the ledger.
-    pub async fn register(&self, e: ProductRegistered, cause: &Cause) -> Result<(), StoreError> {
+    pub(crate) async fn register(
+        &self,
+        e: ProductRegistered,
+        cause: &Cause,
+    ) -> Result<(), StoreError> {
         let store = self.stock.store();
         store.define_counter(STOCK, &e.product_id, 0).await?;
         let (item, events) = StockItem::register(&e.product_id, &e.name, e.qty, clock::now());
@@ -82,7 +86,7 @@ impl DeliveryService {
     }
 
     /// Policy: restocked units join the ledger.
-    pub async fn restock(
+    pub(crate) async fn restock(
         &self,
         qty: u32,
         cause: &Cause,
@@ -95,7 +99,7 @@ impl DeliveryService {
 
     /// Policy: a rental order takes its stock and is scheduled, or is out of stock (재고부족).
     /// A product not heard of yet is retried later: its registration may still be on its way.
-    pub async fn schedule(&self, e: RentalOrdered, cause: &Cause) -> anyhow::Result<()> {
+    pub(crate) async fn schedule(&self, e: RentalOrdered, cause: &Cause) -> anyhow::Result<()> {
         if self.stock.get(&e.product_id).await?.is_none() {
             anyhow::bail!("product {} is not in the stock ledger yet", e.product_id);
         }
@@ -128,7 +132,7 @@ impl DeliveryService {
     }
 
     /// Policy: the customer gives the products back; the team is to collect them.
-    pub async fn request_return(&self, cause: &Cause) -> Result<Delivery, CommandError> {
+    pub(crate) async fn request_return(&self, cause: &Cause) -> Result<Delivery, CommandError> {
         self.deliveries
             .update(cause.subject(), Some(cause), Delivery::request_return)
             .await

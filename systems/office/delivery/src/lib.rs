@@ -3,9 +3,9 @@
 //! scheduled when the stock covers it and out of stock (재고부족) otherwise; the delivery team
 //! delivers and collects; rental cancels synchronously through it (the stock comes back once).
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

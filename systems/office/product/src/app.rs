@@ -5,25 +5,25 @@ use kernel::aggregate::{ChangeError, Repository};
 use kernel::clock;
 
 /// Why a product command failed.
-pub type CommandError = ChangeError<ProductError>;
+pub(crate) type CommandError = ChangeError<ProductError>;
 
 /// Most products the catalog shows.
-pub const CATALOG_LIMIT: u32 = 500;
+pub(crate) const CATALOG_LIMIT: u32 = 500;
 
 /// The use cases.
 #[derive(Debug)]
-pub struct ProductService {
+pub(crate) struct ProductService {
     store: Repository<Product>,
 }
 
 impl ProductService {
     /// Wires the use cases to their store.
-    pub fn new(store: Repository<Product>) -> Self {
+    pub(crate) fn new(store: Repository<Product>) -> Self {
         Self { store }
     }
 
     /// Registers a product (상품 등록).
-    pub async fn register(
+    pub(crate) async fn register(
         &self,
         name: &str,
         daily_rate: i64,
@@ -37,12 +37,12 @@ impl ProductService {
     }
 
     /// Adds stock.
-    pub async fn restock(&self, id: &str, quantity: u32) -> Result<Product, CommandError> {
+    pub(crate) async fn restock(&self, id: &str, quantity: u32) -> Result<Product, CommandError> {
         self.store.update(id, None, |p| p.restock(quantity)).await
     }
 
     /// The catalog, oldest first.
-    pub async fn catalog(&self) -> anyhow::Result<Vec<Product>> {
+    pub(crate) async fn catalog(&self) -> anyhow::Result<Vec<Product>> {
         self.store.queue(None, 0, CATALOG_LIMIT).await
     }
 }

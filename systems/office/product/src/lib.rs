@@ -2,9 +2,9 @@
 //! products (상품 등록) and restocks them; the catalog is public. Rental keeps a replica of it
 //! and delivery the stock ledger, both from this service's events.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

@@ -15,14 +15,14 @@ use std::time::Duration;
 
 /// Delivery's cancel command, as rental needs it (idempotent by rental id).
 #[async_trait]
-pub trait Deliveries: Send + Sync + 'static {
+pub(crate) trait Deliveries: Send + Sync + 'static {
     /// Cancels the delivery of `rental_id` (its stock restored once).
     async fn cancel(&self, rental_id: &str, customer_id: &str)
     -> Result<Answer<()>, RemoteFailure>;
 }
 
 /// Why a command on a rental failed.
-pub type CommandError = ChangeError<RentalError>;
+pub(crate) type CommandError = ChangeError<RentalError>;
 
 /// Why a rent or cancel did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +58,7 @@ impl From<anyhow::Error> for RentError {
 
 /// A rental request, parsed at the edge.
 #[derive(Debug, Clone)]
-pub struct RentCommand {
+pub(crate) struct RentCommand {
     /// Who rents.
     pub customer_id: String,
     /// Which product.
@@ -72,7 +72,7 @@ pub struct RentCommand {
 }
 
 /// The use cases.
-pub struct RentalService {
+pub(crate) struct RentalService {
     rentals: Repository<Rental>,
     catalog: Repository<CatalogEntry>,
     delivery: Arc<dyn Deliveries>,
@@ -91,7 +91,7 @@ fn today() -> time::Date {
 
 impl RentalService {
     /// Wires the use cases to their stores (the catalog generational, for rebuilds) and delivery.
-    pub fn new(
+    pub(crate) fn new(
         rentals: Repository<Rental>,
         catalog: Repository<CatalogEntry>,
         delivery: Arc<dyn Deliveries>,
@@ -104,7 +104,7 @@ impl RentalService {
     }
 
     /// Rents (렌탈 주문): the name and rate from the replica; the same key rents once.
-    pub async fn rent(&self, command: RentCommand) -> Result<Rental, RentError> {
+    pub(crate) async fn rent(&self, command: RentCommand) -> Result<Rental, RentError> {
         let key = command
             .idempotency_key
             .map(|key| format!("{}/{key}", command.customer_id));
@@ -133,12 +133,16 @@ impl RentalService {
     }
 
     /// The rentals (for the list's routes).
-    pub fn rentals(&self) -> Repository<Rental> {
+    pub(crate) fn rentals(&self) -> Repository<Rental> {
         self.rentals.clone()
     }
 
     /// Rental `id`, if `customer` (when given) rents it.
-    pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<Rental, CommandError> {
+    pub(crate) async fn get(
+        &self,
+        id: &str,
+        customer: Option<&str>,
+    ) -> Result<Rental, CommandError> {
         let visible = |r: &Rental| customer.is_none_or(|c| c == r.customer_id);
         self.rentals.get_visible(id, visible).await
     }
@@ -147,7 +151,11 @@ impl RentalService {
     /// is the rental canceled. Delivery busy or its answer lost: nothing changes here and the
     /// caller is told to retry; if delivery did cancel, its `delivery_canceled` event completes
     /// the cancel (the event is the reconciliation: delivery's state by key, through its outbox).
-    pub async fn cancel(&self, id: &str, customer: Option<&str>) -> Result<Rental, RentError> {
+    pub(crate) async fn cancel(
+        &self,
+        id: &str,
+        customer: Option<&str>,
+    ) -> Result<Rental, RentError> {
         let rental = self.get(id, customer).await?;
         if !rental
             .may_cancel()
@@ -168,7 +176,7 @@ impl RentalService {
     }
 
     /// The customer gives the delivered products back.
-    pub async fn request_return(
+    pub(crate) async fn request_return(
         &self,
         id: &str,
         customer: Option<&str>,
@@ -178,7 +186,7 @@ impl RentalService {
     }
 
     /// Policy: delivery's event `cause` moves its rental as `decide` says.
-    pub async fn follow<F>(&self, cause: &Cause, decide: F) -> Result<Rental, CommandError>
+    pub(crate) async fn follow<F>(&self, cause: &Cause, decide: F) -> Result<Rental, CommandError>
     where
         F: Fn(&Rental) -> Result<Vec<RentalEvent>, RentalError>,
     {
@@ -188,7 +196,7 @@ impl RentalService {
     }
 
     /// The catalog replica (for the replica's policies and page).
-    pub fn catalog(&self) -> Catalog {
+    pub(crate) fn catalog(&self) -> Catalog {
         Catalog(self.catalog.clone())
     }
 }
@@ -196,11 +204,11 @@ impl RentalService {
 /// Rental's replica of the catalog, kept in generations so that `msa replay` rebuilds it from
 /// the start of the stream.
 #[derive(Debug, Clone)]
-pub struct Catalog(pub Repository<CatalogEntry>);
+pub(crate) struct Catalog(pub Repository<CatalogEntry>);
 
 impl Catalog {
     /// Policy: a registered product is listed with its name and rate.
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         e: ProductRegistered,
         cause: &Cause,
@@ -218,7 +226,7 @@ impl Catalog {
     }
 
     /// Every product rental has heard of.
-    pub async fn entries(&self) -> anyhow::Result<Vec<CatalogEntry>> {
+    pub(crate) async fn entries(&self) -> anyhow::Result<Vec<CatalogEntry>> {
         self.0.find(CATALOG, "", 1_000).await
     }
 }

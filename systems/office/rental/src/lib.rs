@@ -3,9 +3,9 @@
 //! stock (the rental is canceled: the compensation); the customer cancels through delivery
 //! synchronously (a rental whose delivery was not canceled is not canceled) and returns them.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it; `msa replay office/rental` rebuilds its catalog
 /// replica from the start of the stream.

@@ -8,25 +8,25 @@ use kernel::{Cause, clock};
 use roaming_contracts::events as contract;
 
 /// Why a booth command failed.
-pub type CommandError = ChangeError<RentalError>;
+pub(crate) type CommandError = ChangeError<RentalError>;
 
 /// The queue shows at most this many rentals.
 const QUEUE_LIMIT: u32 = 500;
 
 /// The use cases.
 #[derive(Debug)]
-pub struct BoothService {
+pub(crate) struct BoothService {
     store: Repository<Rental>,
 }
 
 impl BoothService {
     /// Wires the use cases to their store.
-    pub fn new(store: Repository<Rental>) -> Self {
+    pub(crate) fn new(store: Repository<Rental>) -> Self {
         Self { store }
     }
 
     /// One rental, if it belongs to `booth` (when given).
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         reservation_id: &str,
         booth: Option<&str>,
@@ -40,7 +40,7 @@ impl BoothService {
 
     /// The booth's queue (or every booth's), in a status (or any), by pickup day: every rental
     /// still at work (up to 500 by earliest pickup), or the newest 500 of the history.
-    pub async fn queue(
+    pub(crate) async fn queue(
         &self,
         booth: Option<&str>,
         status: Option<RentalStatus>,
@@ -59,7 +59,7 @@ impl BoothService {
     }
 
     /// Staff hand out the device.
-    pub async fn hand_out(
+    pub(crate) async fn hand_out(
         &self,
         reservation_id: &str,
         serial: &str,
@@ -72,7 +72,7 @@ impl BoothService {
     }
 
     /// Staff collect the returned device.
-    pub async fn collect(
+    pub(crate) async fn collect(
         &self,
         reservation_id: &str,
         booth: Option<&str>,
@@ -84,7 +84,7 @@ impl BoothService {
     }
 
     /// Policy: a paid reservation becomes a rental at its booth.
-    pub async fn accept(
+    pub(crate) async fn accept(
         &self,
         reserved: contract::Reserved,
         cause: &Cause,
@@ -105,7 +105,7 @@ impl BoothService {
     }
 
     /// Policy: the event `cause` moves the rental of its reservation as `decide` says.
-    pub async fn react<F>(&self, cause: &Cause, decide: F) -> Result<Rental, CommandError>
+    pub(crate) async fn react<F>(&self, cause: &Cause, decide: F) -> Result<Rental, CommandError>
     where
         F: Fn(&Rental) -> Result<Vec<RentalEvent>, RentalError>,
     {

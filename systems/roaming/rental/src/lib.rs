@@ -3,9 +3,9 @@
 //! returns and collects devices. It keeps its data in its own SQLite file, so a booth works on
 //! its own.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
+mod adapters;
+mod app;
+mod domain;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {

@@ -11,13 +11,12 @@ use kernel::Cause;
 use kernel::aggregate::ChangeError;
 use payment_contracts::checkout::{Checkout, OrderError};
 use std::sync::Arc;
-use std::time::Duration;
 use time::Date;
 
 /// A reservation request, parsed at the edge into domain values; only the period is checked
 /// here, against today's date on the service's clock.
 #[derive(Debug, Clone)]
-pub struct ReserveCommand {
+pub(crate) struct ReserveCommand {
     /// Who reserves.
     pub customer: CustomerId,
     /// The device model, the destination and the pickup booth, from the catalog.
@@ -32,7 +31,7 @@ pub struct ReserveCommand {
 
 /// What the customer chose from the catalog.
 #[derive(Debug, Clone, Copy)]
-pub struct Choice {
+pub(crate) struct Choice {
     /// The device model.
     pub device_model: &'static DeviceModel,
     /// The destination.
@@ -42,26 +41,18 @@ pub struct Choice {
 }
 
 /// Why a reservation request did not produce a reservation: invalid input, or checkout.
-pub type ReserveError = OrderError;
+pub(crate) type ReserveError = OrderError;
 
 /// Why a command on an existing reservation failed.
-pub type CommandError = ChangeError<ReservationError>;
+pub(crate) type CommandError = ChangeError<ReservationError>;
 
 /// At most this many reservations are listed for one customer.
 const LIST_LIMIT: u32 = 10_000;
 
-/// Tuning of the use cases.
-#[derive(Debug, Clone)]
-pub struct ReservationPolicy {
-    /// Reservations pending payment longer than this are reconciled.
-    pub reconcile_after: Duration,
-}
-
 /// The use cases.
-pub struct ReservationService {
+pub(crate) struct ReservationService {
     checkout: Arc<Checkout<Reservation>>,
     clock: Arc<dyn Clock>,
-    policy: ReservationPolicy,
 }
 
 impl std::fmt::Debug for ReservationService {
@@ -71,12 +62,12 @@ impl std::fmt::Debug for ReservationService {
 }
 
 /// A refusal of invalid input with its stable code.
-pub fn invalid(code: &'static str, error: impl std::fmt::Display) -> ReserveError {
+pub(crate) fn invalid(code: &'static str, error: impl std::fmt::Display) -> ReserveError {
     ReserveError::invalid(code, error)
 }
 
 /// A refusal of an invalid value.
-pub fn value_error(error: ValueError) -> ReserveError {
+pub(crate) fn value_error(error: ValueError) -> ReserveError {
     let code = match error {
         ValueError::BadCustomerId => "invalid_customer_id",
         ValueError::RentalDateInPast(_) => "rental_date_in_past",
@@ -90,21 +81,13 @@ pub fn value_error(error: ValueError) -> ReserveError {
 
 impl ReservationService {
     /// Wires the use cases to their ports.
-    pub fn new(
-        checkout: Arc<Checkout<Reservation>>,
-        clock: Arc<dyn Clock>,
-        policy: ReservationPolicy,
-    ) -> Self {
-        Self {
-            checkout,
-            clock,
-            policy,
-        }
+    pub(crate) fn new(checkout: Arc<Checkout<Reservation>>, clock: Arc<dyn Clock>) -> Self {
+        Self { checkout, clock }
     }
 
     /// Ids of reservations as they change in this process (for watchers; a slow watcher may
     /// miss some and should look again).
-    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+    pub(crate) fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
         self.checkout.changes()
     }
 
@@ -127,7 +110,10 @@ impl ReservationService {
     }
 
     /// Takes a reservation and pays for it synchronously (see [`Checkout`]).
-    pub async fn reserve(&self, command: ReserveCommand) -> Result<Reservation, ReserveError> {
+    pub(crate) async fn reserve(
+        &self,
+        command: ReserveCommand,
+    ) -> Result<Reservation, ReserveError> {
         let terms = self.terms(&command)?;
         let key = command.idempotency_key.as_ref();
         let (reservation, events) = Reservation::request(
@@ -145,13 +131,17 @@ impl ReservationService {
     }
 
     /// One reservation, if `customer` (when given) owns it.
-    pub async fn get(&self, id: &str, customer: Option<&str>) -> Result<Reservation, CommandError> {
+    pub(crate) async fn get(
+        &self,
+        id: &str,
+        customer: Option<&str>,
+    ) -> Result<Reservation, CommandError> {
         let visible = |r: &Reservation| customer.is_none_or(|c| c == r.customer.as_str());
         self.checkout.store().get_visible(id, visible).await
     }
 
     /// A customer's reservations, newest first.
-    pub async fn list(&self, customer_id: &str) -> Result<Vec<Reservation>, ReserveError> {
+    pub(crate) async fn list(&self, customer_id: &str) -> Result<Vec<Reservation>, ReserveError> {
         let customer = CustomerId::parse(customer_id).map_err(value_error)?;
         Ok(self
             .checkout
@@ -161,7 +151,7 @@ impl ReservationService {
     }
 
     /// The customer asks to cancel: starts the cancel saga.
-    pub async fn cancel(
+    pub(crate) async fn cancel(
         &self,
         id: &str,
         customer: Option<&str>,
@@ -171,7 +161,7 @@ impl ReservationService {
     }
 
     /// The customer returns the device at the booth.
-    pub async fn return_device(
+    pub(crate) async fn return_device(
         &self,
         id: &str,
         customer: Option<&str>,
@@ -182,17 +172,15 @@ impl ReservationService {
 
     /// Policy: the booth's or payment's event `cause` moves its reservation (the event's
     /// subject) as `decide` says.
-    pub async fn react<F>(&self, cause: &Cause, decide: F) -> Result<Reservation, CommandError>
+    pub(crate) async fn react<F>(
+        &self,
+        cause: &Cause,
+        decide: F,
+    ) -> Result<Reservation, CommandError>
     where
         F: Fn(&Reservation) -> Result<Vec<ReservationEvent>, ReservationError>,
     {
         self.mutate(cause.subject(), Some(cause), decide).await
-    }
-
-    /// Settles reservations whose payment outcome stayed unknown (see [`Checkout::reconcile`]).
-    pub async fn reconcile(&self) -> anyhow::Result<usize> {
-        let before = self.clock.now() - self.policy.reconcile_after;
-        self.checkout.reconcile(before).await
     }
 
     async fn mutate<F>(

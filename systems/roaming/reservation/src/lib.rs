@@ -5,10 +5,10 @@
 //! Layout (hexagonal): [`domain`] is pure; [`ports`] are the traits the application needs;
 //! [`app`] holds the use cases and policies; [`adapters`] connect HTTP, events, SQL and payment.
 
-pub mod adapters;
-pub mod app;
-pub mod domain;
-pub mod ports;
+mod adapters;
+mod app;
+mod domain;
+mod ports;
 
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
@@ -20,11 +20,10 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 
 use adapters::inbound::{events, grpc, http};
 use adapters::outbound::clock::SystemClock;
-use app::{ReservationPolicy, ReservationService};
+use app::ReservationService;
 use kernel::Application;
 use payment_contracts::checkout::{Checkout, PayingSettings};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The service's name: outbox source, consumer group, log field.
 pub const NAME: &str = "roaming/reservation";
@@ -35,13 +34,7 @@ pub type Settings = PayingSettings;
 /// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let (service, checkout) = Checkout::open(NAME, &settings).await?;
-    let app = Arc::new(ReservationService::new(
-        checkout,
-        Arc::new(SystemClock),
-        ReservationPolicy {
-            reconcile_after: Duration::from_millis(settings.checkout.reconcile.after_ms),
-        },
-    ));
+    let app = Arc::new(ReservationService::new(checkout, Arc::new(SystemClock)));
     service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)

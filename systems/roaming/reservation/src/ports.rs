@@ -4,7 +4,7 @@
 use time::{Date, OffsetDateTime};
 
 /// What time it is.
-pub trait Clock: Send + Sync + 'static {
+pub(crate) trait Clock: Send + Sync + 'static {
     /// Now.
     fn now(&self) -> OffsetDateTime;
     /// Today where the booths are (Korea, UTC+9).

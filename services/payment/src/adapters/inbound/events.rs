@@ -6,7 +6,7 @@ use payment_contracts::events::RefundRequested;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<PaymentService>) -> Policies<PaymentService> {
+pub(crate) fn policies(app: Arc<PaymentService>) -> Policies<PaymentService> {
     Policies::new(app).on(|app, request: RefundRequested, cause| async move {
         app.void(&request.order_id, Some(&cause)).await
     })

@@ -12,7 +12,7 @@ use payment_contracts::api::{PaymentRequest, PaymentView, codes};
 use std::sync::Arc;
 
 /// The routes.
-pub fn routes(service: Arc<PaymentService>) -> Router {
+pub(crate) fn routes(service: Arc<PaymentService>) -> Router {
     Router::new()
         .route("/api/payments", post(pay))
         .route("/api/payments/by-order/{order_id}", get(by_order))
@@ -114,4 +114,4 @@ async fn void(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(pay, by_order, void))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

@@ -1,4 +1,4 @@
 //! Inbound adapters: the payment REST API and the refund policy.
 
-pub mod events;
-pub mod http;
+pub(crate) mod events;
+pub(crate) mod http;

@@ -10,7 +10,11 @@ fn paid_at(payment: &Payment) -> String {
 }
 
 /// The integration event for `event`, which moved `payment` to version `sequence`.
-pub fn integration_event(payment: &Payment, event: &PaymentEvent, sequence: u64) -> NewEvent {
+pub(crate) fn integration_event(
+    payment: &Payment,
+    event: &PaymentEvent,
+    sequence: u64,
+) -> NewEvent {
     let subject = payment.order_id.as_str();
     match event {
         PaymentEvent::Approved => NewEvent::new(

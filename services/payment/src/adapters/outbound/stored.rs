@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Unique key: the order a payment belongs to (one payment per order).
-pub const BY_ORDER: &str = "order";
+pub(crate) const BY_ORDER: &str = "order";
 
 /// A payment as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     order_id: String,
     customer_id: String,

@@ -5,11 +5,11 @@ use super::catalog::Seats;
 use time::OffsetDateTime;
 
 /// At most this many tickets per booking.
-pub const MAX_QUANTITY: u32 = 8;
+pub(crate) const MAX_QUANTITY: u32 = 8;
 
 /// Where a booking stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BookingStatus {
+pub(crate) enum BookingStatus {
     /// Seats held, waiting for payment.
     PaymentPending,
     /// Paid: the tickets are the customer's.
@@ -24,7 +24,7 @@ pub enum BookingStatus {
 
 impl BookingStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::PaymentPending => "PaymentPending",
             Self::Booked => "Booked",
@@ -35,7 +35,7 @@ impl BookingStatus {
     }
 
     /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         [
             Self::PaymentPending,
             Self::Booked,
@@ -50,7 +50,7 @@ impl BookingStatus {
 
 /// What the customer books.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Order {
+pub(crate) struct Order {
     /// The seats picked from the catalog.
     pub seats: Seats,
     /// How many tickets (1 to [`MAX_QUANTITY`]).
@@ -63,14 +63,14 @@ pub struct Order {
 
 impl Order {
     /// The price: ticket price × quantity (KRW).
-    pub fn amount(&self) -> i64 {
+    pub(crate) fn amount(&self) -> i64 {
         self.seats.grade.price * i64::from(self.quantity)
     }
 }
 
 /// Something that happened to a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BookingEvent {
+pub(crate) enum BookingEvent {
     /// Made: seats held, payment pending.
     Requested,
     /// Payment approved.
@@ -99,7 +99,7 @@ pub enum BookingEvent {
 
 /// A command the booking's state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BookingError {
+pub(crate) enum BookingError {
     /// The performance has begun: too late to cancel.
     #[error("the performance has begun; it can no longer be canceled")]
     PerformanceStarted,
@@ -115,7 +115,7 @@ pub enum BookingError {
 
 /// The aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Booking {
+pub(crate) struct Booking {
     /// Booking id (the correlation key).
     pub id: String,
     /// Who booked.
@@ -153,7 +153,7 @@ fn not_allowed(status: BookingStatus, action: &'static str) -> BookingError {
 
 impl Booking {
     /// Makes a booking, waiting for its payment.
-    pub fn request(
+    pub(crate) fn request(
         id: String,
         customer_id: &str,
         order: Order,
@@ -181,7 +181,10 @@ impl Booking {
     }
 
     /// Payment approved.
-    pub fn confirm_payment(&self, payment_id: &str) -> Result<Vec<BookingEvent>, BookingError> {
+    pub(crate) fn confirm_payment(
+        &self,
+        payment_id: &str,
+    ) -> Result<Vec<BookingEvent>, BookingError> {
         match self.status {
             BookingStatus::PaymentPending => Ok(vec![BookingEvent::Started {
                 payment_id: payment_id.to_owned(),
@@ -192,7 +195,7 @@ impl Booking {
     }
 
     /// Not paid, for good.
-    pub fn fail(&self, reason: &str) -> Result<Vec<BookingEvent>, BookingError> {
+    pub(crate) fn fail(&self, reason: &str) -> Result<Vec<BookingEvent>, BookingError> {
         match self.status {
             BookingStatus::PaymentPending => Ok(vec![BookingEvent::Failed {
                 reason: reason.to_owned(),
@@ -203,7 +206,7 @@ impl Booking {
     }
 
     /// The payment's outcome could not be learned in time.
-    pub fn report_payment_unconfirmed(&self) -> Result<Vec<BookingEvent>, BookingError> {
+    pub(crate) fn report_payment_unconfirmed(&self) -> Result<Vec<BookingEvent>, BookingError> {
         match self.status {
             BookingStatus::PaymentPending if !self.payment_unconfirmed => {
                 Ok(vec![BookingEvent::PaymentUnconfirmed])
@@ -215,7 +218,10 @@ impl Booking {
 
     /// The customer cancels, before the performance begins: payment refunds and delivery
     /// cancels, in any order.
-    pub fn request_cancel(&self, now: OffsetDateTime) -> Result<Vec<BookingEvent>, BookingError> {
+    pub(crate) fn request_cancel(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<BookingEvent>, BookingError> {
         match self.status {
             BookingStatus::Booked if now >= self.order.seats.performance.starts_at => {
                 Err(BookingError::PerformanceStarted)
@@ -240,7 +246,7 @@ impl Booking {
     }
 
     /// Payment refunded: the cancel completes once the delivery is canceled too.
-    pub fn note_refunded(&self) -> Result<Vec<BookingEvent>, BookingError> {
+    pub(crate) fn note_refunded(&self) -> Result<Vec<BookingEvent>, BookingError> {
         Ok(self.cancel_step(
             self.refunded,
             BookingEvent::Refunded,
@@ -249,7 +255,7 @@ impl Booking {
     }
 
     /// Delivery canceled: the cancel completes once the payment is refunded too.
-    pub fn note_delivery_canceled(&self) -> Result<Vec<BookingEvent>, BookingError> {
+    pub(crate) fn note_delivery_canceled(&self) -> Result<Vec<BookingEvent>, BookingError> {
         Ok(self.cancel_step(
             self.delivery_canceled,
             BookingEvent::DeliveryCanceled,
@@ -258,7 +264,7 @@ impl Booking {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &BookingEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &BookingEvent, at: OffsetDateTime) {
         match event {
             BookingEvent::Requested => self.status = BookingStatus::PaymentPending,
             BookingEvent::Started { payment_id } => {

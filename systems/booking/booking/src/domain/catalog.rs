@@ -6,7 +6,7 @@ use time::macros::datetime;
 
 /// A seat grade of a performance.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Grade {
+pub(crate) struct Grade {
     /// `VIP`, `R`, `S`.
     pub grade: &'static str,
     /// KRW per ticket.
@@ -17,7 +17,7 @@ pub struct Grade {
 
 /// One performance.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Performance {
+pub(crate) struct Performance {
     /// Stable id.
     pub id: &'static str,
     /// Curtain up.
@@ -28,7 +28,7 @@ pub struct Performance {
 
 /// A musical.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Musical {
+pub(crate) struct Musical {
     /// Stable id.
     pub id: &'static str,
     /// Korean title.
@@ -43,7 +43,7 @@ pub struct Musical {
 
 /// What a customer picked from the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seats {
+pub(crate) struct Seats {
     /// The musical.
     pub musical: &'static Musical,
     /// The performance.
@@ -54,7 +54,7 @@ pub struct Seats {
 
 impl Seats {
     /// The seat counter this choice takes from: `<performance>/<grade>`.
-    pub fn counter_key(&self) -> String {
+    pub(crate) fn counter_key(&self) -> String {
         format!("{}/{}", self.performance.id, self.grade.grade)
     }
 }
@@ -104,7 +104,7 @@ const ARENA: &[Grade] = &[
 ];
 
 /// Every musical on sale.
-pub const MUSICALS: &[Musical] = &[
+pub(crate) const MUSICALS: &[Musical] = &[
     Musical {
         id: "elisabeth",
         title_ko: "엘리자벳",
@@ -144,7 +144,8 @@ pub const MUSICALS: &[Musical] = &[
 
 /// Why a pick is not in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CatalogError {
+#[allow(clippy::enum_variant_names)] // "unknown musical", "unknown grade": the API's own codes
+pub(crate) enum CatalogError {
     /// No such musical.
     #[error("no musical {0:?}")]
     UnknownMusical(String),
@@ -167,7 +168,7 @@ pub enum CatalogError {
 }
 
 /// Looks a pick up.
-pub fn seats(musical: &str, performance: &str, grade: &str) -> Result<Seats, CatalogError> {
+pub(crate) fn seats(musical: &str, performance: &str, grade: &str) -> Result<Seats, CatalogError> {
     let musical = MUSICALS
         .iter()
         .find(|m| m.id == musical)
@@ -196,7 +197,7 @@ pub fn seats(musical: &str, performance: &str, grade: &str) -> Result<Seats, Cat
 }
 
 /// Every pick with its capacity: the seat counters to open.
-pub fn all_seats() -> impl Iterator<Item = Seats> {
+pub(crate) fn all_seats() -> impl Iterator<Item = Seats> {
     MUSICALS.iter().flat_map(|musical| {
         musical.performances.iter().flat_map(move |performance| {
             performance.grades.iter().map(move |grade| Seats {

@@ -1,4 +1,4 @@
 //! The booking domain: the catalog of musicals and the booking aggregate. Pure Rust.
 
-pub mod booking;
-pub mod catalog;
+pub(crate) mod booking;
+pub(crate) mod catalog;

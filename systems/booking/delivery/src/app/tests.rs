@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::adapters::inbound::events::policies;
+use crate::domain::delivery::DeliveryStatus;
 use booking_contracts as contract;
 use kernel::consumer::EventHandler as _;
 use kernel::sql::Storage;
@@ -49,7 +50,8 @@ async fn a_paid_booking_is_queued_once_and_shipped_then_a_cancel_voids_it() {
     table.handle(&event).await.unwrap();
     table.handle(&event).await.unwrap();
     let queued = app
-        .queue(Some(DeliveryStatus::Requested), 0, 10)
+        .store()
+        .queue(Some(DeliveryStatus::Requested.as_str()), 0, 10)
         .await
         .unwrap();
     assert_eq!(queued.len(), 1);
@@ -57,7 +59,7 @@ async fn a_paid_booking_is_queued_once_and_shipped_then_a_cancel_voids_it() {
     assert_eq!(shipped.status, DeliveryStatus::Shipped);
     assert!(app.ship("b-1", "someone else").await.is_err());
     table.handle(&cancel_requested("b-1")).await.unwrap();
-    let canceled = app.get("b-1").await.unwrap();
+    let canceled = app.store().get("b-1").await.unwrap().unwrap();
     assert!(canceled.voided);
     assert!(matches!(
         app.ship("b-1", "CJ 대한통운").await,

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
+pub(crate) enum DeliveryStatus {
     /// In the delivery team's queue.
     Requested,
     /// On its way.
@@ -16,7 +16,7 @@ pub enum DeliveryStatus {
 
 impl DeliveryStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Requested => "Requested",
             Self::Shipped => "Shipped",
@@ -25,7 +25,7 @@ impl DeliveryStatus {
     }
 
     /// Parses a name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         [Self::Requested, Self::Shipped, Self::Canceled]
             .into_iter()
             .find(|s| s.as_str() == value)
@@ -34,7 +34,7 @@ impl DeliveryStatus {
 
 /// What is to be delivered, from the paid booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Parcel {
+pub(crate) struct Parcel {
     /// Who booked.
     pub customer_id: String,
     /// The musical's title.
@@ -53,7 +53,7 @@ pub struct Parcel {
 
 /// Something that happened to a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeliveryEvent {
+pub(crate) enum DeliveryEvent {
     /// Queued.
     Requested,
     /// Shipped by `shipper`.
@@ -70,7 +70,7 @@ pub enum DeliveryEvent {
 
 /// A command the delivery's state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeliveryError {
+pub(crate) enum DeliveryError {
     /// The booking was canceled.
     #[error("the booking was canceled; its ticket is not to be shipped")]
     Canceled,
@@ -81,7 +81,7 @@ pub enum DeliveryError {
 
 /// The aggregate (its id is the booking id).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     /// The booking id.
     pub id: String,
     /// What.
@@ -104,7 +104,11 @@ pub struct Delivery {
 
 impl Delivery {
     /// Queues the ticket of a paid booking.
-    pub fn request(id: &str, parcel: Parcel, now: OffsetDateTime) -> (Self, Vec<DeliveryEvent>) {
+    pub(crate) fn request(
+        id: &str,
+        parcel: Parcel,
+        now: OffsetDateTime,
+    ) -> (Self, Vec<DeliveryEvent>) {
         let mut delivery = Self {
             id: id.to_owned(),
             parcel,
@@ -122,7 +126,7 @@ impl Delivery {
     }
 
     /// The delivery team ships it (repeating by the same shipper changes nothing).
-    pub fn ship(&self, shipper: &str) -> Result<Vec<DeliveryEvent>, DeliveryError> {
+    pub(crate) fn ship(&self, shipper: &str) -> Result<Vec<DeliveryEvent>, DeliveryError> {
         match (self.status, &self.shipper) {
             (DeliveryStatus::Requested, _) => Ok(vec![DeliveryEvent::Shipped {
                 shipper: shipper.to_owned(),
@@ -136,7 +140,7 @@ impl Delivery {
     }
 
     /// The booking was canceled.
-    pub fn cancel(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
+    pub(crate) fn cancel(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
         Ok(match self.status {
             DeliveryStatus::Requested => vec![DeliveryEvent::Canceled { voided: false }],
             DeliveryStatus::Shipped => vec![DeliveryEvent::Canceled { voided: true }],
@@ -145,7 +149,7 @@ impl Delivery {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &DeliveryEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &DeliveryEvent, at: OffsetDateTime) {
         match event {
             DeliveryEvent::Requested => self.status = DeliveryStatus::Requested,
             DeliveryEvent::Shipped { shipper } => {

@@ -1,3 +1,3 @@
 //! The delivery domain. Pure Rust.
 
-pub mod delivery;
+pub(crate) mod delivery;

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::adapters::inbound::events::policies;
+use crate::domain::drink::DrinkStatus;
 use cafeteria_contracts as contract;
 use kernel::consumer::EventHandler as _;
 use kernel::sql::Storage;
@@ -59,7 +60,8 @@ async fn a_paid_order_is_queued_once_and_the_barista_accepts_and_makes_it() {
     let given = paid("o-1").await;
     let queue = given
         .app
-        .queue(Some(DrinkStatus::Queued), 0, 10)
+        .store()
+        .queue(Some(DrinkStatus::Queued.as_str()), 0, 10)
         .await
         .unwrap();
     assert_eq!(queue.len(), 1, "queued once however often delivered");
@@ -85,14 +87,14 @@ async fn a_paid_order_is_queued_once_and_the_barista_accepts_and_makes_it() {
 async fn a_cancel_is_granted_while_queued_and_refused_once_accepted() {
     let given = paid("o-1").await;
     given.cancel_requested("o-1").await;
-    let drink = given.app.get("o-1").await.unwrap();
+    let drink = given.app.store().get("o-1").await.unwrap().unwrap();
     assert_eq!(drink.status, DrinkStatus::Canceled);
     assert!(given.app.accept("o-1", "barista").await.is_err());
 
     let given = paid("o-2").await;
     given.app.accept("o-2", "barista").await.unwrap();
     given.cancel_requested("o-2").await;
-    let drink = given.app.get("o-2").await.unwrap();
+    let drink = given.app.store().get("o-2").await.unwrap().unwrap();
     assert_eq!(drink.status, DrinkStatus::Receipted, "the barista goes on");
     assert_eq!(
         given.published("o-2").await.last().map(String::as_str),

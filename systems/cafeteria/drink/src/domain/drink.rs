@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 /// Where a drink stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DrinkStatus {
+pub(crate) enum DrinkStatus {
     /// Waiting for the barista.
     Queued,
     /// Accepted by the barista (접수): no cancel any more.
@@ -25,7 +25,7 @@ const ALL_STATUSES: [DrinkStatus; 4] = [
 
 impl DrinkStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "Queued",
             Self::Receipted => "Receipted",
@@ -35,14 +35,14 @@ impl DrinkStatus {
     }
 
     /// Parses a name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         ALL_STATUSES.into_iter().find(|s| s.as_str() == value)
     }
 }
 
 /// What the barista makes, from the paid order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cup {
+pub(crate) struct Cup {
     /// Who ordered.
     pub customer_id: String,
     /// The menu's drink id.
@@ -55,7 +55,7 @@ pub struct Cup {
 
 /// Something that happened to a drink.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DrinkEvent {
+pub(crate) enum DrinkEvent {
     /// In the queue.
     Queued,
     /// Accepted by `barista`.
@@ -73,7 +73,7 @@ pub enum DrinkEvent {
 
 /// A barista's command the drink's state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DrinkError {
+pub(crate) enum DrinkError {
     /// The order was canceled.
     #[error("the order was canceled; the drink is not to be made")]
     Canceled,
@@ -84,7 +84,7 @@ pub enum DrinkError {
 
 /// The aggregate (its id is the order id).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Drink {
+pub(crate) struct Drink {
     /// The order id.
     pub id: String,
     /// What.
@@ -103,7 +103,7 @@ pub struct Drink {
 
 impl Drink {
     /// Queues the drink of a paid order.
-    pub fn queue(id: &str, cup: Cup, now: OffsetDateTime) -> (Self, Vec<DrinkEvent>) {
+    pub(crate) fn queue(id: &str, cup: Cup, now: OffsetDateTime) -> (Self, Vec<DrinkEvent>) {
         let mut drink = Self {
             id: id.to_owned(),
             cup,
@@ -119,7 +119,7 @@ impl Drink {
     }
 
     /// The barista accepts the order (again: nothing changes).
-    pub fn accept(&self, barista: &str) -> Result<Vec<DrinkEvent>, DrinkError> {
+    pub(crate) fn accept(&self, barista: &str) -> Result<Vec<DrinkEvent>, DrinkError> {
         match self.status {
             DrinkStatus::Queued => Ok(vec![DrinkEvent::Receipted {
                 barista: barista.to_owned(),
@@ -130,7 +130,7 @@ impl Drink {
     }
 
     /// The barista made the drink (again: nothing changes).
-    pub fn make(&self) -> Result<Vec<DrinkEvent>, DrinkError> {
+    pub(crate) fn make(&self) -> Result<Vec<DrinkEvent>, DrinkError> {
         match self.status {
             DrinkStatus::Receipted => Ok(vec![DrinkEvent::Made]),
             DrinkStatus::Made => Ok(vec![]),
@@ -140,7 +140,7 @@ impl Drink {
     }
 
     /// The customer asked to cancel: granted while queued, refused once accepted.
-    pub fn cancel(&self) -> Result<Vec<DrinkEvent>, DrinkError> {
+    pub(crate) fn cancel(&self) -> Result<Vec<DrinkEvent>, DrinkError> {
         Ok(match self.status {
             DrinkStatus::Queued => vec![DrinkEvent::Canceled],
             DrinkStatus::Receipted | DrinkStatus::Made => vec![DrinkEvent::CancelRefused],
@@ -149,7 +149,7 @@ impl Drink {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &DrinkEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &DrinkEvent, at: OffsetDateTime) {
         match event {
             DrinkEvent::Queued => self.status = DrinkStatus::Queued,
             DrinkEvent::Receipted { barista } => {

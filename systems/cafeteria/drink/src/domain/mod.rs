@@ -1,3 +1,3 @@
 //! The drink domain: a paid order's drink in the barista's queue.
 
-pub mod drink;
+pub(crate) mod drink;

@@ -1,4 +1,4 @@
 //! Adapters: REST, gRPC and the policy table in, the stored form and integration events out.
 
-pub mod inbound;
-pub mod outbound;
+pub(crate) mod inbound;
+pub(crate) mod outbound;

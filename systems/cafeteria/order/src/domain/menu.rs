@@ -3,7 +3,7 @@
 
 /// A drink on the menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Drink {
+pub(crate) struct Drink {
     /// Stable id (`americano`).
     pub id: &'static str,
     /// Korean name.
@@ -15,7 +15,7 @@ pub struct Drink {
 }
 
 /// Everything on the menu.
-pub const MENU: &[Drink] = &[
+pub(crate) const MENU: &[Drink] = &[
     Drink {
         id: "americano",
         name_ko: "아메리카노",
@@ -55,6 +55,6 @@ pub const MENU: &[Drink] = &[
 ];
 
 /// The drink with `id`.
-pub fn drink(id: &str) -> Option<&'static Drink> {
+pub(crate) fn drink(id: &str) -> Option<&'static Drink> {
     MENU.iter().find(|d| d.id == id)
 }

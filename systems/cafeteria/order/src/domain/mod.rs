@@ -1,4 +1,4 @@
 //! The order domain: the menu and the drink order aggregate.
 
-pub mod menu;
-pub mod order;
+pub(crate) mod menu;
+pub(crate) mod order;

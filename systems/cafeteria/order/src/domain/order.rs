@@ -6,11 +6,11 @@ use super::menu::Drink;
 use time::OffsetDateTime;
 
 /// At most this many cups per order.
-pub const MAX_QTY: u32 = 20;
+pub(crate) const MAX_QTY: u32 = 20;
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
+pub(crate) enum OrderStatus {
     /// Waiting for payment.
     PaymentPending,
     /// Paid: the barista makes it.
@@ -33,7 +33,7 @@ const STATUSES: [OrderStatus; 5] = [
 
 impl OrderStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::PaymentPending => "PaymentPending",
             Self::Ordered => "Ordered",
@@ -44,14 +44,14 @@ impl OrderStatus {
     }
 
     /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         STATUSES.into_iter().find(|s| s.as_str() == value)
     }
 }
 
 /// Something that happened to an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrderEvent {
+pub(crate) enum OrderEvent {
     /// Made, waiting for payment.
     Placed,
     /// Payment approved at `paid_at`.
@@ -81,7 +81,7 @@ pub enum OrderEvent {
 /// A command the order's state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("an order that is {status} cannot be {action}")]
-pub struct NotAllowed {
+pub(crate) struct NotAllowed {
     /// The state.
     pub status: &'static str,
     /// What was asked.
@@ -90,7 +90,7 @@ pub struct NotAllowed {
 
 /// The aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DrinkOrder {
+pub(crate) struct DrinkOrder {
     /// Order id (the correlation key).
     pub id: String,
     /// Who ordered.
@@ -121,7 +121,7 @@ pub struct DrinkOrder {
 
 impl DrinkOrder {
     /// Makes an order for `qty` cups of `drink`, waiting for its payment.
-    pub fn place(
+    pub(crate) fn place(
         id: String,
         customer_id: &str,
         drink: &'static Drink,
@@ -150,7 +150,7 @@ impl DrinkOrder {
     }
 
     /// The price: menu price × cups (KRW).
-    pub fn amount(&self) -> i64 {
+    pub(crate) fn amount(&self) -> i64 {
         self.drink.price * i64::from(self.qty)
     }
 
@@ -162,7 +162,7 @@ impl DrinkOrder {
     }
 
     /// Payment approved at `now`.
-    pub fn pay(
+    pub(crate) fn pay(
         &self,
         payment_id: &str,
         now: OffsetDateTime,
@@ -180,7 +180,7 @@ impl DrinkOrder {
     }
 
     /// Not paid, for good.
-    pub fn fail(&self, reason: &str) -> Result<Vec<OrderEvent>, NotAllowed> {
+    pub(crate) fn fail(&self, reason: &str) -> Result<Vec<OrderEvent>, NotAllowed> {
         let reason = reason.to_owned();
         match self.status {
             OrderStatus::PaymentPending => Ok(vec![OrderEvent::Failed { reason }]),
@@ -190,7 +190,7 @@ impl DrinkOrder {
     }
 
     /// The payment's outcome could not be learned in time.
-    pub fn leave_unconfirmed(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
+    pub(crate) fn leave_unconfirmed(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
         match self.status {
             OrderStatus::PaymentPending if !self.payment_unconfirmed => {
                 Ok(vec![OrderEvent::PaymentUnconfirmed])
@@ -201,7 +201,7 @@ impl DrinkOrder {
     }
 
     /// The customer cancels: the drink is canceled unless the barista accepted it already.
-    pub fn request_cancel(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
+    pub(crate) fn request_cancel(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
         match self.status {
             OrderStatus::Ordered => Ok(vec![OrderEvent::CancelRequested]),
             OrderStatus::CancelRequested | OrderStatus::Canceled => Ok(vec![]),
@@ -210,7 +210,7 @@ impl DrinkOrder {
     }
 
     /// The drink was canceled: payment refunds.
-    pub fn drink_canceled(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
+    pub(crate) fn drink_canceled(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
         match self.status {
             OrderStatus::CancelRequested if !self.refund_requested => {
                 Ok(vec![OrderEvent::RefundRequested])
@@ -220,7 +220,7 @@ impl DrinkOrder {
     }
 
     /// The barista had accepted the drink: the order stands (the compensation).
-    pub fn cancel_refused(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
+    pub(crate) fn cancel_refused(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
         match self.status {
             OrderStatus::CancelRequested if !self.refund_requested => {
                 Ok(vec![OrderEvent::Restored])
@@ -230,7 +230,7 @@ impl DrinkOrder {
     }
 
     /// Payment refunded: canceled.
-    pub fn refunded(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
+    pub(crate) fn refunded(&self) -> Result<Vec<OrderEvent>, NotAllowed> {
         match self.status {
             OrderStatus::CancelRequested => Ok(vec![OrderEvent::Canceled]),
             _ => Ok(vec![]),
@@ -238,7 +238,7 @@ impl DrinkOrder {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &OrderEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &OrderEvent, at: OffsetDateTime) {
         match event {
             OrderEvent::Placed => self.status = OrderStatus::PaymentPending,
             OrderEvent::Paid {

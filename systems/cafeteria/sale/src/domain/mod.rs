@@ -1,3 +1,3 @@
 //! The sale domain: a customer's sales of a month, a ledger with its running total.
 
-pub mod sales;
+pub(crate) mod sales;

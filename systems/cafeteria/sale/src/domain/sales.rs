@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 /// What a ledger row records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entry {
+pub(crate) enum Entry {
     /// A payment was approved.
     Payment,
     /// A payment was refunded.
@@ -15,7 +15,7 @@ pub enum Entry {
 
 impl Entry {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Payment => "payment",
             Self::Refund => "refund",
@@ -23,7 +23,7 @@ impl Entry {
     }
 
     /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         [Self::Payment, Self::Refund]
             .into_iter()
             .find(|e| e.as_str() == value)
@@ -32,7 +32,7 @@ impl Entry {
 
 /// A row of the sales page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
+pub(crate) struct Row {
     /// The order paid for.
     pub order_id: String,
     /// Payment or refund.
@@ -47,7 +47,7 @@ pub struct Row {
 
 /// Something that happened to a month's sales.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SalesEvent {
+pub(crate) enum SalesEvent {
     /// A payment of `amount` counted.
     Counted {
         /// The order.
@@ -70,7 +70,7 @@ pub enum SalesEvent {
 
 /// The aggregate: one customer's month (id `<customer>/<YYYY-MM>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MonthlySales {
+pub(crate) struct MonthlySales {
     /// `<customer>/<YYYY-MM>`.
     pub id: String,
     /// Whose.
@@ -87,12 +87,12 @@ pub struct MonthlySales {
 
 impl MonthlySales {
     /// The id of `customer_id`'s sales of `month`.
-    pub fn id_of(customer_id: &str, month: &str) -> String {
+    pub(crate) fn id_of(customer_id: &str, month: &str) -> String {
         format!("{customer_id}/{month}")
     }
 
     /// No sales yet for `customer_id` in `month`.
-    pub fn open(customer_id: &str, month: &str) -> Self {
+    pub(crate) fn open(customer_id: &str, month: &str) -> Self {
         Self {
             id: Self::id_of(customer_id, month),
             customer_id: customer_id.to_owned(),
@@ -110,7 +110,7 @@ impl MonthlySales {
     }
 
     /// An approved payment: counted once, however often it is told.
-    pub fn count(&self, order_id: &str, amount: i64, at: OffsetDateTime) -> Vec<SalesEvent> {
+    pub(crate) fn count(&self, order_id: &str, amount: i64, at: OffsetDateTime) -> Vec<SalesEvent> {
         if self.has(order_id, Entry::Payment) {
             return vec![];
         }
@@ -124,7 +124,12 @@ impl MonthlySales {
 
     /// A refund of a payment counted in this month: subtracted once; a payment never counted
     /// here is not subtracted.
-    pub fn refund(&self, order_id: &str, amount: i64, at: OffsetDateTime) -> Vec<SalesEvent> {
+    pub(crate) fn refund(
+        &self,
+        order_id: &str,
+        amount: i64,
+        at: OffsetDateTime,
+    ) -> Vec<SalesEvent> {
         if !self.has(order_id, Entry::Payment) || self.has(order_id, Entry::Refund) {
             return vec![];
         }
@@ -137,7 +142,7 @@ impl MonthlySales {
     }
 
     /// Moves the state: the total and a new row.
-    pub fn apply(&mut self, event: &SalesEvent) {
+    pub(crate) fn apply(&mut self, event: &SalesEvent) {
         let (order_id, entry, amount, at) = match event {
             SalesEvent::Counted {
                 order_id,

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 /// A gift of the catalog.
 #[derive(Debug, PartialEq, Eq)]
-pub struct GiftDef {
+pub(crate) struct GiftDef {
     /// Stable code.
     pub code: &'static str,
     /// Korean and English name.
@@ -19,7 +19,7 @@ pub struct GiftDef {
 }
 
 /// The catalog.
-pub const CATALOG: &[GiftDef] = &[
+pub(crate) const CATALOG: &[GiftDef] = &[
     GiftDef {
         code: "coffee-coupon",
         name: "커피 쿠폰 Coffee coupon",
@@ -47,7 +47,7 @@ pub const CATALOG: &[GiftDef] = &[
 ];
 
 /// A gift of the catalog by its code.
-pub fn gift(code: &str) -> Option<&'static GiftDef> {
+pub(crate) fn gift(code: &str) -> Option<&'static GiftDef> {
     CATALOG.iter().find(|g| g.code == code)
 }
 
@@ -64,14 +64,14 @@ pub enum GiftError {
 
 /// Something that happened to a hand-out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HandOutEvent {
+pub(crate) enum HandOutEvent {
     /// The gift was handed out (one unit of stock taken).
     HandedOut,
 }
 
 /// The aggregate: the gift handed out for one wallet entry (its id is the entry's).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandOut {
+pub(crate) struct HandOut {
     /// The wallet entry.
     pub id: String,
     /// The achievement (the correlation key).
@@ -88,7 +88,7 @@ pub struct HandOut {
 
 /// What the wallet asks for.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     /// The wallet entry.
     pub entry_id: String,
     /// The achievement.
@@ -104,7 +104,7 @@ pub struct Request {
 impl HandOut {
     /// Hands a gift out for an entry, if its tier is high enough (the stock is the store's
     /// counter: short stock refuses the whole change).
-    pub fn give(
+    pub(crate) fn give(
         request: Request,
         now: OffsetDateTime,
     ) -> Result<(Self, Vec<HandOutEvent>), GiftError> {

@@ -1,3 +1,3 @@
 //! The gift domain: pure Rust.
 
-pub mod gift;
+pub(crate) mod gift;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 /// A mission of the board and the reward it earns.
 #[derive(Debug, PartialEq, Eq)]
-pub struct MissionDef {
+pub(crate) struct MissionDef {
     /// Stable code.
     pub code: &'static str,
     /// Korean title.
@@ -21,7 +21,7 @@ pub struct MissionDef {
 }
 
 /// The mission board.
-pub const BOARD: &[MissionDef] = &[
+pub(crate) const BOARD: &[MissionDef] = &[
     MissionDef {
         code: "tutorial",
         title_ko: "튜토리얼 완료",
@@ -60,13 +60,13 @@ pub const BOARD: &[MissionDef] = &[
 ];
 
 /// A mission of the board by its code.
-pub fn mission(code: &str) -> Option<&'static MissionDef> {
+pub(crate) fn mission(code: &str) -> Option<&'static MissionDef> {
     BOARD.iter().find(|m| m.code == code)
 }
 
 /// Something that happened to an achievement.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MissionEvent {
+pub(crate) enum MissionEvent {
     /// Achieved.
     Achieved,
     /// Its reward was allocated.
@@ -78,7 +78,7 @@ pub enum MissionEvent {
 
 /// The aggregate: one player's achievement of one mission.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mission {
+pub(crate) struct Mission {
     /// Its id, the correlation key of the whole chain.
     pub id: String,
     /// Who achieved it.
@@ -100,7 +100,7 @@ pub struct Mission {
 impl Mission {
     /// A player achieves a mission of the board (a second time is refused by the store: one
     /// achievement per player and code).
-    pub fn achieve(
+    pub(crate) fn achieve(
         id: String,
         player_id: &str,
         def: &'static MissionDef,
@@ -123,7 +123,7 @@ impl Mission {
     }
 
     /// The reward allocated for it (again: nothing changes).
-    pub fn record_reward(
+    pub(crate) fn record_reward(
         &self,
         reward_id: &str,
     ) -> Result<Vec<MissionEvent>, std::convert::Infallible> {
@@ -136,7 +136,7 @@ impl Mission {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &MissionEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &MissionEvent, at: OffsetDateTime) {
         if let MissionEvent::RewardRecorded { reward_id } = event {
             self.reward_id = Some(reward_id.clone());
         }

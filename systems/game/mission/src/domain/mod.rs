@@ -1,3 +1,3 @@
 //! The mission domain: pure Rust.
 
-pub mod mission;
+pub(crate) mod mission;

@@ -1,3 +1,3 @@
 //! The reward domain: pure Rust.
 
-pub mod reward;
+pub(crate) mod reward;

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 /// Where a reward stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RewardStatus {
+pub(crate) enum RewardStatus {
     /// Allocated for its mission.
     Allocated,
     /// In the player's wallet.
@@ -17,7 +17,7 @@ pub enum RewardStatus {
 
 impl RewardStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Allocated => "Allocated",
             Self::Issued => "Issued",
@@ -26,7 +26,7 @@ impl RewardStatus {
     }
 
     /// Parses a name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         [Self::Allocated, Self::Issued, Self::Exchanged]
             .into_iter()
             .find(|s| s.as_str() == value)
@@ -35,7 +35,7 @@ impl RewardStatus {
 
 /// Something that happened to a reward.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RewardEvent {
+pub(crate) enum RewardEvent {
     /// Allocated.
     Allocated,
     /// Issued to the wallet as `entry_id`.
@@ -49,7 +49,7 @@ pub enum RewardEvent {
 
 /// The aggregate (its id is the achievement's: one reward per achieved mission).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reward {
+pub(crate) struct Reward {
     /// The achievement id.
     pub id: String,
     /// The reward's own id.
@@ -74,7 +74,7 @@ pub struct Reward {
 
 impl Reward {
     /// Allocates the reward of an achieved mission.
-    pub fn allocate(
+    pub(crate) fn allocate(
         mission_id: &str,
         reward_id: String,
         player_id: &str,
@@ -97,7 +97,10 @@ impl Reward {
     }
 
     /// The wallet issued it (again: nothing changes).
-    pub fn issue(&self, entry_id: &str) -> Result<Vec<RewardEvent>, std::convert::Infallible> {
+    pub(crate) fn issue(
+        &self,
+        entry_id: &str,
+    ) -> Result<Vec<RewardEvent>, std::convert::Infallible> {
         Ok(match self.status {
             RewardStatus::Allocated => vec![RewardEvent::Issued {
                 entry_id: entry_id.to_owned(),
@@ -107,7 +110,7 @@ impl Reward {
     }
 
     /// Its entry was exchanged (again: nothing changes).
-    pub fn exchange(&self) -> Result<Vec<RewardEvent>, std::convert::Infallible> {
+    pub(crate) fn exchange(&self) -> Result<Vec<RewardEvent>, std::convert::Infallible> {
         Ok(match self.status {
             RewardStatus::Exchanged => vec![],
             _ => vec![RewardEvent::Exchanged],
@@ -115,7 +118,7 @@ impl Reward {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &RewardEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &RewardEvent, at: OffsetDateTime) {
         match event {
             RewardEvent::Allocated => self.status = RewardStatus::Allocated,
             RewardEvent::Issued { entry_id } => {

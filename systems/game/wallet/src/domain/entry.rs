@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 /// Where an entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryStatus {
+pub(crate) enum EntryStatus {
     /// In the wallet, to exchange.
     Issued,
     /// Exchanged for a gift.
@@ -16,7 +16,7 @@ pub enum EntryStatus {
 
 impl EntryStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Issued => "Issued",
             Self::Exchanged => "Exchanged",
@@ -24,7 +24,7 @@ impl EntryStatus {
     }
 
     /// Parses a name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         [Self::Issued, Self::Exchanged]
             .into_iter()
             .find(|s| s.as_str() == value)
@@ -33,7 +33,7 @@ impl EntryStatus {
 
 /// The gift an entry was exchanged for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gift {
+pub(crate) struct Gift {
     /// Its code.
     pub code: String,
     /// Its name.
@@ -42,7 +42,7 @@ pub struct Gift {
 
 /// Something that happened to an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryEvent {
+pub(crate) enum EntryEvent {
     /// Issued to the wallet.
     Issued,
     /// Exchanged for a gift.
@@ -59,7 +59,7 @@ pub enum EntryError {
 
 /// The reward an entry holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Voucher {
+pub(crate) struct Voucher {
     /// The achievement (the correlation key).
     pub mission_id: String,
     /// The reward.
@@ -72,7 +72,7 @@ pub struct Voucher {
 
 /// The aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Its id.
     pub id: String,
     /// Whose.
@@ -93,7 +93,7 @@ pub struct Entry {
 
 impl Entry {
     /// Issues an allocated reward to the player's wallet.
-    pub fn issue(
+    pub(crate) fn issue(
         id: String,
         player_id: &str,
         voucher: Voucher,
@@ -113,7 +113,7 @@ impl Entry {
     }
 
     /// Whether it may still be exchanged (before asking gift).
-    pub fn may_exchange(&self) -> Result<(), EntryError> {
+    pub(crate) fn may_exchange(&self) -> Result<(), EntryError> {
         match self.status {
             EntryStatus::Issued => Ok(()),
             EntryStatus::Exchanged => Err(EntryError::AlreadyExchanged),
@@ -121,7 +121,7 @@ impl Entry {
     }
 
     /// Gift handed `gift` out for it (again: nothing changes).
-    pub fn confirm(&self, gift: &Gift) -> Result<Vec<EntryEvent>, EntryError> {
+    pub(crate) fn confirm(&self, gift: &Gift) -> Result<Vec<EntryEvent>, EntryError> {
         Ok(match self.status {
             EntryStatus::Issued => vec![EntryEvent::Exchanged(gift.clone())],
             EntryStatus::Exchanged => vec![],
@@ -129,7 +129,7 @@ impl Entry {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &EntryEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &EntryEvent, at: OffsetDateTime) {
         match event {
             EntryEvent::Issued => self.status = EntryStatus::Issued,
             EntryEvent::Exchanged(gift) => {

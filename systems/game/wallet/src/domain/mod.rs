@@ -1,3 +1,3 @@
 //! The wallet domain: pure Rust.
 
-pub mod entry;
+pub(crate) mod entry;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
+pub(crate) enum DeliveryStatus {
     /// Nothing known yet (only ever in memory, before a first event).
     Unknown,
     /// Stock reserved; to be delivered.
@@ -32,7 +32,7 @@ const ALL_STATUSES: [DeliveryStatus; 5] = [
 
 impl DeliveryStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Unknown => "Unknown",
             Self::Scheduled => "Scheduled",
@@ -44,14 +44,14 @@ impl DeliveryStatus {
     }
 
     /// Parses a name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         ALL_STATUSES.into_iter().find(|s| s.as_str() == value)
     }
 }
 
 /// What is delivered, from the rental order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Parcel {
+pub(crate) struct Parcel {
     /// Who rents.
     pub customer_id: String,
     /// The product.
@@ -64,7 +64,7 @@ pub struct Parcel {
 
 /// Something that happened to a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeliveryEvent {
+pub(crate) enum DeliveryEvent {
     /// Stock taken, delivery scheduled.
     Scheduled,
     /// Too little stock: the rental is to be canceled.
@@ -83,7 +83,7 @@ pub enum DeliveryEvent {
 
 /// A command the delivery's state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeliveryError {
+pub(crate) enum DeliveryError {
     /// Delivered already: return it instead.
     #[error("the products are delivered already; return them instead")]
     AlreadyDelivered,
@@ -100,7 +100,7 @@ pub enum DeliveryError {
 
 /// The aggregate (its id is the rental id).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     /// The rental id.
     pub id: String,
     /// What (empty for a tombstone).
@@ -118,16 +118,16 @@ pub struct Delivery {
 }
 
 /// The reasons a delivery is canceled.
-pub mod reason {
+pub(crate) mod reason {
     /// Too little stock.
-    pub const OUT_OF_STOCK: &str = "out_of_stock";
+    pub(crate) const OUT_OF_STOCK: &str = "out_of_stock";
     /// The customer canceled.
-    pub const CUSTOMER: &str = "customer";
+    pub(crate) const CUSTOMER: &str = "customer";
 }
 
 impl Delivery {
     /// A delivery nothing is known of yet (what a cancel finds before the order).
-    pub fn unknown(id: &str, now: OffsetDateTime) -> Self {
+    pub(crate) fn unknown(id: &str, now: OffsetDateTime) -> Self {
         Self {
             id: id.to_owned(),
             parcel: Parcel::default(),
@@ -141,12 +141,16 @@ impl Delivery {
 
     /// A rental order: scheduled, taking its stock (the store refuses it when the stock is
     /// short; then [`Self::out_of_stock`]).
-    pub fn schedule(id: &str, parcel: Parcel, now: OffsetDateTime) -> (Self, Vec<DeliveryEvent>) {
+    pub(crate) fn schedule(
+        id: &str,
+        parcel: Parcel,
+        now: OffsetDateTime,
+    ) -> (Self, Vec<DeliveryEvent>) {
         Self::first(id, parcel, DeliveryEvent::Scheduled, now)
     }
 
     /// A rental order the stock does not cover.
-    pub fn out_of_stock(
+    pub(crate) fn out_of_stock(
         id: &str,
         parcel: Parcel,
         now: OffsetDateTime,
@@ -169,7 +173,7 @@ impl Delivery {
     }
 
     /// The customer cancels (again: nothing changes): granted until delivered.
-    pub fn cancel(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
+    pub(crate) fn cancel(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
         match self.status {
             DeliveryStatus::Unknown => Ok(vec![DeliveryEvent::Tombstoned]),
             DeliveryStatus::Scheduled => Ok(vec![DeliveryEvent::Canceled]),
@@ -181,7 +185,7 @@ impl Delivery {
     }
 
     /// The team delivers (again: nothing changes).
-    pub fn deliver(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
+    pub(crate) fn deliver(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
         match self.status {
             DeliveryStatus::Scheduled => Ok(vec![DeliveryEvent::Delivered]),
             DeliveryStatus::Canceled | DeliveryStatus::Unknown => Err(DeliveryError::Canceled),
@@ -190,7 +194,7 @@ impl Delivery {
     }
 
     /// The customer asked to return the products (only delivered ones; again: nothing).
-    pub fn request_return(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
+    pub(crate) fn request_return(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
         match self.status {
             DeliveryStatus::Delivered => Ok(vec![DeliveryEvent::ReturnRequested]),
             DeliveryStatus::ReturnRequested | DeliveryStatus::Collected => Ok(vec![]),
@@ -199,7 +203,7 @@ impl Delivery {
     }
 
     /// The team collects returned products (again: nothing changes).
-    pub fn collect(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
+    pub(crate) fn collect(&self) -> Result<Vec<DeliveryEvent>, DeliveryError> {
         match self.status {
             DeliveryStatus::ReturnRequested => Ok(vec![DeliveryEvent::Collected]),
             DeliveryStatus::Collected => Ok(vec![]),
@@ -210,7 +214,7 @@ impl Delivery {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &DeliveryEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &DeliveryEvent, at: OffsetDateTime) {
         self.status = match event {
             DeliveryEvent::Scheduled => DeliveryStatus::Scheduled,
             DeliveryEvent::Delivered => DeliveryStatus::Delivered,

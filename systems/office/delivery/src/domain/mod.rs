@@ -1,4 +1,4 @@
 //! The delivery team's domain: pure Rust.
 
-pub mod delivery;
-pub mod stock;
+pub(crate) mod delivery;
+pub(crate) mod stock;

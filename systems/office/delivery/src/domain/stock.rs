@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 /// Something that moved a product's stock from the product team's side.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StockEvent {
+pub(crate) enum StockEvent {
     /// Registered with `qty` units.
     Registered {
         /// Units.
@@ -20,7 +20,7 @@ pub enum StockEvent {
 
 /// The aggregate (its id is the product id).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockItem {
+pub(crate) struct StockItem {
     /// The product id.
     pub id: String,
     /// Its name.
@@ -33,7 +33,7 @@ pub struct StockItem {
 
 impl StockItem {
     /// A registered product with its first units.
-    pub fn register(
+    pub(crate) fn register(
         id: &str,
         name: &str,
         qty: u32,
@@ -49,7 +49,7 @@ impl StockItem {
     }
 
     /// More units.
-    pub fn restock(&self, qty: u32) -> Vec<StockEvent> {
+    pub(crate) fn restock(&self, qty: u32) -> Vec<StockEvent> {
         vec![StockEvent::Restocked { qty }]
     }
 }

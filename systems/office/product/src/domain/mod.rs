@@ -1,3 +1,3 @@
 //! The product team's domain: pure Rust.
 
-pub mod product;
+pub(crate) mod product;

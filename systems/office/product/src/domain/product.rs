@@ -5,17 +5,18 @@
 use time::OffsetDateTime;
 
 /// Longest product name.
-pub const MAX_NAME: usize = 100;
+pub(crate) const MAX_NAME: usize = 100;
 /// Highest daily rate in KRW.
-pub const MAX_RATE: i64 = 10_000_000;
+pub(crate) const MAX_RATE: i64 = 10_000_000;
 /// Most units registered or restocked at once.
-pub const MAX_QTY: u32 = 10_000;
+pub(crate) const MAX_QTY: u32 = 10_000;
 /// Units a product starts with unless the team says otherwise (the seed's `@ColumnDefault("10")`).
-pub const DEFAULT_QTY: u32 = 10;
+pub(crate) const DEFAULT_QTY: u32 = 10;
 
 /// A product command the rules refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProductError {
+#[allow(clippy::enum_variant_names)] // invalid_name, invalid_daily_rate: the API's own codes
+pub(crate) enum ProductError {
     /// No name, or too long a one.
     #[error("name must be 1 to {MAX_NAME} characters")]
     InvalidName,
@@ -29,7 +30,7 @@ pub enum ProductError {
 
 /// Something that happened to a product.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProductEvent {
+pub(crate) enum ProductEvent {
     /// Registered with its first stock.
     Registered,
     /// `quantity` more units.
@@ -41,7 +42,7 @@ pub enum ProductEvent {
 
 /// The aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Product {
+pub(crate) struct Product {
     /// Its id.
     pub id: String,
     /// Its name.
@@ -60,7 +61,7 @@ pub struct Product {
 
 impl Product {
     /// Registers a product (`qty` defaults to ten).
-    pub fn register(
+    pub(crate) fn register(
         id: String,
         name: &str,
         daily_rate: i64,
@@ -93,7 +94,7 @@ impl Product {
     }
 
     /// Adds `quantity` units.
-    pub fn restock(&self, quantity: u32) -> Result<Vec<ProductEvent>, ProductError> {
+    pub(crate) fn restock(&self, quantity: u32) -> Result<Vec<ProductEvent>, ProductError> {
         if !(1..=MAX_QTY).contains(&quantity) {
             return Err(ProductError::InvalidQty);
         }
@@ -101,7 +102,7 @@ impl Product {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &ProductEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &ProductEvent, at: OffsetDateTime) {
         match event {
             ProductEvent::Registered => {}
             ProductEvent::Restocked { quantity } => self.qty += quantity,

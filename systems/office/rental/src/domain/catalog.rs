@@ -3,7 +3,7 @@
 
 /// A product rental has heard of.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogEntry {
+pub(crate) struct CatalogEntry {
     /// The product id.
     pub id: String,
     /// Its name.
@@ -16,7 +16,7 @@ pub struct CatalogEntry {
 
 /// What the catalog heard.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CatalogEvent {
+pub(crate) enum CatalogEvent {
     /// A product with its name and rate.
     Listed {
         /// Its name.
@@ -28,7 +28,7 @@ pub enum CatalogEvent {
 
 impl CatalogEntry {
     /// A product not heard of yet.
-    pub fn unheard(id: &str) -> Self {
+    pub(crate) fn unheard(id: &str) -> Self {
         Self {
             id: id.to_owned(),
             name: String::new(),
@@ -38,7 +38,7 @@ impl CatalogEntry {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &CatalogEvent) {
+    pub(crate) fn apply(&mut self, event: &CatalogEvent) {
         let CatalogEvent::Listed { name, daily_rate } = event;
         self.name = name.clone();
         self.daily_rate = *daily_rate;

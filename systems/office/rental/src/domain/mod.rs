@@ -1,4 +1,4 @@
 //! Rental's domain: pure Rust.
 
-pub mod catalog;
-pub mod rental;
+pub(crate) mod catalog;
+pub(crate) mod rental;

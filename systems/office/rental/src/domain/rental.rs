@@ -7,13 +7,13 @@
 use time::{Date, OffsetDateTime};
 
 /// Most units in one rental.
-pub const MAX_QTY: u32 = 100;
+pub(crate) const MAX_QTY: u32 = 100;
 /// Longest rental in days.
-pub const MAX_DAYS: i64 = 365;
+pub(crate) const MAX_DAYS: i64 = 365;
 
 /// Where a rental stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RentalStatus {
+pub(crate) enum RentalStatus {
     /// Ordered; delivery has not answered yet.
     Ordered,
     /// Delivery reserved the stock.
@@ -39,7 +39,7 @@ const ALL_STATUSES: [RentalStatus; 6] = [
 
 impl RentalStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Ordered => "Ordered",
             Self::Scheduled => "Scheduled",
@@ -51,14 +51,14 @@ impl RentalStatus {
     }
 
     /// Parses a name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         ALL_STATUSES.into_iter().find(|s| s.as_str() == value)
     }
 }
 
 /// What is rented, from rental's catalog replica.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
+pub(crate) struct Item {
     /// The product.
     pub product_id: String,
     /// Its name.
@@ -71,7 +71,7 @@ pub struct Item {
 
 /// The days rented, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Period {
+pub(crate) struct Period {
     /// First day.
     pub from: Date,
     /// Last day.
@@ -80,14 +80,14 @@ pub struct Period {
 
 impl Period {
     /// Days rented.
-    pub fn days(&self) -> i64 {
+    pub(crate) fn days(&self) -> i64 {
         (self.to - self.from).whole_days() + 1
     }
 }
 
 /// Something that happened to a rental.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RentalEvent {
+pub(crate) enum RentalEvent {
     /// Ordered.
     Ordered,
     /// Delivery reserved the stock.
@@ -128,16 +128,16 @@ pub enum RentalError {
 }
 
 /// The reasons a rental is canceled.
-pub mod reason {
+pub(crate) mod reason {
     /// Delivery had too little stock (재고부족).
-    pub const OUT_OF_STOCK: &str = "out_of_stock";
+    pub(crate) const OUT_OF_STOCK: &str = "out_of_stock";
     /// The customer canceled before delivery.
-    pub const CUSTOMER: &str = "customer";
+    pub(crate) const CUSTOMER: &str = "customer";
 }
 
 /// The aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rental {
+pub(crate) struct Rental {
     /// Its id, the correlation key.
     pub id: String,
     /// Who rents.
@@ -162,7 +162,7 @@ pub struct Rental {
 
 /// A rental request, checked by [`Rental::order`].
 #[derive(Debug, Clone)]
-pub struct Order {
+pub(crate) struct Order {
     /// Who rents.
     pub customer_id: String,
     /// What.
@@ -175,7 +175,7 @@ pub struct Order {
 
 impl Rental {
     /// Orders a rental starting no earlier than `today`.
-    pub fn order(
+    pub(crate) fn order(
         id: String,
         order: Order,
         today: Date,
@@ -206,7 +206,7 @@ impl Rental {
     }
 
     /// KRW: daily rate × qty × days.
-    pub fn amount(&self) -> i64 {
+    pub(crate) fn amount(&self) -> i64 {
         self.item.daily_rate * i64::from(self.item.qty) * self.period.days()
     }
 
@@ -215,7 +215,7 @@ impl Rental {
     }
 
     /// Whether a cancel may be asked of delivery: before delivery (a canceled one: nothing to do).
-    pub fn may_cancel(&self) -> Result<bool, RentalError> {
+    pub(crate) fn may_cancel(&self) -> Result<bool, RentalError> {
         match self.status {
             RentalStatus::Ordered | RentalStatus::Scheduled => Ok(true),
             RentalStatus::Canceled => Ok(false),
@@ -224,21 +224,21 @@ impl Rental {
     }
 
     /// Delivery canceled (by the customer's cancel, or a cancel whose answer was lost).
-    pub fn cancel(&self) -> Result<Vec<RentalEvent>, RentalError> {
+    pub(crate) fn cancel(&self) -> Result<Vec<RentalEvent>, RentalError> {
         Ok(self.move_before_delivery(RentalEvent::Canceled {
             reason: reason::CUSTOMER,
         }))
     }
 
     /// Delivery found the stock short: the compensation.
-    pub fn note_out_of_stock(&self) -> Result<Vec<RentalEvent>, RentalError> {
+    pub(crate) fn note_out_of_stock(&self) -> Result<Vec<RentalEvent>, RentalError> {
         Ok(self.move_before_delivery(RentalEvent::Canceled {
             reason: reason::OUT_OF_STOCK,
         }))
     }
 
     /// Delivery reserved the stock.
-    pub fn note_scheduled(&self) -> Result<Vec<RentalEvent>, RentalError> {
+    pub(crate) fn note_scheduled(&self) -> Result<Vec<RentalEvent>, RentalError> {
         Ok(match self.status {
             RentalStatus::Ordered => vec![RentalEvent::Scheduled],
             _ => vec![],
@@ -246,7 +246,7 @@ impl Rental {
     }
 
     /// Delivered.
-    pub fn note_delivered(&self) -> Result<Vec<RentalEvent>, RentalError> {
+    pub(crate) fn note_delivered(&self) -> Result<Vec<RentalEvent>, RentalError> {
         Ok(self.move_before_delivery(RentalEvent::Delivered))
     }
 
@@ -259,7 +259,7 @@ impl Rental {
     }
 
     /// The customer gives the products back (again: nothing changes).
-    pub fn request_return(&self) -> Result<Vec<RentalEvent>, RentalError> {
+    pub(crate) fn request_return(&self) -> Result<Vec<RentalEvent>, RentalError> {
         match self.status {
             RentalStatus::Delivered => Ok(vec![RentalEvent::ReturnRequested]),
             RentalStatus::ReturnRequested | RentalStatus::Completed => Ok(vec![]),
@@ -269,7 +269,7 @@ impl Rental {
     }
 
     /// Delivery collected the products.
-    pub fn note_collected(&self) -> Result<Vec<RentalEvent>, RentalError> {
+    pub(crate) fn note_collected(&self) -> Result<Vec<RentalEvent>, RentalError> {
         Ok(match self.status {
             RentalStatus::Delivered | RentalStatus::ReturnRequested => vec![RentalEvent::Completed],
             _ => vec![],
@@ -277,7 +277,7 @@ impl Rental {
     }
 
     /// Moves the state.
-    pub fn apply(&mut self, event: &RentalEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &RentalEvent, at: OffsetDateTime) {
         self.status = match event {
             RentalEvent::Ordered => RentalStatus::Ordered,
             RentalEvent::Scheduled => RentalStatus::Scheduled,

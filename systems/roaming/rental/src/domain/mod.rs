@@ -1,3 +1,3 @@
 //! The booth domain: pure Rust, no I/O. [`rental::Rental`] is the aggregate.
 
-pub mod rental;
+pub(crate) mod rental;

@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 /// Where a rental stands at the booth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RentalStatus {
+pub(crate) enum RentalStatus {
     /// The booth knows the reservation and prepares the device.
     Accepted,
     /// The customer has the device.
@@ -19,7 +19,7 @@ pub enum RentalStatus {
 
 impl RentalStatus {
     /// The API and store name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Accepted => "Accepted",
             Self::HandedOut => "HandedOut",
@@ -30,7 +30,7 @@ impl RentalStatus {
     }
 
     /// Parses a name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "Accepted" => Self::Accepted,
             "HandedOut" => Self::HandedOut,
@@ -44,7 +44,7 @@ impl RentalStatus {
 
 /// Something that happened at the booth.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RentalEvent {
+pub(crate) enum RentalEvent {
     /// Accepted from a reservation.
     Accepted,
     /// Device handed out.
@@ -67,7 +67,7 @@ pub enum RentalEvent {
 
 /// A command the rental's state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RentalError {
+pub(crate) enum RentalError {
     /// Collecting a device that has not come back.
     #[error("the device has not been returned yet, so it cannot be collected")]
     NotReturned,
@@ -85,11 +85,11 @@ pub enum RentalError {
 }
 
 /// Why the booth refuses a cancel once the device is out.
-pub const REFUSED_HANDED_OUT: &str = "the device was already handed out";
+pub(crate) const REFUSED_HANDED_OUT: &str = "the device was already handed out";
 
 /// The aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rental {
+pub(crate) struct Rental {
     /// The reservation (the rental's identity).
     pub reservation_id: String,
     /// The customer.
@@ -123,7 +123,7 @@ fn not_allowed(status: RentalStatus, action: &'static str) -> RentalError {
 
 /// What the booth learns from a reservation.
 #[derive(Debug, Clone)]
-pub struct Booking {
+pub(crate) struct Booking {
     /// Reservation id.
     pub reservation_id: String,
     /// Customer.
@@ -140,7 +140,7 @@ pub struct Booking {
 
 impl Rental {
     /// Accepts a paid reservation at its booth.
-    pub fn accept(booking: Booking, now: OffsetDateTime) -> (Self, Vec<RentalEvent>) {
+    pub(crate) fn accept(booking: Booking, now: OffsetDateTime) -> (Self, Vec<RentalEvent>) {
         let mut rental = Self {
             reservation_id: booking.reservation_id,
             customer_id: booking.customer_id,
@@ -160,7 +160,7 @@ impl Rental {
     }
 
     /// Staff hand the device to the customer.
-    pub fn hand_out(&self, device_serial: &str) -> Result<Vec<RentalEvent>, RentalError> {
+    pub(crate) fn hand_out(&self, device_serial: &str) -> Result<Vec<RentalEvent>, RentalError> {
         let serial_ok = !device_serial.is_empty()
             && device_serial.len() <= 64
             && device_serial
@@ -181,7 +181,7 @@ impl Rental {
     }
 
     /// The customer asked to cancel: cancel if the device is still at the booth, refuse otherwise.
-    pub fn decide_cancel(&self) -> Vec<RentalEvent> {
+    pub(crate) fn decide_cancel(&self) -> Vec<RentalEvent> {
         match self.status {
             RentalStatus::Accepted => vec![RentalEvent::Canceled],
             RentalStatus::Canceled => vec![],
@@ -194,7 +194,7 @@ impl Rental {
     }
 
     /// The customer returned the device at the booth.
-    pub fn note_returned(&self) -> Result<Vec<RentalEvent>, RentalError> {
+    pub(crate) fn note_returned(&self) -> Result<Vec<RentalEvent>, RentalError> {
         match self.status {
             RentalStatus::HandedOut => Ok(vec![RentalEvent::Returned]),
             RentalStatus::Returned | RentalStatus::Collected => Ok(vec![]),
@@ -203,7 +203,7 @@ impl Rental {
     }
 
     /// Staff collect the returned device.
-    pub fn collect(&self) -> Result<Vec<RentalEvent>, RentalError> {
+    pub(crate) fn collect(&self) -> Result<Vec<RentalEvent>, RentalError> {
         match self.status {
             RentalStatus::Returned => Ok(vec![RentalEvent::Collected]),
             RentalStatus::HandedOut => Err(RentalError::NotReturned),
@@ -212,7 +212,7 @@ impl Rental {
     }
 
     /// Moves the state by one event.
-    pub fn apply(&mut self, event: &RentalEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &RentalEvent, at: OffsetDateTime) {
         match event {
             RentalEvent::Accepted => self.status = RentalStatus::Accepted,
             RentalEvent::HandedOut { device_serial } => {
@@ -229,7 +229,7 @@ impl Rental {
     }
 
     /// Applies events in order.
-    pub fn apply_all(&mut self, events: &[RentalEvent], at: OffsetDateTime) {
+    pub(crate) fn apply_all(&mut self, events: &[RentalEvent], at: OffsetDateTime) {
         for event in events {
             self.apply(event, at);
         }

@@ -1,4 +1,4 @@
 //! Adapters: the edges where HTTP, events, SQL and the payment API meet the application.
 
-pub mod inbound;
-pub mod outbound;
+pub(crate) mod inbound;
+pub(crate) mod outbound;

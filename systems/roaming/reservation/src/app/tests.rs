@@ -13,6 +13,7 @@ use payment_contracts::client::{PaymentFailure, PaymentOutcome, PaymentState, Sc
 use payment_contracts::events::{PaymentCanceled, RefundRequested};
 use roaming_contracts::events as contract;
 use std::sync::Mutex;
+use std::time::Duration;
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
@@ -40,6 +41,8 @@ impl Clock for TestClock {
 struct Given {
     clock: TestClock,
     app: Arc<ReservationService>,
+    checkout: Arc<Checkout<Reservation>>,
+    reconcile_after: Duration,
     storage: Storage,
     payments: Arc<ScriptedPayments>,
 }
@@ -51,16 +54,26 @@ async fn given(payments: Arc<ScriptedPayments>, reconcile_after: Duration) -> Gi
     let store = storage
         .repository()
         .with_clock(Arc::new(move || repository_clock.now()));
+    let checkout = Arc::new(Checkout::new(store, payments.clone()));
     let app = Arc::new(ReservationService::new(
-        Arc::new(Checkout::new(store, payments.clone())),
+        checkout.clone(),
         Arc::new(clock.clone()),
-        ReservationPolicy { reconcile_after },
     ));
     Given {
         clock,
         app,
+        checkout,
+        reconcile_after,
         storage,
         payments,
+    }
+}
+
+impl Given {
+    /// What checkout's scheduled reconciler does: settle what stayed pending too long.
+    async fn reconcile(&self) -> usize {
+        let before = self.clock.now() - self.reconcile_after;
+        self.checkout.reconcile(before).await.unwrap()
     }
 }
 
@@ -186,21 +199,13 @@ async fn an_unknown_payment_outcome_is_voided_by_reconciliation_and_never_confir
     *given.payments.state.lock().unwrap() = Some(PaymentState::Approved {
         payment_id: "p-late".to_owned(),
     });
-    assert_eq!(
-        given.app.reconcile().await.unwrap(),
-        0,
-        "not pending long enough yet"
-    );
+    assert_eq!(given.reconcile().await, 0, "not pending long enough yet");
     given.clock.advance(Duration::from_secs(60));
-    assert_eq!(given.app.reconcile().await.unwrap(), 1);
+    assert_eq!(given.reconcile().await, 1);
     let settled = given.app.get(&reservation_id, None).await.unwrap();
     assert_eq!(settled.status, ReservationStatus::ReserveFailed);
     assert_eq!(*given.payments.voided.lock().unwrap(), 1);
-    assert_eq!(
-        given.app.reconcile().await.unwrap(),
-        0,
-        "nothing is left pending"
-    );
+    assert_eq!(given.reconcile().await, 0, "nothing is left pending");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use super::values::{Krw, RentalPeriod};
 
 /// A device model with its daily rate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceModel {
+pub(crate) struct DeviceModel {
     /// Catalog id.
     pub id: &'static str,
     /// English name.
@@ -18,7 +18,7 @@ pub struct DeviceModel {
 
 /// A destination country.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Country {
+pub(crate) struct Country {
     /// ISO 3166-1 alpha-2 code.
     pub code: &'static str,
     /// English name.
@@ -29,7 +29,7 @@ pub struct Country {
 
 /// An airport booth where devices are handed out and returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Booth {
+pub(crate) struct Booth {
     /// Booth code.
     pub code: &'static str,
     /// English name.
@@ -39,7 +39,7 @@ pub struct Booth {
 }
 
 /// Device models on offer.
-pub const DEVICE_MODELS: &[DeviceModel] = &[
+pub(crate) const DEVICE_MODELS: &[DeviceModel] = &[
     DeviceModel {
         id: "egg-lte",
         name_en: "LTE pocket Wi-Fi (egg)",
@@ -61,7 +61,7 @@ pub const DEVICE_MODELS: &[DeviceModel] = &[
 ];
 
 /// Countries the devices work in.
-pub const COUNTRIES: &[Country] = &[
+pub(crate) const COUNTRIES: &[Country] = &[
     Country {
         code: "US",
         name_en: "United States",
@@ -115,7 +115,7 @@ pub const COUNTRIES: &[Country] = &[
 ];
 
 /// Pickup booths.
-pub const BOOTHS: &[Booth] = &[
+pub(crate) const BOOTHS: &[Booth] = &[
     Booth {
         code: "ICN-T1",
         name_en: "Incheon Airport Terminal 1",
@@ -139,22 +139,22 @@ pub const BOOTHS: &[Booth] = &[
 ];
 
 /// Looks up a device model.
-pub fn device_model(id: &str) -> Option<&'static DeviceModel> {
+pub(crate) fn device_model(id: &str) -> Option<&'static DeviceModel> {
     DEVICE_MODELS.iter().find(|d| d.id == id)
 }
 
 /// Looks up a country.
-pub fn country(code: &str) -> Option<&'static Country> {
+pub(crate) fn country(code: &str) -> Option<&'static Country> {
     COUNTRIES.iter().find(|c| c.code == code)
 }
 
 /// Looks up a booth.
-pub fn booth(code: &str) -> Option<&'static Booth> {
+pub(crate) fn booth(code: &str) -> Option<&'static Booth> {
     BOOTHS.iter().find(|b| b.code == code)
 }
 
 /// Price of renting `model` for `period`: daily rate times days.
-pub fn price(model: &DeviceModel, period: &RentalPeriod) -> Krw {
+pub(crate) fn price(model: &DeviceModel, period: &RentalPeriod) -> Krw {
     Krw::new(model.daily_rate.value() * period.days())
 }
 

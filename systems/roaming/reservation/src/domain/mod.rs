@@ -2,6 +2,6 @@
 //! aggregate (yellow), its methods the commands (blue), [`reservation::ReservationEvent`] the
 //! domain events (orange); [`catalog`] and [`values`] hold the value objects.
 
-pub mod catalog;
-pub mod reservation;
-pub mod values;
+pub(crate) mod catalog;
+pub(crate) mod reservation;
+pub(crate) mod values;

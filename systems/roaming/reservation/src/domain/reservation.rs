@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 /// Where a reservation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReservationStatus {
+pub(crate) enum ReservationStatus {
     /// Stored, payment not confirmed yet.
     PaymentPending,
     /// Paid: the booth will prepare the device.
@@ -29,7 +29,7 @@ pub enum ReservationStatus {
 
 impl ReservationStatus {
     /// The name used in the API and the store.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::PaymentPending => "PaymentPending",
             Self::Reserved => "Reserved",
@@ -43,7 +43,7 @@ impl ReservationStatus {
     }
 
     /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "PaymentPending" => Self::PaymentPending,
             "Reserved" => Self::Reserved,
@@ -60,7 +60,7 @@ impl ReservationStatus {
 
 /// What was reserved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Terms {
+pub(crate) struct Terms {
     /// The device model.
     pub device_model: &'static DeviceModel,
     /// The destination.
@@ -75,7 +75,7 @@ pub struct Terms {
 
 /// Why a reservation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FailureReason {
+pub(crate) enum FailureReason {
     /// The card was declined (the payment's reason code).
     Declined(String),
     /// Payment could not be reached or was overloaded; nothing was charged.
@@ -86,7 +86,7 @@ pub enum FailureReason {
 
 impl FailureReason {
     /// The stable code used in events and the API.
-    pub fn code(&self) -> &str {
+    pub(crate) fn code(&self) -> &str {
         match self {
             Self::Declined(code) => code,
             Self::PaymentUnavailable => "payment_unavailable",
@@ -95,7 +95,7 @@ impl FailureReason {
     }
 
     /// Reads a stored code back.
-    pub fn from_code(code: &str) -> Self {
+    pub(crate) fn from_code(code: &str) -> Self {
         match code {
             "payment_unavailable" => Self::PaymentUnavailable,
             "payment_timeout" => Self::PaymentTimedOut,
@@ -106,7 +106,7 @@ impl FailureReason {
 
 /// Something that happened to a reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReservationEvent {
+pub(crate) enum ReservationEvent {
     /// Taken, waiting for payment.
     Requested,
     /// Payment approved.
@@ -142,7 +142,7 @@ pub enum ReservationEvent {
 
 /// A command that the reservation's state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReservationError {
+pub(crate) enum ReservationError {
     /// The device is already with the customer: too late to cancel.
     #[error("the device was already handed out; the reservation can no longer be canceled")]
     AlreadyHandedOut,
@@ -161,7 +161,7 @@ pub enum ReservationError {
 
 /// The aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reservation {
+pub(crate) struct Reservation {
     /// Id (a UUIDv7), also the correlation key of every event about it.
     pub id: String,
     /// Who reserved.
@@ -200,7 +200,7 @@ fn not_allowed(status: ReservationStatus, action: &'static str) -> ReservationEr
 
 impl Reservation {
     /// Takes a reservation: it starts waiting for its payment.
-    pub fn request(
+    pub(crate) fn request(
         id: String,
         customer: CustomerId,
         terms: Terms,
@@ -228,7 +228,7 @@ impl Reservation {
     }
 
     /// Payment approved: the reservation holds.
-    pub fn confirm_payment(
+    pub(crate) fn confirm_payment(
         &self,
         payment_id: &str,
     ) -> Result<Vec<ReservationEvent>, ReservationError> {
@@ -244,7 +244,10 @@ impl Reservation {
     }
 
     /// Payment refused or impossible: the reservation does not come about.
-    pub fn fail(&self, reason: FailureReason) -> Result<Vec<ReservationEvent>, ReservationError> {
+    pub(crate) fn fail(
+        &self,
+        reason: FailureReason,
+    ) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
             ReservationStatus::PaymentPending => {
                 Ok(vec![ReservationEvent::ReserveFailed { reason }])
@@ -255,7 +258,9 @@ impl Reservation {
     }
 
     /// The payment did not answer in time: its outcome is unknown and the customer is told to retry.
-    pub fn report_payment_unconfirmed(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
+    pub(crate) fn report_payment_unconfirmed(
+        &self,
+    ) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
             ReservationStatus::PaymentPending if !self.payment_unconfirmed => {
                 Ok(vec![ReservationEvent::PaymentUnconfirmed])
@@ -266,7 +271,7 @@ impl Reservation {
     }
 
     /// The customer cancels; the booth has the last word if the device may be out already.
-    pub fn request_cancel(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
+    pub(crate) fn request_cancel(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
             ReservationStatus::Reserved => Ok(vec![ReservationEvent::CancelRequested]),
             ReservationStatus::CancelRequested => Ok(vec![]),
@@ -279,7 +284,7 @@ impl Reservation {
 
     /// The booth canceled the rental: ask payment to refund (payment refunds once, however often
     /// it is asked).
-    pub fn request_refund(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
+    pub(crate) fn request_refund(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
             ReservationStatus::CancelRequested => Ok(vec![ReservationEvent::RefundRequested]),
             ReservationStatus::Canceled => Ok(vec![]),
@@ -288,7 +293,7 @@ impl Reservation {
     }
 
     /// The refund went through: the cancel is complete.
-    pub fn complete_cancel(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
+    pub(crate) fn complete_cancel(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
             ReservationStatus::CancelRequested => Ok(vec![ReservationEvent::Canceled]),
             ReservationStatus::Canceled => Ok(vec![]),
@@ -297,7 +302,10 @@ impl Reservation {
     }
 
     /// The booth refused the cancel: the reservation goes back to where it was (compensation).
-    pub fn refuse_cancel(&self, reason: &str) -> Result<Vec<ReservationEvent>, ReservationError> {
+    pub(crate) fn refuse_cancel(
+        &self,
+        reason: &str,
+    ) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
             ReservationStatus::CancelRequested => Ok(vec![ReservationEvent::CancelRefused {
                 reason: reason.to_owned(),
@@ -307,7 +315,7 @@ impl Reservation {
     }
 
     /// The booth handed out the device.
-    pub fn note_handed_out(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
+    pub(crate) fn note_handed_out(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
             _ if self.handed_out => Ok(vec![]),
             ReservationStatus::Reserved | ReservationStatus::CancelRequested => {
@@ -318,7 +326,7 @@ impl Reservation {
     }
 
     /// The customer returns the device at the booth.
-    pub fn return_device(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
+    pub(crate) fn return_device(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
             ReservationStatus::HandedOut => Ok(vec![ReservationEvent::Returned]),
             ReservationStatus::Reserved | ReservationStatus::CancelRequested
@@ -331,7 +339,7 @@ impl Reservation {
     }
 
     /// The booth collected the returned device.
-    pub fn complete(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
+    pub(crate) fn complete(&self) -> Result<Vec<ReservationEvent>, ReservationError> {
         match self.status {
             ReservationStatus::Returned => Ok(vec![ReservationEvent::Completed]),
             ReservationStatus::Completed => Ok(vec![]),
@@ -340,7 +348,7 @@ impl Reservation {
     }
 
     /// Moves the state by one event.
-    pub fn apply(&mut self, event: &ReservationEvent, at: OffsetDateTime) {
+    pub(crate) fn apply(&mut self, event: &ReservationEvent, at: OffsetDateTime) {
         match event {
             ReservationEvent::Requested => self.status = ReservationStatus::PaymentPending,
             ReservationEvent::Reserved { payment_id } => {
@@ -380,7 +388,7 @@ impl Reservation {
     }
 
     /// Applies events in order.
-    pub fn apply_all(&mut self, events: &[ReservationEvent], at: OffsetDateTime) {
+    pub(crate) fn apply_all(&mut self, events: &[ReservationEvent], at: OffsetDateTime) {
         for event in events {
             self.apply(event, at);
         }

@@ -4,7 +4,7 @@ use time::Date;
 
 /// Why a value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ValueError {
+pub(crate) enum ValueError {
     /// The customer id is empty, too long or has odd characters.
     #[error("customerId must be 1 to 64 letters, digits, '.', '_', '-' or '@'")]
     BadCustomerId,
@@ -35,11 +35,11 @@ pub enum ValueError {
 
 /// Who rents: an opaque id from the identity provider.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CustomerId(String);
+pub(crate) struct CustomerId(String);
 
 impl CustomerId {
     /// Accepts 1–64 characters of `[A-Za-z0-9._@-]`.
-    pub fn parse(value: &str) -> Result<Self, ValueError> {
+    pub(crate) fn parse(value: &str) -> Result<Self, ValueError> {
         let ok = !value.is_empty()
             && value.len() <= 64
             && value
@@ -53,18 +53,18 @@ impl CustomerId {
     }
 
     /// The id.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// A client-chosen key that makes retrying a reservation request safe.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
+pub(crate) struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     /// Accepts 1–128 visible ASCII characters.
-    pub fn parse(value: &str) -> Result<Self, ValueError> {
+    pub(crate) fn parse(value: &str) -> Result<Self, ValueError> {
         if !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(value.to_owned()))
         } else {
@@ -73,24 +73,28 @@ impl IdempotencyKey {
     }
 
     /// The key.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// Longest rental, in days.
-pub const MAX_RENTAL_DAYS: i64 = 90;
+pub(crate) const MAX_RENTAL_DAYS: i64 = 90;
 
 /// From the day the device is picked up to the day it is due back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RentalPeriod {
+pub(crate) struct RentalPeriod {
     rental_date: Date,
     return_date: Date,
 }
 
 impl RentalPeriod {
     /// A period that starts today or later, ends after it starts and lasts at most 90 days.
-    pub fn new(rental_date: Date, return_date: Date, today: Date) -> Result<Self, ValueError> {
+    pub(crate) fn new(
+        rental_date: Date,
+        return_date: Date,
+        today: Date,
+    ) -> Result<Self, ValueError> {
         if rental_date < today {
             return Err(ValueError::RentalDateInPast(rental_date));
         }
@@ -111,7 +115,7 @@ impl RentalPeriod {
     }
 
     /// Rebuilds a stored period without re-checking "not in the past".
-    pub fn restore(rental_date: Date, return_date: Date) -> Self {
+    pub(crate) fn restore(rental_date: Date, return_date: Date) -> Self {
         Self {
             rental_date,
             return_date,
@@ -119,45 +123,45 @@ impl RentalPeriod {
     }
 
     /// Pickup day.
-    pub fn rental_date(&self) -> Date {
+    pub(crate) fn rental_date(&self) -> Date {
         self.rental_date
     }
 
     /// Due-back day.
-    pub fn return_date(&self) -> Date {
+    pub(crate) fn return_date(&self) -> Date {
         self.return_date
     }
 
     /// Days charged: nights between pickup and return.
-    pub fn days(&self) -> i64 {
+    pub(crate) fn days(&self) -> i64 {
         (self.return_date - self.rental_date).whole_days()
     }
 }
 
 /// Parses `YYYY-MM-DD`.
-pub fn parse_date(value: &str, field: &'static str) -> Result<Date, ValueError> {
+pub(crate) fn parse_date(value: &str, field: &'static str) -> Result<Date, ValueError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(value, format).map_err(|_| ValueError::BadDate { field })
 }
 
 /// Formats `YYYY-MM-DD`.
-pub fn format_date(date: Date) -> String {
+pub(crate) fn format_date(date: Date) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     date.format(format).expect("a date always formats")
 }
 
 /// An amount of Korean won (integer, KRW has no minor unit in use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Krw(i64);
+pub(crate) struct Krw(i64);
 
 impl Krw {
     /// Wraps an amount.
-    pub const fn new(amount: i64) -> Self {
+    pub(crate) const fn new(amount: i64) -> Self {
         Self(amount)
     }
 
     /// The amount.
-    pub fn value(self) -> i64 {
+    pub(crate) fn value(self) -> i64 {
         self.0
     }
 }

@@ -9,7 +9,7 @@ use payment_contracts::events::PaymentCanceled;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<BookingService>) -> Policies<BookingService> {
+pub(crate) fn policies(app: Arc<BookingService>) -> Policies<BookingService> {
     Policies::new(app)
         .on(|app, _: PaymentCanceled, cause| async move {
             app.react(&cause, Booking::note_refunded).await

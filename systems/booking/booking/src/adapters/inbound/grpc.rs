@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 /// The gRPC service over [`BookingService`].
-pub struct GrpcBookings(pub Arc<BookingService>);
+pub(crate) struct GrpcBookings(pub Arc<BookingService>);
 
 fn to_pb(b: &Booking) -> pb::Booking {
     let seats = &b.order.seats;
@@ -81,7 +81,7 @@ impl pb::booking_service_server::BookingService for GrpcBookings {
 }
 
 /// The gRPC routes: the service, gRPC health checking and reflection.
-pub fn routes(app: Arc<BookingService>) -> anyhow::Result<axum::Router> {
+pub(crate) fn routes(app: Arc<BookingService>) -> anyhow::Result<axum::Router> {
     kernel::grpc::with_health_and_reflection(
         tonic::service::Routes::new(pb::booking_service_server::BookingServiceServer::new(
             GrpcBookings(app),

@@ -16,10 +16,10 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The scoping claim of customers: a customer sees and acts on their own bookings only.
-pub const CUSTOMER_CLAIM: &str = "customer";
+pub(crate) const CUSTOMER_CLAIM: &str = "customer";
 
 /// The routes.
-pub fn routes(service: Arc<BookingService>) -> Router {
+pub(crate) fn routes(service: Arc<BookingService>) -> Router {
     let bookings = OrderApi {
         base: "/api/bookings",
         plural: "bookings",
@@ -35,7 +35,7 @@ pub fn routes(service: Arc<BookingService>) -> Router {
 }
 
 /// The API document: these routes and the bookings' list, one and cancel.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let cancel = "Cancel before the performance (a saga: payment refunds, delivery cancels)";
     let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
     document.merge(orders::openapi(
@@ -50,7 +50,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// `POST /api/bookings` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BookRequest {
+pub(crate) struct BookRequest {
     /// Operators only (booking for a customer, e.g. by phone): whose booking. Ignored for
     /// customers, who book for themselves.
     #[serde(default)]
@@ -78,7 +78,11 @@ fn invalid(code: &'static str, message: impl std::fmt::Display) -> BookError {
 impl BookRequest {
     /// The command this request asks for, made by `customer_id` with `key`: catalog entries,
     /// address, phone and card checked here, at the edge (REST and gRPC alike).
-    pub fn command(self, customer_id: &str, key: Option<String>) -> Result<BookCommand, BookError> {
+    pub(crate) fn command(
+        self,
+        customer_id: &str,
+        key: Option<String>,
+    ) -> Result<BookCommand, BookError> {
         let seats = catalog::seats(&self.musical_id, &self.performance_id, &self.grade).map_err(
             |error| {
                 let code = match error {
@@ -132,7 +136,7 @@ impl BookRequest {
 /// A booking as the API shows it (without card, phone or address).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct BookingDto {
+pub(crate) struct BookingDto {
     id: String,
     customer_id: String,
     #[schema(value_type = String)]
@@ -288,4 +292,4 @@ async fn musicals(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(musicals, book))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

@@ -1,4 +1,4 @@
 //! Outbound adapters: how the kernel keeps a booking (keys, seat counters, integration events)
 //! and how checkout pays for it.
 
-pub mod stored;
+pub(crate) mod stored;

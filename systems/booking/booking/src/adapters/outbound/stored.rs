@@ -16,11 +16,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// The seat counters, one per `<performance>/<grade>`.
-pub const SEATS: &str = "seats";
+pub(crate) const SEATS: &str = "seats";
 
 /// A booking as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     customer_id: String,
     musical_id: String,

@@ -6,7 +6,7 @@ use kernel::Policies;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<DeliveryService>) -> Policies<DeliveryService> {
+pub(crate) fn policies(app: Arc<DeliveryService>) -> Policies<DeliveryService> {
     Policies::new(app)
         .on(|app, started: BookingStarted, cause| async move { app.request(started, &cause).await })
         .on(|app, _: CancelRequested, cause| async move { app.cancel(&cause).await })

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The routes.
-pub fn routes(app: Arc<DeliveryService>) -> Router {
+pub(crate) fn routes(app: Arc<DeliveryService>) -> Router {
     Router::new()
         .route("/api/deliveries/{booking_id}/ship", post(ship))
         .with_state(app.clone())
@@ -28,7 +28,7 @@ const QUEUE: QueueApi<Delivery> = QueueApi {
 };
 
 /// The API document: the queue and shipping.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
     document.merge(QUEUE.openapi("delivery", "DeliveryDto"));
     document
@@ -37,7 +37,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// A delivery as the delivery team sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeliveryDto {
+pub(crate) struct DeliveryDto {
     booking_id: String,
     customer_id: String,
     musical_title: String,
@@ -122,4 +122,4 @@ async fn ship(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(ship), components(schemas(DeliveryDto)))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

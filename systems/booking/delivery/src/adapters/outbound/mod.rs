@@ -1,3 +1,3 @@
 //! Outbound adapters: how the kernel keeps a delivery.
 
-pub mod stored;
+pub(crate) mod stored;

@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 
 /// A delivery as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     customer_id: String,
     musical_title: String,

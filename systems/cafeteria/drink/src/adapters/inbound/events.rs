@@ -6,7 +6,7 @@ use kernel::Policies;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<DrinkService>) -> Policies<DrinkService> {
+pub(crate) fn policies(app: Arc<DrinkService>) -> Policies<DrinkService> {
     Policies::new(app)
         .on(|app, ordered: Ordered, cause| async move { app.queue_paid(ordered, &cause).await })
         .on(|app, _: CancelRequested, cause| async move { app.cancel(&cause).await })

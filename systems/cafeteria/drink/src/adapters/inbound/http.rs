@@ -12,7 +12,7 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The routes.
-pub fn routes(app: Arc<DrinkService>) -> Router {
+pub(crate) fn routes(app: Arc<DrinkService>) -> Router {
     Router::new()
         .route("/api/drinks/{order_id}/accept", post(accept))
         .route("/api/drinks/{order_id}/make", post(make))
@@ -29,7 +29,7 @@ const QUEUE: QueueApi<Drink> = QueueApi {
 };
 
 /// The API document: the queue and the barista's commands.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
     document.merge(QUEUE.openapi("drink", "DrinkDto"));
     document
@@ -38,7 +38,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// A drink as the barista sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DrinkDto {
+pub(crate) struct DrinkDto {
     order_id: String,
     customer_id: String,
     drink_id: String,
@@ -112,4 +112,4 @@ async fn make(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(accept, make), components(schemas(DrinkDto)))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

@@ -1,4 +1,4 @@
 //! Inbound adapters: the barista's REST API and the policy table.
 
-pub mod events;
-pub mod http;
+pub(crate) mod events;
+pub(crate) mod http;

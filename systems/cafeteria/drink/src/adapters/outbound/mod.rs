@@ -1,3 +1,3 @@
 //! Outbound adapters: how the kernel stores a drink.
 
-pub mod stored;
+pub(crate) mod stored;

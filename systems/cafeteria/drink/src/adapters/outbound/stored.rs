@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 /// A drink as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     customer_id: String,
     drink_id: String,

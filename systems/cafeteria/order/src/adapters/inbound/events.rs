@@ -9,7 +9,7 @@ use payment_contracts::events::PaymentCanceled;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<OrderService>) -> Policies<OrderService> {
+pub(crate) fn policies(app: Arc<OrderService>) -> Policies<OrderService> {
     Policies::new(app)
         .on(|app, _: DrinkCanceled, cause| async move {
             app.react(&cause, DrinkOrder::drink_canceled).await

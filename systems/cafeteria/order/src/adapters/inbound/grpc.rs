@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 /// The gRPC service over [`OrderService`].
-pub struct GrpcOrders(pub Arc<OrderService>);
+pub(crate) struct GrpcOrders(pub Arc<OrderService>);
 
 fn to_pb(o: &DrinkOrder) -> pb::DrinkOrder {
     pb::DrinkOrder {
@@ -75,7 +75,7 @@ impl pb::order_service_server::OrderService for GrpcOrders {
 }
 
 /// The gRPC routes: the service, gRPC health checking and reflection.
-pub fn routes(app: Arc<OrderService>) -> anyhow::Result<axum::Router> {
+pub(crate) fn routes(app: Arc<OrderService>) -> anyhow::Result<axum::Router> {
     kernel::grpc::with_health_and_reflection(
         tonic::service::Routes::new(pb::order_service_server::OrderServiceServer::new(
             GrpcOrders(app),

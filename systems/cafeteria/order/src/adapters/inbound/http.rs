@@ -17,10 +17,10 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The scoping claim of customers: a customer sees and acts on their own orders only.
-pub const CUSTOMER_CLAIM: &str = "customer";
+pub(crate) const CUSTOMER_CLAIM: &str = "customer";
 
 /// The routes.
-pub fn routes(service: Arc<OrderService>) -> Router {
+pub(crate) fn routes(service: Arc<OrderService>) -> Router {
     let orders = OrderApi {
         base: "/api/orders",
         plural: "orders",
@@ -36,7 +36,7 @@ pub fn routes(service: Arc<OrderService>) -> Router {
 }
 
 /// The API document: these routes and the orders' list, one and cancel.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let cancel = "Cancel (a saga: the drink canceled unless the barista accepted it, then the payment refunded)";
     let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
     document.merge(orders::openapi("/api/orders", "order", "OrderDto", cancel));
@@ -46,7 +46,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// `POST /api/orders` body. The amount is the menu's: a client-sent `amt` is an unknown field.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OrderRequest {
+pub(crate) struct OrderRequest {
     /// Operators only (an order taken at the counter): whose order. Ignored for customers.
     #[serde(default)]
     pub customer_id: Option<String>,
@@ -61,7 +61,7 @@ pub struct OrderRequest {
 impl OrderRequest {
     /// The command this request asks for, made by `customer_id` with `key`: the drink and the
     /// card checked here, at the edge (REST and gRPC alike).
-    pub fn command(
+    pub(crate) fn command(
         self,
         customer_id: &str,
         key: Option<String>,
@@ -88,7 +88,7 @@ impl OrderRequest {
 /// An order as the API shows it (without the card).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct OrderDto {
+pub(crate) struct OrderDto {
     id: String,
     customer_id: String,
     #[schema(value_type = String)]
@@ -197,4 +197,4 @@ async fn menu_page() -> Json<Vec<DrinkDto>> {
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(menu_page, order))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

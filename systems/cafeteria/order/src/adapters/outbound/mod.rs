@@ -1,3 +1,3 @@
 //! Outbound adapters: how the kernel stores an order.
 
-pub mod stored;
+pub(crate) mod stored;

@@ -17,7 +17,7 @@ use time::format_description::well_known::Rfc3339;
 
 /// An order as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     customer_id: String,
     drink_id: String,

@@ -7,7 +7,7 @@ use payment_contracts::events::{PaymentApproved, PaymentCanceled};
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<SaleService>) -> Policies<SaleService> {
+pub(crate) fn policies(app: Arc<SaleService>) -> Policies<SaleService> {
     Policies::new(app)
         .on(|app, e: PaymentApproved, cause| async move {
             let at = paid_at(&e.paid_at, &cause);

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The scoping claim of customers.
-pub const CUSTOMER_CLAIM: &str = "customer";
+pub(crate) const CUSTOMER_CLAIM: &str = "customer";
 
 /// The routes.
-pub fn routes(app: Arc<SaleService>) -> Router {
+pub(crate) fn routes(app: Arc<SaleService>) -> Router {
     Router::new()
         .route("/api/sales", get(totals))
         .route("/api/sales/ledger", get(ledger))
@@ -181,4 +181,4 @@ async fn ledger(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(totals, ledger))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

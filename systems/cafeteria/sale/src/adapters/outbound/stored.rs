@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Index of every customer's sales of a month.
-pub const BY_MONTH: &str = "month";
+pub(crate) const BY_MONTH: &str = "month";
 
 /// A ledger row as stored.
 #[derive(Serialize, Deserialize)]
-pub struct RowRecord {
+pub(crate) struct RowRecord {
     order_id: String,
     entry: String,
     amount: i64,
@@ -24,7 +24,7 @@ pub struct RowRecord {
 
 /// A month's sales as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     customer_id: String,
     month: String,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The routes.
-pub fn routes(app: Arc<GiftService>) -> Router {
+pub(crate) fn routes(app: Arc<GiftService>) -> Router {
     Router::new()
         .route("/api/gifts", get(catalog))
         .route("/api/gifts/{code}/restock", post(restock))
@@ -23,14 +23,14 @@ pub fn routes(app: Arc<GiftService>) -> Router {
 }
 
 /// The API document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
 
 /// A gift of the catalog with the units left.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct GiftDto {
+pub(crate) struct GiftDto {
     #[schema(value_type = String)]
     gift_code: &'static str,
     #[schema(value_type = String)]
@@ -44,7 +44,7 @@ pub struct GiftDto {
 /// `POST /api/gifts/{code}/restock` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RestockRequest {
+pub(crate) struct RestockRequest {
     /// Units added, 1 to 10,000.
     pub quantity: i64,
 }
@@ -52,7 +52,7 @@ pub struct RestockRequest {
 /// The wallet's exchange command.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ExchangeRequest {
+pub(crate) struct ExchangeRequest {
     /// The wallet entry (also the Idempotency-Key).
     pub entry_id: String,
     /// The achievement (the correlation key).
@@ -68,7 +68,7 @@ pub struct ExchangeRequest {
 /// A gift handed out for an entry.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct HandOutDto {
+pub(crate) struct HandOutDto {
     entry_id: String,
     mission_id: String,
     player_id: String,
@@ -198,4 +198,4 @@ async fn outcome(
     paths(catalog, restock, exchange, outcome),
     components(schemas(GiftDto, HandOutDto))
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

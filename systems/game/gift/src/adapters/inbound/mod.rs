@@ -1,3 +1,3 @@
 //! Inbound adapters: the REST API (the catalog, restock, the wallet's exchange command).
 
-pub mod http;
+pub(crate) mod http;

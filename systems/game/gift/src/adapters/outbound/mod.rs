@@ -1,3 +1,3 @@
 //! Outbound adapters: how the kernel stores a hand-out, the stock it takes, what it publishes.
 
-pub mod stored;
+pub(crate) mod stored;

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// The stock counters, one per gift code.
-pub const STOCK: &str = "stock";
+pub(crate) const STOCK: &str = "stock";
 
 /// A hand-out as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     mission_id: String,
     player_id: String,

@@ -6,7 +6,7 @@ use kernel::Policies;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<MissionService>) -> Policies<MissionService> {
+pub(crate) fn policies(app: Arc<MissionService>) -> Policies<MissionService> {
     Policies::new(app).on(|app, e: RewardAllocated, cause| async move {
         app.record_reward(&e.reward_id, &cause).await
     })

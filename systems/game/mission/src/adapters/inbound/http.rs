@@ -14,10 +14,10 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The scoping claim of players: a player sees and achieves their own missions only.
-pub const PLAYER_CLAIM: &str = "player";
+pub(crate) const PLAYER_CLAIM: &str = "player";
 
 /// The routes.
-pub fn routes(app: Arc<MissionService>) -> Router {
+pub(crate) fn routes(app: Arc<MissionService>) -> Router {
     Router::new()
         .route("/api/missions/catalog", get(board))
         .route("/api/missions", post(achieve))
@@ -36,7 +36,7 @@ const MISSIONS: OwnedApi<Mission> = OwnedApi {
 };
 
 /// The API document: these routes and the achievements' list and one.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
     document.merge(MISSIONS.openapi("mission", "MissionDto"));
     document
@@ -45,7 +45,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// `POST /api/missions` body. The player is the token's, never the body's.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AchieveRequest {
+pub(crate) struct AchieveRequest {
     /// A mission of the board.
     pub mission_code: String,
 }
@@ -53,7 +53,7 @@ pub struct AchieveRequest {
 /// An achievement.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MissionDto {
+pub(crate) struct MissionDto {
     id: String,
     player_id: String,
     #[schema(value_type = String)]
@@ -164,4 +164,4 @@ async fn achieve(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(board, achieve), components(schemas(MissionDto)))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

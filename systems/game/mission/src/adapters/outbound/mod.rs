@@ -1,3 +1,3 @@
 //! Outbound adapters: how the kernel stores an achievement and what it publishes.
 
-pub mod stored;
+pub(crate) mod stored;

@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Unique key: `<player>/<mission code>` (a mission is achieved once per player).
-pub const BY_ACHIEVEMENT: &str = "achievement";
+pub(crate) const BY_ACHIEVEMENT: &str = "achievement";
 /// Unique key: `<player>/<Idempotency-Key>`.
-pub const BY_IDEMPOTENCY_KEY: &str = "idempotency_key";
+pub(crate) const BY_IDEMPOTENCY_KEY: &str = "idempotency_key";
 
 /// An achievement as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     player_id: String,
     mission_code: String,

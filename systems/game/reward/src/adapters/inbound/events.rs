@@ -7,7 +7,7 @@ use kernel::Policies;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<RewardService>) -> Policies<RewardService> {
+pub(crate) fn policies(app: Arc<RewardService>) -> Policies<RewardService> {
     Policies::new(app)
         .on(|app, e: MissionAchieved, cause| async move { app.allocate(e, &cause).await })
         .on(|app, e: EntryIssued, cause| async move {

@@ -21,11 +21,11 @@ const REWARDS: QueueApi<Reward> = QueueApi {
 };
 
 /// The routes.
-pub fn routes(app: Arc<RewardService>) -> Router {
+pub(crate) fn routes(app: Arc<RewardService>) -> Router {
     REWARDS.routes(app.store())
 }
 
 /// The API document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     REWARDS.openapi("reward", "Reward")
 }

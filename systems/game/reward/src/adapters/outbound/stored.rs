@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 /// A reward as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     reward_id: String,
     player_id: String,

@@ -6,7 +6,7 @@ use kernel::Policies;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<WalletService>) -> Policies<WalletService> {
+pub(crate) fn policies(app: Arc<WalletService>) -> Policies<WalletService> {
     Policies::new(app)
         .on(|app, e: RewardAllocated, cause| async move { app.issue(e, &cause).await })
         .on(|app, e: HandedOut, cause| async move { app.confirm(e, &cause).await })

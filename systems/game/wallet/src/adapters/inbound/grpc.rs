@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 /// The gRPC service over [`WalletService`].
-pub struct GrpcWallet(pub Arc<WalletService>);
+pub(crate) struct GrpcWallet(pub Arc<WalletService>);
 
 fn to_pb(e: &Entry) -> pb::Entry {
     pb::Entry {
@@ -64,7 +64,7 @@ impl pb::wallet_service_server::WalletService for GrpcWallet {
 }
 
 /// The gRPC routes: the service, gRPC health checking and reflection.
-pub fn routes(app: Arc<WalletService>) -> anyhow::Result<axum::Router> {
+pub(crate) fn routes(app: Arc<WalletService>) -> anyhow::Result<axum::Router> {
     kernel::grpc::with_health_and_reflection(
         tonic::service::Routes::new(pb::wallet_service_server::WalletServiceServer::new(
             GrpcWallet(app),

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The scoping claim of players: a player sees and exchanges their own entries only.
-pub const PLAYER_CLAIM: &str = "player";
+pub(crate) const PLAYER_CLAIM: &str = "player";
 
 /// The routes.
-pub fn routes(app: Arc<WalletService>) -> Router {
+pub(crate) fn routes(app: Arc<WalletService>) -> Router {
     Router::new()
         .route("/api/wallet/{id}/exchange", post(exchange))
         .with_state(app.clone())
@@ -34,7 +34,7 @@ const ENTRIES: OwnedApi<Entry> = OwnedApi {
 };
 
 /// The API document: the exchange and the wallet's list and one entry.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
     document.merge(ENTRIES.openapi("wallet entry", "EntryDto"));
     document
@@ -43,7 +43,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// `POST /api/wallet/{id}/exchange` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ExchangeRequest {
+pub(crate) struct ExchangeRequest {
     /// A gift of `GET /api/gifts`.
     pub gift_code: String,
 }
@@ -51,7 +51,7 @@ pub struct ExchangeRequest {
 /// A wallet entry: a reward voucher.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct EntryDto {
+pub(crate) struct EntryDto {
     id: String,
     player_id: String,
     mission_id: String,
@@ -136,4 +136,4 @@ async fn exchange(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(exchange), components(schemas(EntryDto)))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

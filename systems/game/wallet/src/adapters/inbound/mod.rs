@@ -1,5 +1,5 @@
 //! Inbound adapters: the players' REST and gRPC APIs, the policy table.
 
-pub mod events;
-pub mod grpc;
-pub mod http;
+pub(crate) mod events;
+pub(crate) mod grpc;
+pub(crate) mod http;

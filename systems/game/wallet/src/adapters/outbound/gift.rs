@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 /// [`Gifts`] over gift's REST API.
 #[derive(Debug, Clone)]
-pub struct HttpGifts(pub RemoteClient);
+pub(crate) struct HttpGifts(pub RemoteClient);
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,5 +1,5 @@
 //! Outbound adapters: how the kernel stores an entry and what it publishes, and gift's exchange
 //! command over HTTP.
 
-pub mod gift;
-pub mod stored;
+pub(crate) mod gift;
+pub(crate) mod stored;

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Unique key: the achievement (one entry per allocated reward).
-pub const BY_MISSION: &str = "mission";
+pub(crate) const BY_MISSION: &str = "mission";
 
 /// An entry as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     player_id: String,
     mission_id: String,

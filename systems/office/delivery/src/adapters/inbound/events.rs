@@ -7,7 +7,7 @@ use office_contracts::{ProductRegistered, ProductRestocked, RentalOrdered, Retur
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<DeliveryService>) -> Policies<DeliveryService> {
+pub(crate) fn policies(app: Arc<DeliveryService>) -> Policies<DeliveryService> {
     Policies::new(app)
         .on(|app, e: ProductRegistered, cause| async move { app.register(e, &cause).await })
         .on(|app, e: ProductRestocked, cause| async move { app.restock(e.quantity, &cause).await })

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The routes.
-pub fn routes(app: Arc<DeliveryService>) -> Router {
+pub(crate) fn routes(app: Arc<DeliveryService>) -> Router {
     Router::new()
         .route("/api/stock", get(stock))
         .route("/api/deliveries/{rental_id}/deliver", post(deliver))
@@ -39,7 +39,7 @@ const QUEUE: QueueApi<Delivery> = QueueApi {
 };
 
 /// The API document: the queue, the team's commands, the stock, rental's cancel.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
     document.merge(QUEUE.openapi("delivery", "DeliveryDto"));
     document
@@ -48,7 +48,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// A delivery as the team sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeliveryDto {
+pub(crate) struct DeliveryDto {
     rental_id: String,
     customer_id: String,
     product_id: String,
@@ -85,7 +85,7 @@ impl From<&Delivery> for DeliveryDto {
 /// A product's units left.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct StockDto {
+pub(crate) struct StockDto {
     product_id: String,
     name: String,
     stock: i64,
@@ -94,7 +94,7 @@ pub struct StockDto {
 /// Rental's cancel command.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CancelRequest {
+pub(crate) struct CancelRequest {
     /// Whose rental.
     pub customer_id: String,
 }
@@ -178,4 +178,4 @@ async fn cancel(
     paths(stock, deliver, collect, cancel),
     components(schemas(DeliveryDto, StockDto))
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

@@ -1,4 +1,4 @@
 //! Inbound adapters: the delivery team's REST API (and rental's cancel command), the policy table.
 
-pub mod events;
-pub mod http;
+pub(crate) mod events;
+pub(crate) mod http;

@@ -1,3 +1,3 @@
 //! Outbound adapters: how the kernel stores deliveries and the stock ledger, and what they publish.
 
-pub mod stored;
+pub(crate) mod stored;

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// The stock counters, one per product id.
-pub const STOCK: &str = "stock";
+pub(crate) const STOCK: &str = "stock";
 
 /// A delivery as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     customer_id: String,
     product_id: String,
@@ -158,7 +158,7 @@ fn published<E: IntegrationEvent>(event: &E, delivery: &Delivery, sequence: u64)
 
 /// A product of the stock ledger as stored.
 #[derive(Serialize, Deserialize)]
-pub struct StockRecord {
+pub(crate) struct StockRecord {
     id: String,
     name: String,
     version: u64,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The routes.
-pub fn routes(app: Arc<ProductService>) -> Router {
+pub(crate) fn routes(app: Arc<ProductService>) -> Router {
     Router::new()
         .route("/api/products", get(catalog).post(register))
         .route("/api/products/{id}/restock", post(restock))
@@ -20,14 +20,14 @@ pub fn routes(app: Arc<ProductService>) -> Router {
 }
 
 /// The API document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
 
 /// `POST /api/products` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RegisterRequest {
+pub(crate) struct RegisterRequest {
     /// 1 to 100 characters.
     pub name: String,
     /// KRW a day, 1 to 10,000,000.
@@ -40,7 +40,7 @@ pub struct RegisterRequest {
 /// `POST /api/products/{id}/restock` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RestockRequest {
+pub(crate) struct RestockRequest {
     /// Units added, 1 to 10,000.
     pub quantity: u32,
 }
@@ -48,7 +48,7 @@ pub struct RestockRequest {
 /// A product of the catalog.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ProductDto {
+pub(crate) struct ProductDto {
     id: String,
     name: String,
     /// KRW a day.
@@ -136,4 +136,4 @@ async fn restock(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(catalog, register, restock), components(schemas(ProductDto)))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

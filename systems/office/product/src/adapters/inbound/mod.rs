@@ -1,3 +1,3 @@
 //! Inbound adapters: the product team's REST API.
 
-pub mod http;
+pub(crate) mod http;

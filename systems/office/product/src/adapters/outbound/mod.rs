@@ -1,3 +1,3 @@
 //! Outbound adapters: how the kernel stores a product and what it publishes.
 
-pub mod stored;
+pub(crate) mod stored;

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 /// A product as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     name: String,
     daily_rate: i64,

@@ -10,7 +10,7 @@ use office_contracts::{
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<RentalService>) -> Policies<RentalService> {
+pub(crate) fn policies(app: Arc<RentalService>) -> Policies<RentalService> {
     catalog_policies(Policies::new(app), RentalService::catalog)
         .on(|app, _: DeliveryScheduled, cause| async move {
             app.follow(&cause, Rental::note_scheduled).await
@@ -30,7 +30,7 @@ pub fn policies(app: Arc<RentalService>) -> Policies<RentalService> {
 }
 
 /// The catalog replica's part of a table over `S` (the live service, or a rebuild's replica).
-pub fn catalog_policies<S: Send + Sync + 'static>(
+pub(crate) fn catalog_policies<S: Send + Sync + 'static>(
     policies: Policies<S>,
     catalog: fn(&S) -> Catalog,
 ) -> Policies<S> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 /// The gRPC service over [`RentalService`].
-pub struct GrpcRentals(pub Arc<RentalService>);
+pub(crate) struct GrpcRentals(pub Arc<RentalService>);
 
 fn to_pb(r: &Rental) -> pb::Rental {
     pb::Rental {
@@ -77,7 +77,7 @@ impl pb::rental_service_server::RentalService for GrpcRentals {
 }
 
 /// The gRPC routes: the service, gRPC health checking and reflection.
-pub fn routes(app: Arc<RentalService>) -> anyhow::Result<axum::Router> {
+pub(crate) fn routes(app: Arc<RentalService>) -> anyhow::Result<axum::Router> {
     kernel::grpc::with_health_and_reflection(
         tonic::service::Routes::new(pb::rental_service_server::RentalServiceServer::new(
             GrpcRentals(app),

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The scoping claim of customers: a customer sees and acts on their own rentals only.
-pub const CUSTOMER_CLAIM: &str = "customer";
+pub(crate) const CUSTOMER_CLAIM: &str = "customer";
 
 /// The routes.
-pub fn routes(app: Arc<RentalService>) -> Router {
+pub(crate) fn routes(app: Arc<RentalService>) -> Router {
     Router::new()
         .route("/api/rentals", post(rent))
         .route("/api/rentals/catalog", get(catalog))
@@ -41,7 +41,7 @@ const RENTALS: OwnedApi<Rental> = OwnedApi {
 };
 
 /// The API document: these routes and the rentals' list and one.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = <ApiDoc as utoipa::OpenApi>::openapi();
     document.merge(RENTALS.openapi("rental", "RentalDto"));
     document
@@ -50,7 +50,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// `POST /api/rentals` body. Name and rate come from rental's catalog replica, never from here.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RentRequest {
+pub(crate) struct RentRequest {
     /// Operators only (a rental taken by phone): whose rental. Ignored for customers.
     #[serde(default)]
     pub customer_id: Option<String>,
@@ -67,7 +67,11 @@ pub struct RentRequest {
 impl RentRequest {
     /// The command this request asks for, made by `customer_id` with `key`: the dates parsed
     /// here, at the edge (REST and gRPC alike).
-    pub fn command(self, customer_id: &str, key: Option<String>) -> Result<RentCommand, ApiError> {
+    pub(crate) fn command(
+        self,
+        customer_id: &str,
+        key: Option<String>,
+    ) -> Result<RentCommand, ApiError> {
         let date = |value: &str| {
             parse_day(value).ok_or_else(|| {
                 let message = format!("{value:?} is not a date (YYYY-MM-DD)");
@@ -90,7 +94,7 @@ impl RentRequest {
 /// A rental as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct RentalDto {
+pub(crate) struct RentalDto {
     id: String,
     customer_id: String,
     product_id: String,
@@ -138,7 +142,7 @@ impl From<&Rental> for RentalDto {
 /// A product of rental's catalog replica.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct CatalogEntryDto {
+pub(crate) struct CatalogEntryDto {
     product_id: String,
     name: String,
     daily_rate: i64,
@@ -269,4 +273,4 @@ async fn catalog(
     paths(rent, cancel, give_back, catalog),
     components(schemas(RentalDto, CatalogEntryDto))
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

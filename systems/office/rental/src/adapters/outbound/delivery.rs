@@ -7,7 +7,7 @@ use kernel::remote::{Answer, RemoteClient, RemoteFailure};
 
 /// [`Deliveries`] over delivery's REST API.
 #[derive(Debug, Clone)]
-pub struct HttpDeliveries(pub RemoteClient);
+pub(crate) struct HttpDeliveries(pub RemoteClient);
 
 #[async_trait]
 impl Deliveries for HttpDeliveries {

@@ -1,5 +1,5 @@
 //! Outbound adapters: how the kernel stores rentals and the catalog replica, what they publish,
 //! and delivery's cancel command over HTTP.
 
-pub mod delivery;
-pub mod stored;
+pub(crate) mod delivery;
+pub(crate) mod stored;

@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 /// Unique key: `<customer>/<Idempotency-Key>`.
-pub const BY_IDEMPOTENCY_KEY: &str = "idempotency_key";
+pub(crate) const BY_IDEMPOTENCY_KEY: &str = "idempotency_key";
 
 /// A rental as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     customer_id: String,
     product_id: String,
@@ -36,12 +36,12 @@ pub struct Record {
 }
 
 /// `YYYY-MM-DD`.
-pub fn day(date: Date) -> String {
+pub(crate) fn day(date: Date) -> String {
     date.to_string()
 }
 
 /// Parses `YYYY-MM-DD`.
-pub fn parse_day(value: &str) -> Option<Date> {
+pub(crate) fn parse_day(value: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(value, &format).ok()
 }
@@ -169,7 +169,7 @@ fn published<E: IntegrationEvent>(event: &E, rental: &Rental, sequence: u64) -> 
 
 /// A catalog entry as stored.
 #[derive(Serialize, Deserialize)]
-pub struct CatalogRecord {
+pub(crate) struct CatalogRecord {
     id: String,
     name: String,
     daily_rate: i64,
@@ -177,7 +177,7 @@ pub struct CatalogRecord {
 }
 
 /// Index of every product of the replica (value empty).
-pub const CATALOG: &str = "catalog";
+pub(crate) const CATALOG: &str = "catalog";
 
 impl Aggregate for CatalogEntry {
     type Event = CatalogEvent;

@@ -8,7 +8,7 @@ use roaming_contracts::events as contract;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<BoothService>) -> Policies<BoothService> {
+pub(crate) fn policies(app: Arc<BoothService>) -> Policies<BoothService> {
     Policies::new(app)
         .on(|app, reserved: contract::Reserved, cause| async move {
             app.accept(reserved, &cause).await

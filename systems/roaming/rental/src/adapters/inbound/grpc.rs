@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 /// The gRPC service over [`BoothService`].
-pub struct GrpcBooth(pub Arc<BoothService>);
+pub(crate) struct GrpcBooth(pub Arc<BoothService>);
 
 fn staff_booth<T>(request: &Request<T>) -> Option<String> {
     kernel::grpc::caller(request)
@@ -84,7 +84,7 @@ impl pb::booth_service_server::BoothService for GrpcBooth {
 }
 
 /// The gRPC routes: the service, gRPC health checking and reflection.
-pub fn routes(app: Arc<BoothService>) -> anyhow::Result<axum::Router> {
+pub(crate) fn routes(app: Arc<BoothService>) -> anyhow::Result<axum::Router> {
     kernel::grpc::with_health_and_reflection(
         tonic::service::Routes::new(pb::booth_service_server::BoothServiceServer::new(
             GrpcBooth(app),

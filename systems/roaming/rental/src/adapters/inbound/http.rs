@@ -12,10 +12,10 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
 /// The scoping claim of booth staff: when present, staff only see and act on their own booth.
-pub const BOOTH_CLAIM: &str = "booth";
+pub(crate) const BOOTH_CLAIM: &str = "booth";
 
 /// The routes.
-pub fn routes(service: Arc<BoothService>) -> Router {
+pub(crate) fn routes(service: Arc<BoothService>) -> Router {
     Router::new()
         .route("/api/rentals", get(queue))
         .route("/api/rentals/{reservation_id}", get(one))
@@ -27,7 +27,7 @@ pub fn routes(service: Arc<BoothService>) -> Router {
 /// A rental as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct RentalDto {
+pub(crate) struct RentalDto {
     reservation_id: String,
     customer_id: String,
     booth: String,
@@ -193,4 +193,4 @@ async fn collect(
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(queue, one, hand_out, collect))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

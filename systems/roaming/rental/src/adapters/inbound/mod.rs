@@ -1,5 +1,5 @@
 //! Inbound adapters: the booth REST API and the booth's policies.
 
-pub mod events;
-pub mod grpc;
-pub mod http;
+pub(crate) mod events;
+pub(crate) mod grpc;
+pub(crate) mod http;

@@ -5,7 +5,7 @@ use kernel::NewEvent;
 use roaming_contracts::events as contract;
 
 /// The integration event for `event`, which moved `rental` to version `sequence`.
-pub fn integration_event(rental: &Rental, event: &RentalEvent, sequence: u64) -> NewEvent {
+pub(crate) fn integration_event(rental: &Rental, event: &RentalEvent, sequence: u64) -> NewEvent {
     let subject = rental.reservation_id.as_str();
     let reservation_id = rental.reservation_id.clone();
     let customer_id = rental.customer_id.clone();

@@ -1,4 +1,4 @@
 //! Outbound adapters: how the kernel stores a rental, and the mapping to integration events.
 
-pub mod integration;
-pub mod stored;
+pub(crate) mod integration;
+pub(crate) mod stored;

@@ -10,16 +10,16 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Key of every rental.
-pub const ALL: &str = "all";
+pub(crate) const ALL: &str = "all";
 /// Key of a booth's rentals.
-pub const BY_BOOTH: &str = "booth";
+pub(crate) const BY_BOOTH: &str = "booth";
 /// Key of every rental still at work (accepted, handed out or returned), earliest pickup first.
-pub const ACTIVE: &str = "active";
+pub(crate) const ACTIVE: &str = "active";
 /// Key of a booth's rentals still at work, earliest pickup first.
-pub const ACTIVE_AT_BOOTH: &str = "active_booth";
+pub(crate) const ACTIVE_AT_BOOTH: &str = "active_booth";
 
 /// Whether a rental in `status` is still at work at its booth.
-pub fn active(status: RentalStatus) -> bool {
+pub(crate) fn active(status: RentalStatus) -> bool {
     matches!(
         status,
         RentalStatus::Accepted | RentalStatus::HandedOut | RentalStatus::Returned
@@ -28,7 +28,7 @@ pub fn active(status: RentalStatus) -> bool {
 
 /// A rental as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     reservation_id: String,
     customer_id: String,
     booth: String,

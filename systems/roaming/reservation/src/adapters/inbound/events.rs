@@ -8,7 +8,7 @@ use roaming_contracts::events as contract;
 use std::sync::Arc;
 
 /// The policy table.
-pub fn policies(app: Arc<ReservationService>) -> Policies<ReservationService> {
+pub(crate) fn policies(app: Arc<ReservationService>) -> Policies<ReservationService> {
     Policies::new(app)
         .on(|app, _: contract::RentalHandedOut, cause| async move {
             app.react(&cause, Reservation::note_handed_out).await

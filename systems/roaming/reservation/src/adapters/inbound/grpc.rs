@@ -13,7 +13,7 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 /// The gRPC service over [`ReservationService`].
-pub struct GrpcReservations(pub Arc<ReservationService>);
+pub(crate) struct GrpcReservations(pub Arc<ReservationService>);
 
 fn customer<T>(request: &Request<T>) -> Option<String> {
     kernel::grpc::caller(request)
@@ -196,7 +196,7 @@ impl pb::reservation_service_server::ReservationService for GrpcReservations {
 }
 
 /// The gRPC routes: the service, gRPC health checking and reflection.
-pub fn routes(app: Arc<ReservationService>) -> anyhow::Result<axum::Router> {
+pub(crate) fn routes(app: Arc<ReservationService>) -> anyhow::Result<axum::Router> {
     kernel::grpc::with_health_and_reflection(
         tonic::service::Routes::new(
             pb::reservation_service_server::ReservationServiceServer::new(GrpcReservations(app)),

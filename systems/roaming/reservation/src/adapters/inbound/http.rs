@@ -19,10 +19,10 @@ use time::format_description::well_known::Rfc3339;
 
 /// The scoping claim of customers: when present, a customer only sees and acts on their own
 /// reservations.
-pub const CUSTOMER_CLAIM: &str = "customer";
+pub(crate) const CUSTOMER_CLAIM: &str = "customer";
 
 /// The routes.
-pub fn routes(service: Arc<ReservationService>) -> Router {
+pub(crate) fn routes(service: Arc<ReservationService>) -> Router {
     Router::new()
         .route("/api/catalog", get(catalog_page))
         .route("/api/reservations", post(reserve).get(list))
@@ -35,7 +35,7 @@ pub fn routes(service: Arc<ReservationService>) -> Router {
 /// `POST /api/reservations` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReserveRequest {
+pub(crate) struct ReserveRequest {
     /// Who reserves (ignored in favour of the authenticated customer behind the gateway).
     pub customer_id: Option<String>,
     /// Catalog device model id.
@@ -55,7 +55,7 @@ pub struct ReserveRequest {
 impl ReserveRequest {
     /// The command this request asks for, made by `customer_id` with `key`: catalog entries,
     /// days, card number and key parsed here, at the edge (REST and gRPC alike).
-    pub fn command(
+    pub(crate) fn command(
         self,
         customer_id: &str,
         key: Option<&str>,
@@ -100,7 +100,7 @@ impl ReserveRequest {
 /// A reservation as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ReservationDto {
+pub(crate) struct ReservationDto {
     id: String,
     customer_id: String,
     device_model: String,
@@ -341,4 +341,4 @@ async fn catalog_page() -> Json<CatalogPage> {
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(reserve, list, one, cancel, return_device, catalog_page))]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;

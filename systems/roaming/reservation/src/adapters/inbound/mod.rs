@@ -1,5 +1,5 @@
 //! Inbound adapters: REST and gRPC for customers, and the event policies.
 
-pub mod events;
-pub mod grpc;
-pub mod http;
+pub(crate) mod events;
+pub(crate) mod grpc;
+pub(crate) mod http;

@@ -6,7 +6,7 @@ use time::{Date, OffsetDateTime, UtcOffset};
 /// Reads the kernel's clock (the machine's, shifted in tests by `MSA__CLOCK__OFFSET_SECONDS`);
 /// "today" is the date in Korea (UTC+9), where the booths are.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {

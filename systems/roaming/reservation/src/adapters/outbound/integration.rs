@@ -21,7 +21,7 @@ fn terms(reservation: &Reservation) -> contract::ReservationTerms {
 }
 
 /// The integration event for `event`, which moved `reservation` to version `sequence`.
-pub fn integration_event(
+pub(crate) fn integration_event(
     reservation: &Reservation,
     event: &ReservationEvent,
     sequence: u64,

@@ -1,6 +1,6 @@
 //! Outbound adapters: how the kernel stores a reservation (and how checkout pays for it), the
 //! clock, and the mapping of domain events to integration events.
 
-pub mod clock;
-pub mod integration;
-pub mod stored;
+pub(crate) mod clock;
+pub(crate) mod integration;
+pub(crate) mod stored;

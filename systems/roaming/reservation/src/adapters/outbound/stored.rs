@@ -17,15 +17,15 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Key of a customer's reservations.
-pub const BY_CUSTOMER: &str = "customer";
+pub(crate) const BY_CUSTOMER: &str = "customer";
 /// The value of checkout's idempotency key: `<customer>/<client key>`.
-pub fn idempotency_key(customer: &CustomerId, key: &IdempotencyKey) -> String {
+pub(crate) fn idempotency_key(customer: &CustomerId, key: &IdempotencyKey) -> String {
     format!("{}/{}", customer.as_str(), key.as_str())
 }
 
 /// A reservation as stored.
 #[derive(Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     id: String,
     customer_id: String,
     device_model: String,

@@ -33,7 +33,6 @@ macro_rules! contract {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
-        #[allow(unreachable_pub)]
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty),*
         }

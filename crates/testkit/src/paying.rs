@@ -1,4 +1,5 @@
-//! The payment-outage scenario every paying system passes (written once): with payment failing,
+//! The breaker drill of any synchronous call ([`refused_fast_once_open`]) and the payment-outage
+//! scenario every paying system passes (written once on it): with payment failing,
 //! orders answer 503 `payment_busy`, fast once the breaker is open; reconciliation settles every
 //! order whose outcome was unknown, so none is paid without its order and none is left pending;
 //! once payment answers again (the breaker half-open, then closed) orders go through.
@@ -35,31 +36,9 @@ pub const SETTINGS: &[(&str, &str)] = &[
 
 /// Runs the scenario as `token` on `system` (started with [`SETTINGS`] on the paying service).
 pub async fn payment_outage(system: &TestSystem, token: &str, orders: &PaidOrders<'_>) {
-    system.faults("payment", 0, 1.0).await;
-    let mut attempts = 0;
-    let mut fast = None;
-    for attempt in 0..8 {
-        let started = Instant::now();
-        let (status, answer) = system
-            .post_as(token, orders.create, orders.request.clone())
-            .await;
-        let took = started.elapsed();
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (503, Some("payment_busy")),
-            "attempt {attempt}: {answer}"
-        );
-        let status = system.admin_status(orders.service, None).await;
-        if status["breakers"][0]["state"] == "open" {
-            fast.get_or_insert(took);
-        }
-        attempts += 1;
-    }
-    let fast = fast.expect("the breaker opened after repeated failures");
-    assert!(
-        fast < Duration::from_millis(1000),
-        "refused fast once open ({fast:?})"
-    );
+    let order = || system.post_as(token, orders.create, orders.request.clone());
+    let attempts =
+        refused_fast_once_open(system, (orders.service, "payment"), "payment_busy", order).await;
 
     system.faults("payment", 0, 0.0).await;
     let list = format!("{}?limit=100", orders.create);
@@ -121,19 +100,22 @@ pub fn quick_breaker(system: &mut TestSystem, caller: &str, callee: &str) {
 
 /// With `callee` failing every command (the kit's run-time fault switch), `attempt` — a command
 /// through `caller`, which calls `callee` synchronously — answers 503 with `code` every time, and
-/// within a second once `caller`'s breaker is open. Leaves the fault switched on.
+/// within a second once `caller`'s breaker is open. Leaves the fault switched on; returns how
+/// many attempts it made.
 pub async fn refused_fast_once_open<F, Fut>(
     system: &TestSystem,
     (caller, callee): (&str, &str),
     code: &str,
     attempt: F,
-) where
+) -> usize
+where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = (u16, Value)>,
 {
     system.faults(callee, 0, 1.0).await;
+    const ATTEMPTS: usize = 8;
     let mut fast = None;
-    for n in 0..8 {
+    for n in 0..ATTEMPTS {
         let started = Instant::now();
         let (status, answer) = attempt().await;
         let took = started.elapsed();
@@ -152,4 +134,5 @@ pub async fn refused_fast_once_open<F, Fut>(
         fast < Duration::from_millis(1000),
         "refused fast once open ({fast:?})"
     );
+    ATTEMPTS
 }

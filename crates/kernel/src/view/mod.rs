@@ -550,6 +550,7 @@ impl FoldTable for Policies<Views> {
 }
 
 #[cfg(test)]
+#[allow(unreachable_pub)] // the test contracts are `pub`, as every contract is
 mod tests {
     use super::*;
     use crate::consumer::EventHandler as _;

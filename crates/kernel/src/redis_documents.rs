@@ -237,6 +237,17 @@ impl DocumentStore for RedisStore {
             .context("cannot read a counter")
     }
 
+    async fn counters(
+        &self,
+        counter: &str,
+    ) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+        redis::cmd("HGETALL")
+            .arg(self.key(&format!("counter:{counter}")))
+            .query_async(&mut self.conn())
+            .await
+            .context("cannot read a counter's keys")
+    }
+
     async fn discard(&self, collection: &str) -> anyhow::Result<u64> {
         let mut deleted = 0;
         for part in ["doc", "idx", "uniq", "inbox"] {

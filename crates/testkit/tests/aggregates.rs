@@ -136,6 +136,16 @@ async fn guarantees(storage: Storage) {
     orders.create(&order, &events, None).await.unwrap();
     assert_eq!(orders.get("o1").await.unwrap(), Some(order.clone()));
     assert_eq!(documents.counter("seats", "show-1").await.unwrap(), Some(3));
+    // Every key of a counter in one read (a stock page).
+    documents
+        .define_counter("seats", "show-2", 7)
+        .await
+        .unwrap();
+    let all = documents.counters("seats").await.unwrap();
+    assert_eq!(
+        (all.len(), all.get("show-1"), all.get("show-2")),
+        (2, Some(&3), Some(&7))
+    );
 
     // Its id and its unique key have one holder.
     let again = orders.create(&order, &events, None).await.unwrap_err();

@@ -335,6 +335,11 @@ pub trait DocumentStore: Send + Sync + 'static {
     async fn adjust_counter(&self, change: CounterChange) -> Result<i64, StoreError>;
     /// A counter's value.
     async fn counter(&self, counter: &str, key: &str) -> anyhow::Result<Option<i64>>;
+    /// Every key of a counter with its value, in one read (a stock page).
+    async fn counters(
+        &self,
+        counter: &str,
+    ) -> anyhow::Result<std::collections::HashMap<String, i64>>;
     /// Deletes every aggregate and key of `collection` (a discarded generation); returns how
     /// many aggregates went.
     async fn discard(&self, collection: &str) -> anyhow::Result<u64>;

@@ -27,6 +27,8 @@ pub struct Dialect {
     pub migration_record: &'static str,
     /// Creates a counter unless it exists: name, key, amount.
     pub counter_define: &'static str,
+    /// Every key of a counter with its amount (`amount`, then the key as text).
+    pub counters_read: &'static str,
     /// Placeholder for parameter `n` (1-based).
     pub placeholder: fn(usize) -> String,
 }
@@ -160,6 +162,7 @@ pub(crate) const SQLITE: Dialect = Dialect {
     migration_applied: "SELECT COUNT(*) FROM msa_migrations WHERE component = ? AND version = ?",
     migration_record: "INSERT INTO msa_migrations (component, version, name, applied_at) VALUES (?, ?, ?, ?)",
     counter_define: "INSERT INTO msa_counters (counter, counter_key, amount) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    counters_read: "SELECT amount, counter_key FROM msa_counters WHERE counter = $1",
     placeholder: |_| "?".to_owned(),
 };
 
@@ -224,6 +227,7 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     migration_applied: "SELECT COUNT(*) FROM msa_migrations WHERE component = $1 AND version = $2",
     migration_record: "INSERT INTO msa_migrations (component, version, name, applied_at) VALUES ($1, $2, $3, $4)",
     counter_define: "INSERT INTO msa_counters (counter, counter_key, amount) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    counters_read: "SELECT amount, counter_key FROM msa_counters WHERE counter = $1",
     placeholder: |n| format!("${n}"),
 };
 
@@ -288,6 +292,8 @@ pub(crate) const MYSQL: Dialect = Dialect {
     migration_applied: "SELECT COUNT(*) FROM msa_migrations WHERE component = ? AND version = ?",
     migration_record: "INSERT INTO msa_migrations (component, version, name, applied_at) VALUES (?, ?, ?, ?)",
     counter_define: "INSERT IGNORE INTO msa_counters (counter, counter_key, amount) VALUES ($1, $2, $3)",
+    // The key column has a binary collation, which MySQL hands out as bytes.
+    counters_read: "SELECT amount, CAST(counter_key AS CHAR CHARACTER SET utf8mb4) FROM msa_counters WHERE counter = $1",
     placeholder: |_| "?".to_owned(),
 };
 

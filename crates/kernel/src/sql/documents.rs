@@ -27,9 +27,12 @@ pub trait DocumentSql: Send + Sync + 'static {
     type Tx: DocumentTx;
     /// `INSERT` of a counter that does nothing when it exists: name, key, amount.
     const DEFINE_COUNTER: &'static str;
+    const COUNTERS_READ: &'static str;
     fn statement(sql: &str) -> String;
     async fn texts(&self, sql: &str, binds: &[Bind<'_>]) -> Result<Vec<String>, sqlx::Error>;
     async fn integer(&self, sql: &str, binds: &[Bind<'_>]) -> Result<Option<i64>, sqlx::Error>;
+    async fn pairs(&self, sql: &str, binds: &[Bind<'_>])
+    -> Result<Vec<(i64, String)>, sqlx::Error>;
     async fn execute(&self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, sqlx::Error>;
     /// Creates the kernel's tables where missing.
     async fn migrate_kernel(&self) -> anyhow::Result<()>;
@@ -328,6 +331,23 @@ where
         )
         .await
         .context("cannot read a counter")
+    }
+
+    async fn counters(
+        &self,
+        counter: &str,
+    ) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+        let rows = self
+            .pairs(
+                &Self::statement(Self::COUNTERS_READ),
+                &[Bind::Text(counter)],
+            )
+            .await
+            .context("cannot read a counter's keys")?;
+        Ok(rows
+            .into_iter()
+            .map(|(amount, key)| (key, amount))
+            .collect())
     }
 }
 

@@ -347,6 +347,7 @@ impl<DB: Backend> DeadLetterStore for SqlStore<DB> {
 impl<DB: Backend> DocumentSql for SqlStore<DB> {
     type Tx = Tx<DB>;
     const DEFINE_COUNTER: &'static str = DB::DIALECT.counter_define;
+    const COUNTERS_READ: &'static str = DB::DIALECT.counters_read;
 
     fn statement(sql: &str) -> String {
         documents::numbered(sql, DB::DIALECT.placeholder)
@@ -358,6 +359,14 @@ impl<DB: Backend> DocumentSql for SqlStore<DB> {
 
     async fn integer(&self, sql: &str, binds: &[Bind<'_>]) -> Result<Option<i64>, sqlx::Error> {
         DB::integer_on(&self.pool, sql, binds).await
+    }
+
+    async fn pairs(
+        &self,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Vec<(i64, String)>, sqlx::Error> {
+        DB::pairs_on(&self.pool, sql, binds).await
     }
 
     async fn execute(&self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, sqlx::Error> {

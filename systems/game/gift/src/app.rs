@@ -66,12 +66,16 @@ impl GiftService {
 
     /// The catalog with the units left.
     pub(crate) async fn catalog(&self) -> anyhow::Result<Vec<(&'static GiftDef, i64)>> {
-        let mut gifts = Vec::new();
-        for gift in CATALOG {
-            let left = self.store.store().counter(STOCK, gift.code).await?;
-            gifts.push((gift, left.unwrap_or(gift.first_stock)));
-        }
-        Ok(gifts)
+        let left = self.store.store().counters(STOCK).await?;
+        Ok(CATALOG
+            .iter()
+            .map(|gift| {
+                (
+                    gift,
+                    left.get(gift.code).copied().unwrap_or(gift.first_stock),
+                )
+            })
+            .collect())
     }
 
     /// Adds `quantity` units of a gift; the units now in stock.

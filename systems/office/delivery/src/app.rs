@@ -34,12 +34,15 @@ impl DeliveryService {
 
     /// The stock ledger: every product delivery knows, with the units left.
     pub(crate) async fn stock(&self) -> anyhow::Result<Vec<(StockItem, i64)>> {
-        let mut ledger = Vec::new();
-        for item in self.stock.queue(None, 0, STOCK_LIMIT).await? {
-            let left = self.stock.store().counter(STOCK, &item.id).await?;
-            ledger.push((item, left.unwrap_or(0)));
-        }
-        Ok(ledger)
+        let left = self.stock.store().counters(STOCK).await?;
+        let items = self.stock.queue(None, 0, STOCK_LIMIT).await?;
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let units = left.get(&item.id).copied().unwrap_or(0);
+                (item, units)
+            })
+            .collect())
     }
 
     /// The team delivers.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian machine it installs and starts what the tests talk to
 # (NATS with JetStream, PostgreSQL, MariaDB, Redis) when nothing answers on their usual ports,
+# Chromium for the browser tests and Node's AsyncAPI parser for the generated AsyncAPI documents,
 # then checks formatting and lints, and runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +66,16 @@ ensure_browser() {
   apt_install chromium chromium-driver fonts-nanum
 }
 
+ensure_asyncapi_parser() {
+  # The AsyncAPI initiative's parser validates the generated AsyncAPI documents (test-time only).
+  command -v npm >/dev/null || apt_install nodejs npm
+  [ -d scripts/asyncapi/node_modules/@asyncapi/parser ] && return 0
+  log "installing the AsyncAPI parser (scripts/asyncapi)"
+  npm ci --prefix scripts/asyncapi --no-audit --no-fund --ignore-scripts >/dev/null
+}
+
 ensure_nats
+ensure_asyncapi_parser
 ensure_browser
 ensure_postgres
 ensure_mariadb

@@ -3,6 +3,7 @@
 //! benchmarks).
 
 mod bench;
+mod docs;
 mod load;
 mod ops;
 mod systems;
@@ -87,6 +88,27 @@ enum Command {
         /// The running service to pause during the switch; default: its manifest port.
         #[arg(long)]
         service_url: Option<String>,
+    },
+    /// Draw a system's living documentation from its services' declarations: the event-storming
+    /// board (SVG, the default), the context map (`--map`, SVG) or the AsyncAPI document
+    /// (`--asyncapi`, JSON); `--check` instead lists what is inconsistent (exit 1 if anything).
+    Board {
+        /// The system.
+        #[arg(long, default_value = systems::SYSTEMS_DEFAULT)]
+        system: String,
+        /// The context map instead of the board.
+        #[arg(long, conflicts_with_all = ["asyncapi", "check"])]
+        map: bool,
+        /// The AsyncAPI 3.0 document instead of the board.
+        #[arg(long, conflicts_with = "check")]
+        asyncapi: bool,
+        /// Check the declarations instead (reactions nobody publishes for, calls the manifest
+        /// does not declare, words the glossary lacks).
+        #[arg(long)]
+        check: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Identity tools for the embedded issuer.
     Auth {
@@ -263,6 +285,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{target} now reads generation {generation}");
             Ok(())
         }
+        Command::Board {
+            system,
+            map,
+            asyncapi,
+            check,
+            out,
+        } => docs::command(&system, map, asyncapi, check, out.as_deref()),
         Command::Auth {
             command: AuthCommand::HashPassword,
         } => {

@@ -324,6 +324,7 @@ pub(crate) fn extras(
             })
             .collect(),
         systems: gateways(offset)?,
+        living: Some(crate::docs::living),
     })
 }
 
@@ -419,7 +420,10 @@ pub(crate) async fn serve(
         let extras = extras(system, &manifest, offset)?;
         gateway::build(layers.build()?, manifest.clone(), extras).await?
     } else {
-        (self::service(system, &manifest, &service)?.build)(layers).await?
+        (self::service(system, &manifest, &service)?.build)(layers)
+            .await?
+            .build()
+            .await?
     };
     app.run_until_stopped().await
 }

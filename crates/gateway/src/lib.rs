@@ -10,6 +10,7 @@
 
 pub mod edge;
 pub mod identity;
+mod living;
 mod pages;
 mod proxy;
 
@@ -20,6 +21,8 @@ use kernel::{Application, Service, ServiceSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+pub use living::{Describe, LivingDocs};
 
 /// The gateway's name.
 pub const NAME: &str = "gateway";
@@ -73,6 +76,8 @@ pub struct Extras {
     /// Every system this binary runs on one machine, with its gateway's port: the landing page
     /// (`/systems`) links each one's web UI, system view and API document.
     pub systems: Vec<(String, u16)>,
+    /// Draws the system's living documentation (board, context map, AsyncAPI) when first asked.
+    pub living: Option<Describe>,
 }
 
 /// The OpenAPI description of a system's whole API: the services' documents merged with the
@@ -80,6 +85,7 @@ pub struct Extras {
 pub fn openapi(title: &str, services: Vec<utoipa::openapi::OpenApi>) -> serde_json::Value {
     use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     let mut document = <pages::ApiDoc as utoipa::OpenApi>::openapi();
+    document.merge(<living::ApiDoc as utoipa::OpenApi>::openapi());
     for service in services {
         document.merge(service);
     }
@@ -138,11 +144,13 @@ pub async fn build(
         cors: Arc::new(settings.cors.clone()),
     };
     let upstreams = proxy::Upstreams::new(&settings, &manifest)?;
+    let living = living::LivingState::new(&manifest.name, extras.living);
     let mut routes = pages::routes(pages::PagesState {
         upstreams: upstreams.clone(),
         verifier,
         extras: Arc::new(extras),
     })
+    .merge(living::routes(living))
     .merge(proxy::routes(upstreams));
     if let Some(issuer) = &issuer {
         routes = routes.merge(issuer.routes());

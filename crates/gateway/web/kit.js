@@ -14,7 +14,8 @@ const KIT_TEXT = {
     signedInAs: (n) => `${n} 님`, sessionEnded: "다시 로그인해 주세요.", up: "정상", down: "응답 없음",
     system: "시스템 현황", service: "서비스", health: "상태", breakers: "서킷 브레이커", backlog: "아웃박스",
     lag: "컨슈머 지연", deadLetters: "데드레터", events: "최근 이벤트", time: "시각", type: "이벤트",
-    correlation: "상관 키", handledBy: "처리한 서비스",
+    correlation: "상관 키", handledBy: "처리한 서비스", living: "살아 있는 문서", board: "이벤트 스토밍 보드",
+    contextMap: "컨텍스트 맵",
     status: { Ready: "정상", not_ready: "준비 안 됨", Approved: "결제 완료", Declined: "거절", Refunded: "환불됨", Voided: "무효" },
   },
   en: {
@@ -23,7 +24,8 @@ const KIT_TEXT = {
     signedInAs: (n) => n, sessionEnded: "Please sign in again.", up: "up", down: "down",
     system: "System", service: "Service", health: "Health", breakers: "Circuit breakers", backlog: "Outbox backlog",
     lag: "Consumer lag", deadLetters: "Dead letters", events: "Latest events", time: "Time", type: "Event",
-    correlation: "Correlation key", handledBy: "Handled by", status: {},
+    correlation: "Correlation key", handledBy: "Handled by", living: "Living documentation", board: "Event-storming board",
+    contextMap: "Context map", status: {},
   },
 };
 
@@ -220,7 +222,9 @@ const ADMIN_HTML = `<section class="card"><h2 data-i18n="system"></h2>
   <div class="table-wrap"><table id="system"><thead><tr><th data-i18n="service"></th><th data-i18n="health"></th>
   <th data-i18n="breakers"></th><th data-i18n="backlog"></th><th data-i18n="lag"></th><th data-i18n="deadLetters"></th></tr></thead><tbody></tbody></table></div></section>
   <section class="card"><h2 data-i18n="events"></h2><div class="table-wrap"><table id="events"><thead><tr><th data-i18n="time"></th>
-  <th data-i18n="type"></th><th data-i18n="correlation"></th><th data-i18n="handledBy"></th></tr></thead><tbody></tbody></table></div></section>`;
+  <th data-i18n="type"></th><th data-i18n="correlation"></th><th data-i18n="handledBy"></th></tr></thead><tbody></tbody></table></div></section>
+  <section class="card"><h2 data-i18n="living"></h2><p class="hint"><a href="/board" id="board-link" data-i18n="board"></a> ·
+  <a href="/board?map" data-i18n="contextMap"></a> · <a href="/api/asyncapi.json">AsyncAPI</a> · <a href="/api/docs">OpenAPI</a></p></section>`;
 
 async function refreshSystem() {
   const [{ body: system }, { body: events }] = await Promise.all([api("/api/admin/system"), api("/api/admin/events?limit=30")]);

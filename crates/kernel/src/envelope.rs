@@ -11,8 +11,9 @@ pub const SPEC_VERSION: &str = "1.0";
 /// An integration event contract: a versioned, serializable payload with a stable type name.
 ///
 /// Contracts live in a system's `contracts` crate (or a generic service's), never in a domain
-/// module.
-pub trait IntegrationEvent: Serialize + DeserializeOwned {
+/// module. Their JSON Schema (`utoipa::ToSchema`, described by their doc comments) is what the
+/// system's AsyncAPI document shows.
+pub trait IntegrationEvent: Serialize + DeserializeOwned + utoipa::ToSchema {
     /// The CloudEvents `type`, `<system>.<service>.<event>.v<N>`; or, for the contract of a
     /// generic domain deployed into several systems (payment), `<service>.<event>.v<N>`: it travels
     /// as `<deploying system>.<service>.<event>.v<N>` in that system's stream (see [`type_in`]).
@@ -31,7 +32,7 @@ pub trait IntegrationEvent: Serialize + DeserializeOwned {
 macro_rules! contract {
     ($(#[$meta:meta])* $name:ident = $type:literal { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
         #[serde(rename_all = "camelCase")]
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty),*
@@ -289,7 +290,7 @@ impl<'a> EventType<'a> {
 mod tests {
     use super::*;
 
-    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    #[derive(Serialize, Deserialize, Debug, PartialEq, utoipa::ToSchema)]
     struct Reserved {
         amount: i64,
     }
@@ -333,7 +334,7 @@ mod tests {
         ));
     }
 
-    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    #[derive(Serialize, Deserialize, Debug, PartialEq, utoipa::ToSchema)]
     struct Approved {
         amount: i64,
     }

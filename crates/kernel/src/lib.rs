@@ -1,7 +1,8 @@
 //! The msa kernel: what every service of every system runs on, and no domain code.
 //!
 //! - [`aggregate`]: aggregates kept with optimistic versioning, keys and counters, and
-//!   [`policy`]: a service's reactions to events as one typed table.
+//!   [`policy`]: a service's reactions to events as one typed table; [`model`]: what a service
+//!   is made of, as its assembly declares it (for the living documentation).
 //! - [`envelope`]: the CloudEvents envelope and the contract trait.
 //! - [`sql`]: stores, transactions with outbox and inbox, migrations.
 //! - [`outbox`]: the relay from outbox to bus.
@@ -30,6 +31,7 @@ pub mod health;
 pub mod http;
 pub mod manifest;
 pub mod metrics;
+pub mod model;
 pub mod notify;
 pub mod outbox;
 pub mod owned;

@@ -12,6 +12,9 @@ pub struct SystemManifest {
     pub name: String,
     /// Partitions of the system's stream.
     pub partitions: u32,
+    /// The correlation key every event of one business case carries as its CloudEvents `subject`
+    /// (`reservationId`): what links a case's events across services.
+    pub correlation_key: String,
     /// The gateway.
     pub gateway: GatewayEntry,
     /// The services, in start order.
@@ -25,6 +28,11 @@ pub struct SystemManifest {
     /// Demo accounts of the embedded issuer (Argon2id hashes only).
     #[serde(default)]
     pub demo_users: Vec<DemoUser>,
+    /// The ubiquitous language in Korean: the name of each context, aggregate, command and event
+    /// the living documentation shows (`"reservation.reserved" = "예약 확정"`), English being the
+    /// code's own.
+    #[serde(default)]
+    pub glossary: std::collections::BTreeMap<String, String>,
 }
 
 /// A claim that scopes what a caller with `role` may see and do (a customer's own
@@ -149,6 +157,8 @@ pub struct GatewayEntry {
 pub struct ServiceEntry {
     /// Service name within the system (`reservation`).
     pub name: String,
+    /// What the bounded context is to the business (the context map's classification).
+    pub domain: Domain,
     /// Default port.
     pub port: u16,
     /// Embedded store URL; `{data}` stands for the data directory.
@@ -164,6 +174,29 @@ pub struct ServiceEntry {
     /// section named after it with the callee's `url`.
     #[serde(default)]
     pub calls: Vec<String>,
+}
+
+/// A bounded context's classification on the context map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Domain {
+    /// Where the system earns its keep; built in house with the most care.
+    Core,
+    /// Needed by the core, specific to this business, not a differentiator.
+    Supporting,
+    /// Needed by any business (payment): would be bought or taken off the shelf.
+    Generic,
+}
+
+impl Domain {
+    /// Its name, as the manifest writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Core => "core",
+            Self::Supporting => "supporting",
+            Self::Generic => "generic",
+        }
+    }
 }
 
 /// Whether `name` may name a system, a service or a claim: lower-case letters, digits, `-` and
@@ -259,16 +292,19 @@ mod tests {
     const MANIFEST: &str = r#"
 name = "demo"
 partitions = 4
+correlation_key = "orderId"
 [gateway]
 port = 8080
 [[services]]
 name = "orders"
+domain = "core"
 port = 8081
 store = "sqlite://{data}/orders.db"
 prod_store = "postgres://h/orders"
 routes = ["/api/orders", "/api/catalog"]
 [[services]]
 name = "special"
+domain = "supporting"
 port = 8082
 store = "sqlite://{data}/special.db"
 prod_store = "sqlite://{data}/special.db"

@@ -113,6 +113,7 @@ impl Aggregate for Message {
     type Event = ();
     type Record = Message;
     const KIND: &'static str = "notification";
+    const PUBLISHES: &'static [crate::model::Contract] = &[];
 
     fn id(&self) -> &str {
         &self.id
@@ -408,24 +409,23 @@ pub trait Notifying {
 pub const fn service<N: Notifying>(name: &'static str) -> crate::ServiceDef {
     crate::ServiceDef {
         name,
-        build: |layers| Box::pin(async move { N::NOTICES.build(layers.build()?).await }),
+        build: |layers| Box::pin(async move { N::NOTICES.assemble(layers.build()?).await }),
         openapi: || openapi("notification"),
         rebuild: None,
     }
 }
 
 impl NoticeService {
-    /// Builds the service on the store its settings name: messages kept there and served at
+    /// Assembles the service on the store its settings name: messages kept there and served at
     /// `/api/notifications`, or sent to the webhook when one is set.
-    pub async fn build(&self, settings: NoticeSettings) -> anyhow::Result<crate::Application> {
+    pub async fn assemble(&self, settings: NoticeSettings) -> anyhow::Result<crate::Service> {
         let (service, storage) = crate::Service::open(self.name, settings.service).await?;
         let templates = Templates::new(self.templates);
         let (notifier, stored) = notifier(&settings.webhook, storage.repository(), templates)?;
         let table = (self.table)(crate::Policies::new(Arc::new(Notices(notifier))));
-        service
+        Ok(service
+            .role(crate::model::Role::Notifier)
             .routes(routes(stored, self.claim))
-            .react(table)
-            .build()
-            .await
+            .react(table))
     }
 }

@@ -11,7 +11,8 @@
 
 use crate::aggregate::{Cause, ChangeError, StoreError};
 use crate::consumer::{EventHandler, HandleError};
-use crate::envelope::{Envelope, IntegrationEvent, type_in, type_matches};
+use crate::envelope::{Envelope, IntegrationEvent, type_in};
+use crate::model::Contract;
 use async_trait::async_trait;
 use futures_util::future::BoxFuture;
 use std::future::Future;
@@ -73,13 +74,13 @@ type Handler<S> =
 /// The policy table of a service whose application is `S`.
 pub struct Policies<S> {
     app: Arc<S>,
-    table: Vec<(&'static str, Handler<S>)>,
+    table: Vec<(Contract, Handler<S>)>,
 }
 
 impl<S> std::fmt::Debug for Policies<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.table.iter().map(|(event_type, _)| event_type))
+            .entries(self.table.iter().map(|(contract, _)| contract.event_type))
             .finish()
     }
 }
@@ -112,13 +113,21 @@ impl<S: Send + Sync + 'static> Policies<S> {
                 policy(app, event, cause).await.handled(&envelope)
             })
         });
-        self.table.push((E::TYPE, handler));
+        self.table.push((Contract::of::<E>(), handler));
         self
     }
 
     /// The event types the table reacts to in `system`'s stream: the subscription list.
     pub fn types(&self, system: &str) -> Vec<String> {
-        self.table.iter().map(|(t, _)| type_in(system, t)).collect()
+        self.table
+            .iter()
+            .map(|(contract, _)| type_in(system, contract.event_type))
+            .collect()
+    }
+
+    /// The contracts the table reacts to, in table order (see [`crate::model`]).
+    pub fn contracts(&self) -> Vec<Contract> {
+        self.table.iter().map(|(contract, _)| *contract).collect()
     }
 
     /// Whether the table reacts to nothing.
@@ -133,7 +142,7 @@ impl<S: Send + Sync + 'static> EventHandler for Policies<S> {
         match self
             .table
             .iter()
-            .find(|(t, _)| type_matches(&event.event_type, t))
+            .find(|(contract, _)| contract.carries(&event.event_type))
         {
             Some((_, handler)) => handler(self.app.clone(), event).await,
             None => Ok(()),

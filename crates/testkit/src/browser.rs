@@ -325,8 +325,9 @@ impl Browser {
     }
 
     /// Checks the operator's system view of the kit (signed in as an operator): the services and
-    /// the latest events fill in, an event names `correlation`, a screenshot goes to `shot`, and
-    /// the labels switch to English. Returns the services table's text.
+    /// the latest events fill in, an event names `correlation`, a screenshot goes to `shot`, the
+    /// labels switch to English, and its link opens the event-storming board (a screenshot beside
+    /// `shot`, `…-board.png`). Returns the services table's text.
     pub async fn check_operator_view(&self, correlation: &str, shot: &Path) -> String {
         let patience = Duration::from_secs(30);
         let filled = "return document.querySelectorAll('#system tbody tr').length >= 4 && document.querySelectorAll('#events tbody tr').length > 0";
@@ -353,6 +354,19 @@ impl Browser {
         self.wait_until(english, "English labels", patience)
             .await
             .unwrap();
+        // The admin view links the living documentation: the board opens for the operator.
+        self.click(&self.find("#board-link").await.unwrap().unwrap())
+            .await
+            .unwrap();
+        let drawn = "return !!document.querySelector('#drawing svg .sticker')";
+        self.wait_until(drawn, "the event-storming board drawn", patience)
+            .await
+            .unwrap();
+        let board = shot.with_file_name(format!(
+            "{}-board.png",
+            shot.file_stem().unwrap_or_default().to_string_lossy()
+        ));
+        self.screenshot(&board).await.unwrap();
         services
     }
 

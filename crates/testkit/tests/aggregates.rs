@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use kernel::aggregate::{Aggregate, ChangeError, CounterChange, Key, StoreError};
+use kernel::model::Contract;
 use kernel::sql::Storage;
 use kernel::{Cause, NewEvent};
 use serde::{Deserialize, Serialize};
@@ -36,10 +37,22 @@ enum OrderEvent {
 #[error("the order is already canceled")]
 struct Canceled;
 
+kernel::contract! {
+    /// An order was placed.
+    OrderPlaced = "demo.orders.placed.v1" { order_id: String }
+}
+
+kernel::contract! {
+    /// An order was paid.
+    OrderPaid = "demo.orders.paid.v1" { order_id: String }
+}
+
 impl Aggregate for Order {
     type Event = OrderEvent;
     type Record = Order;
     const KIND: &'static str = "order";
+    const PUBLISHES: &'static [Contract] =
+        &[Contract::of::<OrderPlaced>(), Contract::of::<OrderPaid>()];
 
     fn id(&self) -> &str {
         &self.id
@@ -357,6 +370,7 @@ impl Aggregate for Holdings {
     type Event = i64;
     type Record = Holdings;
     const KIND: &'static str = "holdings";
+    const PUBLISHES: &'static [Contract] = &[];
 
     fn id(&self) -> &str {
         &self.show
@@ -520,4 +534,62 @@ async fn a_redis_store_refuses_to_publish() {
         .await
         .unwrap_err();
     assert!(refused.to_string().contains("cannot publish"), "{refused}");
+}
+
+/// An order whose declaration forgot what it publishes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Forgetful {
+    id: String,
+    version: u64,
+}
+
+impl Aggregate for Forgetful {
+    type Event = ();
+    type Record = Forgetful;
+    const KIND: &'static str = "forgetful";
+    const PUBLISHES: &'static [Contract] = &[Contract::of::<OrderPaid>()];
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn apply(&mut self, _: &(), _at: OffsetDateTime) {
+        self.version += 1;
+    }
+    fn record(&self) -> Forgetful {
+        self.clone()
+    }
+    fn restore(record: Forgetful) -> anyhow::Result<Self> {
+        Ok(record)
+    }
+    fn integration_event(&self, _: &(), sequence: u64) -> Option<NewEvent> {
+        let placed = OrderPlaced {
+            order_id: self.id.clone(),
+        };
+        Some(NewEvent::new(&placed, &self.id, sequence))
+    }
+}
+
+#[tokio::test]
+async fn a_change_publishing_a_contract_its_aggregate_does_not_declare_is_refused_whole() {
+    let storage = Storage::memory("demo/forgetful").await.unwrap();
+    let repository = storage.repository::<Forgetful>();
+    let mut order = Forgetful {
+        id: "f-1".into(),
+        version: 0,
+    };
+    order.apply(&(), OffsetDateTime::now_utc());
+    let error = repository.create(&order, &[()], None).await.unwrap_err();
+    assert!(
+        error.to_string().contains("demo.orders.placed.v1")
+            && error.to_string().contains("PUBLISHES"),
+        "{error}"
+    );
+    assert!(repository.get("f-1").await.unwrap().is_none());
+    assert_eq!(
+        storage.kept().list()[0].publishes,
+        &[Contract::of::<OrderPaid>()]
+    );
 }

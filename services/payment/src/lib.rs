@@ -11,27 +11,25 @@ mod domain;
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "payment",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    build: |layers| Box::pin(async move { assemble(layers.build()?).await }),
     openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
     rebuild: None,
 };
 
 use adapters::inbound::{events, http};
 use app::PaymentService;
-use kernel::{Application, Service, ServiceSettings};
+use kernel::{Service, ServiceSettings};
 use std::sync::Arc;
 
 /// The payment service's settings.
 pub type Settings = ServiceSettings;
 
-/// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
-pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+/// Assembles the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
+pub async fn assemble(settings: Settings) -> anyhow::Result<Service> {
     let name = settings.qualified("payment")?;
     let (service, storage) = Service::open(&name, settings).await?;
     let app = Arc::new(PaymentService::new(storage.repository()));
-    service
+    Ok(service
         .routes(http::routes(app.clone()))
-        .react(events::policies(app))
-        .build()
-        .await
+        .react(events::policies(app)))
 }

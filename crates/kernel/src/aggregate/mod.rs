@@ -179,6 +179,10 @@ pub trait Aggregate: Sized + Send + Sync + 'static {
     type Record: Serialize + DeserializeOwned;
     /// The kind's stored name, e.g. `reservation`.
     const KIND: &'static str;
+    /// Every contract its [`Self::integration_event`] can publish
+    /// (`&[Contract::of::<contract::Reserved>(), …]`): the board's and AsyncAPI's source. The
+    /// repository refuses to store a change whose event is not declared here.
+    const PUBLISHES: &'static [crate::model::Contract];
 
     /// Its id.
     fn id(&self) -> &str;

@@ -291,6 +291,14 @@ impl<A: Aggregate> Repository<A> {
             }
         }
         counters.sort_by(|a, b| (a.counter, &a.key).cmp(&(b.counter, &b.key)));
+        let events: Vec<NewEvent> = events
+            .iter()
+            .enumerate()
+            .filter_map(|(i, event)| aggregate.integration_event(event, first + i as u64 + 1))
+            .collect();
+        for event in &events {
+            crate::model::check_declared(A::KIND, A::PUBLISHES, &event.event_type)?;
+        }
         Ok(Change {
             kind: A::KIND,
             collection,
@@ -301,11 +309,7 @@ impl<A: Aggregate> Repository<A> {
             removed_keys,
             added_keys,
             counters,
-            events: events
-                .iter()
-                .enumerate()
-                .filter_map(|(i, event)| aggregate.integration_event(event, first + i as u64 + 1))
-                .collect(),
+            events,
             cause,
         })
     }

@@ -120,11 +120,12 @@ pub type Rebuild = fn(
 pub struct ServiceDef {
     /// Its name in the system manifest (`reservation`).
     pub name: &'static str,
-    /// Builds it from its layered settings.
+    /// Assembles it from its layered settings: stores opened, application made, routes, policies
+    /// and remote clients declared; nothing bound or connected until [`Service::build`]. What it
+    /// assembled is also its [`Service::model`].
     pub build: fn(
         crate::config::Layers,
-    )
-        -> futures_util::future::LocalBoxFuture<'static, anyhow::Result<Application>>,
+    ) -> futures_util::future::LocalBoxFuture<'static, anyhow::Result<Service>>,
     /// Its API document.
     pub openapi: fn() -> utoipa::openapi::OpenApi,
     /// For a read model: how `msa replay` rebuilds it.
@@ -153,6 +154,8 @@ pub struct Service {
     dead_letters: Option<Arc<dyn crate::deadletter::DeadLetterStore>>,
     breakers: Vec<CircuitBreaker>,
     tasks: Vec<Task>,
+    model: crate::model::ServiceModel,
+    kept: Vec<crate::model::Kept>,
 }
 
 impl std::fmt::Debug for Service {
@@ -177,7 +180,27 @@ impl Service {
             dead_letters: None,
             breakers: Vec::new(),
             tasks: Vec::new(),
+            model: crate::model::ServiceModel {
+                name: name.to_owned(),
+                ..crate::model::ServiceModel::default()
+            },
+            kept: Vec::new(),
         }
+    }
+
+    /// Marks the part the service plays (a read model, a notifier; a bounded context if not
+    /// said), for its [`Self::model`].
+    pub fn role(mut self, role: crate::model::Role) -> Self {
+        self.model.role = role;
+        self
+    }
+
+    /// What the service was assembled from so far: its aggregates and what they publish, what it
+    /// reacts to, whom it calls (see [`crate::model`]).
+    pub fn model(&self) -> crate::model::ServiceModel {
+        let mut model = self.model.clone();
+        model.aggregates = self.kept.iter().flat_map(|kept| kept.list()).collect();
+        model
     }
 
     /// The service name.
@@ -253,6 +276,7 @@ impl Service {
         self.checks.push(storage.check().clone());
         self.relays.extend(storage.outbox().cloned());
         self.dead_letters = Some(storage.dead_letters().clone());
+        self.kept.push(storage.kept().clone());
         self
     }
 
@@ -260,6 +284,7 @@ impl Service {
     /// deliveries are parked in the service's [`Self::storage`].
     pub fn react<S: Send + Sync + 'static>(mut self, policies: crate::policy::Policies<S>) -> Self {
         if !policies.is_empty() {
+            self.model.reacts_to.extend(policies.contracts());
             let system = self.name.split('/').next().unwrap_or_default();
             self.reactions
                 .push((policies.types(system), Arc::new(policies)));
@@ -282,7 +307,9 @@ impl Service {
     ) -> anyhow::Result<(Self, crate::remote::RemoteClient)> {
         let client =
             crate::remote::RemoteClient::new(name, settings, self.metrics(), self.registry())?;
-        Ok((self.breaker(client.breaker()), client))
+        let mut service = self.breaker(client.breaker());
+        service.model.calls.push(name.to_owned());
+        Ok((service, client))
     }
 
     /// Runs a background task until shutdown (it gets a token that is cancelled at shutdown).

@@ -83,6 +83,7 @@ pub struct Storage {
     outbox: Option<Arc<dyn OutboxSource>>,
     dead_letters: Arc<dyn DeadLetterStore>,
     check: Arc<dyn ReadinessCheck>,
+    kept: crate::model::Kept,
 }
 
 impl std::fmt::Debug for Storage {
@@ -115,6 +116,7 @@ impl Storage {
                     outbox: None,
                     dead_letters: store.clone(),
                     check: store,
+                    kept: crate::model::Kept::default(),
                 })
             }
         }
@@ -137,12 +139,19 @@ impl Storage {
             outbox: Some(store.clone()),
             dead_letters: store.clone(),
             check: store,
+            kept: crate::model::Kept::default(),
         })
     }
 
     /// A repository of aggregates of kind `A` in this store.
     pub fn repository<A: crate::aggregate::Aggregate>(&self) -> crate::aggregate::Repository<A> {
+        self.kept.keep(A::KIND, A::PUBLISHES);
         crate::aggregate::Repository::new(self.documents.clone())
+    }
+
+    /// The aggregates asked for so far (see [`crate::model`]).
+    pub fn kept(&self) -> &crate::model::Kept {
+        &self.kept
     }
 
     /// The documents, keys and counters.

@@ -215,6 +215,7 @@ impl Aggregate for Document {
     type Event = Folded;
     type Record = Document;
     const KIND: &'static str = "view";
+    const PUBLISHES: &'static [crate::model::Contract] = &[];
 
     fn id(&self) -> &str {
         &self.id
@@ -432,7 +433,7 @@ pub trait ReadModel {
 pub const fn service<M: ReadModel>(name: &'static str) -> crate::ServiceDef {
     crate::ServiceDef {
         name,
-        build: |layers| Box::pin(async move { M::VIEW.build(layers.build()?).await }),
+        build: |layers| Box::pin(async move { M::VIEW.assemble(layers.build()?).await }),
         openapi: || M::VIEW.openapi(),
         rebuild: Some(|layers, live, progress| {
             Box::pin(async move { M::VIEW.rebuild(&layers.build()?, &live, progress).await })
@@ -475,10 +476,11 @@ impl ViewService {
         Names::new(self.kind, self.owner)
     }
 
-    /// Builds the service on the store its settings name (any of the kernel's stores), keeping
+    /// Assembles the service on the store its settings name (any of the kernel's stores), keeping
     /// its views in generations so that `msa replay` can rebuild them.
-    pub async fn build(&self, settings: ViewSettings) -> anyhow::Result<crate::Application> {
-        let (mut service, storage) = crate::Service::open(self.name, settings.service).await?;
+    pub async fn assemble(&self, settings: ViewSettings) -> anyhow::Result<crate::Service> {
+        let (service, storage) = crate::Service::open(self.name, settings.service).await?;
+        let mut service = service.role(crate::model::Role::ReadModel);
         let mut views = Views::new(storage.repository().generational(), self.names());
         if !self.notices.is_empty() {
             let templates = crate::notify::Templates::new(self.notices);
@@ -488,11 +490,9 @@ impl ViewService {
             service = service.routes(crate::notify::routes(stored, self.owner));
         }
         let views = Arc::new(views);
-        service
+        Ok(service
             .routes(routes(views.clone(), self.base, self.owner))
-            .react((self.projection)(views))
-            .build()
-            .await
+            .react((self.projection)(views)))
     }
 
     /// Rebuilds the views from the start of the stream (see [`crate::projection`]).

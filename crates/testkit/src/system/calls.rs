@@ -207,6 +207,7 @@ impl TestSystem {
             "/health/live",
             "/health/ready",
             "/",
+            "/board",
         ];
         for public in pages {
             let answer = self
@@ -217,7 +218,47 @@ impl TestSystem {
                 .unwrap();
             assert_eq!(answer.status().as_u16(), 200, "{public} is public");
         }
+        self.check_living_documentation().await;
         walked
+    }
+    /// The gateway's living documentation: AsyncAPI for anyone, with a channel per event type;
+    /// the board and the context map for operators only.
+    async fn check_living_documentation(&self) {
+        let answer = self
+            .client
+            .get(format!("{}/api/asyncapi.json", self.gateway()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200, "AsyncAPI is public");
+        let asyncapi: Value = answer.json().await.unwrap();
+        assert_eq!(asyncapi["asyncapi"], "3.0.0", "{asyncapi}");
+        let system = &self.manifest.name;
+        assert!(
+            asyncapi["channels"].as_object().is_some_and(
+                |c| !c.is_empty() && c.keys().all(|k| k.starts_with(&format!("{system}.")))
+            ),
+            "a channel per event type of {system}: {asyncapi}"
+        );
+        for drawing in ["/api/admin/board", "/api/admin/context-map"] {
+            let answer = self
+                .client
+                .get(format!("{}{drawing}", self.gateway()))
+                .bearer_auth(&self.admin_token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 200, "{drawing} for operators");
+            assert_eq!(
+                answer.headers()["content-type"],
+                "image/svg+xml; charset=utf-8"
+            );
+            let svg = answer.text().await.unwrap();
+            assert!(
+                svg.starts_with("<svg") && svg.contains(system.as_str()),
+                "{drawing}"
+            );
+        }
     }
     /// My page's document of `kind` `id` (`/api/mypage/<kind>s/<id>`), once `accept` holds.
     pub async fn mypage_until(

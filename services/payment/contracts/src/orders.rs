@@ -154,6 +154,7 @@ pub fn openapi(base: &str, kind: &str, schema: &str, cancel: &str) -> utoipa::op
     use utoipa::openapi::{PathItem, ResponseBuilder};
     let mut document = kernel::owned::openapi(base, &format!("{kind}s"), "customer", kind, schema);
     let cancel = secured(kind, cancel.to_owned(), &[("id", ParameterIn::Path)])
+        .operation_id(Some("cancel"))
         .response("202", showing("CancelRequested", schema))
         .response(
             "404",

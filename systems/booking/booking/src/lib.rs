@@ -9,14 +9,14 @@ mod domain;
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "booking",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    build: |layers| Box::pin(async move { assemble(layers.build()?).await }),
     openapi: adapters::inbound::http::openapi,
     rebuild: None,
 };
 
 use adapters::inbound::{events, grpc, http};
 use app::BookingService;
-use kernel::Application;
+use kernel::Service;
 use payment_contracts::checkout::{Checkout, PayingSettings};
 use std::sync::Arc;
 
@@ -26,15 +26,13 @@ pub const NAME: &str = "booking/booking";
 /// Its settings: what every service has, payment and its reconciler.
 pub type Settings = PayingSettings;
 
-/// Builds the service on the store its URL names.
-pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+/// Assembles the service on the store its URL names.
+pub async fn assemble(settings: Settings) -> anyhow::Result<Service> {
     let (service, checkout) = Checkout::open(NAME, &settings).await?;
     let app = Arc::new(BookingService::new(checkout));
     app.open_seats().await?;
-    service
+    Ok(service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .react(events::policies(app))
-        .build()
-        .await
+        .react(events::policies(app)))
 }

@@ -8,26 +8,24 @@ mod domain;
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "delivery",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    build: |layers| Box::pin(async move { assemble(layers.build()?).await }),
     openapi: adapters::inbound::http::openapi,
     rebuild: None,
 };
 
 use adapters::inbound::{events, http};
 use app::DeliveryService;
-use kernel::{Application, Service, ServiceSettings};
+use kernel::{Service, ServiceSettings};
 use std::sync::Arc;
 
 /// The service's name.
 pub const NAME: &str = "booking/delivery";
 
-/// Builds the service on the store its URL names.
-pub async fn build(settings: ServiceSettings) -> anyhow::Result<Application> {
+/// Assembles the service on the store its URL names.
+pub async fn assemble(settings: ServiceSettings) -> anyhow::Result<Service> {
     let (service, storage) = Service::open(NAME, settings).await?;
     let app = Arc::new(DeliveryService::new(storage.repository()));
-    service
+    Ok(service
         .routes(http::routes(app.clone()))
-        .react(events::policies(app))
-        .build()
-        .await
+        .react(events::policies(app)))
 }

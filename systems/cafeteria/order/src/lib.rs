@@ -9,28 +9,26 @@ mod domain;
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "order",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    build: |layers| Box::pin(async move { assemble(layers.build()?).await }),
     openapi: adapters::inbound::http::openapi,
     rebuild: None,
 };
 
 use adapters::inbound::{events, grpc, http};
 use app::OrderService;
-use kernel::Application;
+use kernel::Service;
 use payment_contracts::checkout::{Checkout, PayingSettings};
 use std::sync::Arc;
 
 /// The service's name.
 pub const NAME: &str = "cafeteria/order";
 
-/// Builds the service on the store its URL names.
-pub async fn build(settings: PayingSettings) -> anyhow::Result<Application> {
+/// Assembles the service on the store its URL names.
+pub async fn assemble(settings: PayingSettings) -> anyhow::Result<Service> {
     let (service, checkout) = Checkout::open(NAME, &settings).await?;
     let app = Arc::new(OrderService::new(checkout));
-    service
+    Ok(service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .react(events::policies(app))
-        .build()
-        .await
+        .react(events::policies(app)))
 }

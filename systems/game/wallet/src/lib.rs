@@ -9,7 +9,7 @@ mod domain;
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "wallet",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    build: |layers| Box::pin(async move { assemble(layers.build()?).await }),
     openapi: adapters::inbound::http::openapi,
     rebuild: None,
 };
@@ -18,7 +18,7 @@ use adapters::inbound::{events, grpc, http};
 use adapters::outbound::gift::HttpGifts;
 use app::WalletService;
 use kernel::remote::RemoteSettings;
-use kernel::{Application, Service, ServiceSettings};
+use kernel::{Service, ServiceSettings};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -36,18 +36,16 @@ pub struct Settings {
     pub gift: RemoteSettings,
 }
 
-/// Builds the service on the store its URL names.
-pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+/// Assembles the service on the store its URL names.
+pub async fn assemble(settings: Settings) -> anyhow::Result<Service> {
     let (service, storage) = Service::open(NAME, settings.service).await?;
     let (service, gift) = service.remote("gift", &settings.gift)?;
     let app = Arc::new(WalletService::new(
         storage.repository(),
         Arc::new(HttpGifts(gift)),
     ));
-    service
+    Ok(service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .react(events::policies(app))
-        .build()
-        .await
+        .react(events::policies(app)))
 }

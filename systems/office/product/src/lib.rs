@@ -9,22 +9,22 @@ mod domain;
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "product",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    build: |layers| Box::pin(async move { assemble(layers.build()?).await }),
     openapi: adapters::inbound::http::openapi,
     rebuild: None,
 };
 
 use adapters::inbound::http;
 use app::ProductService;
-use kernel::{Application, Service, ServiceSettings};
+use kernel::{Service, ServiceSettings};
 use std::sync::Arc;
 
 /// The service's name.
 pub const NAME: &str = "office/product";
 
-/// Builds the service on the store its URL names.
-pub async fn build(settings: ServiceSettings) -> anyhow::Result<Application> {
+/// Assembles the service on the store its URL names.
+pub async fn assemble(settings: ServiceSettings) -> anyhow::Result<Service> {
     let (service, storage) = Service::open(NAME, settings).await?;
     let app = Arc::new(ProductService::new(storage.repository()));
-    service.routes(http::routes(app)).build().await
+    Ok(service.routes(http::routes(app)))
 }

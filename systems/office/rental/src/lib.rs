@@ -11,7 +11,7 @@ mod domain;
 /// replica from the start of the stream.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "rental",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    build: |layers| Box::pin(async move { assemble(layers.build()?).await }),
     openapi: adapters::inbound::http::openapi,
     rebuild: Some(|layers, live, progress| {
         Box::pin(async move {
@@ -36,7 +36,7 @@ use adapters::inbound::{events, grpc, http};
 use adapters::outbound::delivery::HttpDeliveries;
 use app::{Catalog, RentalService};
 use kernel::remote::RemoteSettings;
-use kernel::{Application, Service, ServiceSettings};
+use kernel::{Service, ServiceSettings};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -54,8 +54,8 @@ pub struct Settings {
     pub delivery: RemoteSettings,
 }
 
-/// Builds the service on the store its URL names.
-pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+/// Assembles the service on the store its URL names.
+pub async fn assemble(settings: Settings) -> anyhow::Result<Service> {
     let (service, storage) = Service::open(NAME, settings.service).await?;
     let (service, delivery) = service.remote("delivery", &settings.delivery)?;
     let app = Arc::new(RentalService::new(
@@ -63,10 +63,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         storage.repository().generational(),
         Arc::new(HttpDeliveries(delivery)),
     ));
-    service
+    Ok(service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .react(events::policies(app))
-        .build()
-        .await
+        .react(events::policies(app)))
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The terms of a reservation, carried by the events that create it so that consumers need not
 /// ask the reservation service.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationTerms {
     /// The reservation id (also the event subject).

@@ -10,14 +10,14 @@ mod domain;
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "rental",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    build: |layers| Box::pin(async move { assemble(layers.build()?).await }),
     openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
     rebuild: None,
 };
 
 use adapters::inbound::{events, grpc, http};
 use app::BoothService;
-use kernel::{Application, Service, ServiceSettings};
+use kernel::{Service, ServiceSettings};
 use std::sync::Arc;
 
 /// The service's name.
@@ -26,15 +26,13 @@ pub const NAME: &str = "roaming/rental";
 /// The rental service's settings.
 pub type Settings = ServiceSettings;
 
-/// Builds the service on the store its URL names (a SQLite file by default, so that a booth
+/// Assembles the service on the store its URL names (a SQLite file by default, so that a booth
 /// works on its own; PostgreSQL or MariaDB work too).
-pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+pub async fn assemble(settings: Settings) -> anyhow::Result<Service> {
     let (service, storage) = Service::open(NAME, settings).await?;
     let app = Arc::new(BoothService::new(storage.repository()));
-    service
+    Ok(service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .react(events::policies(app))
-        .build()
-        .await
+        .react(events::policies(app)))
 }

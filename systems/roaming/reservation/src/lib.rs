@@ -13,7 +13,7 @@ mod ports;
 /// The service as the `msa` binary runs it.
 pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
     name: "reservation",
-    build: |layers| Box::pin(async move { build(layers.build()?).await }),
+    build: |layers| Box::pin(async move { assemble(layers.build()?).await }),
     openapi: <adapters::inbound::http::ApiDoc as utoipa::OpenApi>::openapi,
     rebuild: None,
 };
@@ -21,7 +21,7 @@ pub const SERVICE: kernel::ServiceDef = kernel::ServiceDef {
 use adapters::inbound::{events, grpc, http};
 use adapters::outbound::clock::SystemClock;
 use app::ReservationService;
-use kernel::Application;
+use kernel::Service;
 use payment_contracts::checkout::{Checkout, PayingSettings};
 use std::sync::Arc;
 
@@ -31,14 +31,12 @@ pub const NAME: &str = "roaming/reservation";
 /// Its settings: what every service has, payment and its reconciler.
 pub type Settings = PayingSettings;
 
-/// Builds the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
-pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+/// Assembles the service on the store its URL names (SQLite, PostgreSQL or MariaDB).
+pub async fn assemble(settings: Settings) -> anyhow::Result<Service> {
     let (service, checkout) = Checkout::open(NAME, &settings).await?;
     let app = Arc::new(ReservationService::new(checkout, Arc::new(SystemClock)));
-    service
+    Ok(service
         .routes(http::routes(app.clone()))
         .routes(grpc::routes(app.clone())?)
-        .react(events::policies(app))
-        .build()
-        .await
+        .react(events::policies(app)))
 }

@@ -5,7 +5,9 @@ use super::integration::integration_event;
 use crate::domain::payment::{Payment, PaymentEvent, PaymentStatus};
 use anyhow::anyhow;
 use kernel::aggregate::{Aggregate, Key};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
+use payment_contracts::events as contract;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -31,6 +33,12 @@ impl Aggregate for Payment {
     type Event = PaymentEvent;
     type Record = Record;
     const KIND: &'static str = "payment";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::PaymentApproved>(),
+        Contract::of::<contract::PaymentDeclined>(),
+        Contract::of::<contract::PaymentCanceled>(),
+        Contract::of::<contract::PaymentVoided>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id

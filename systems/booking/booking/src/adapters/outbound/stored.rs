@@ -6,6 +6,7 @@ use crate::domain::catalog;
 use anyhow::anyhow;
 use booking_contracts as contract;
 use kernel::aggregate::{Aggregate, CounterChange, Key};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use kernel::{IntegrationEvent, NewEvent};
 use payment_contracts::checkout::{Payable, Progress, Unpaid};
@@ -49,6 +50,13 @@ impl Aggregate for Booking {
     type Event = BookingEvent;
     type Record = Record;
     const KIND: &'static str = "booking";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::BookingStarted>(),
+        Contract::of::<contract::BookFailed>(),
+        Contract::of::<contract::CancelRequested>(),
+        Contract::of::<RefundRequested>(),
+        Contract::of::<contract::BookingCanceled>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id

@@ -5,6 +5,7 @@ use anyhow::anyhow;
 use booking_contracts as contract;
 use kernel::NewEvent;
 use kernel::aggregate::{Aggregate, Key, queue_keys};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -34,6 +35,11 @@ impl Aggregate for Delivery {
     type Event = DeliveryEvent;
     type Record = Record;
     const KIND: &'static str = "delivery";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::DeliveryRequested>(),
+        Contract::of::<contract::DeliveryShipped>(),
+        Contract::of::<contract::DeliveryCanceled>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id

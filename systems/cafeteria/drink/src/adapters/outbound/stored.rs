@@ -4,6 +4,7 @@ use crate::domain::drink::{Cup, Drink, DrinkEvent, DrinkStatus};
 use anyhow::anyhow;
 use cafeteria_contracts as contract;
 use kernel::aggregate::{Aggregate, Key, queue_keys};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use kernel::{IntegrationEvent, NewEvent};
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,13 @@ impl Aggregate for Drink {
     type Event = DrinkEvent;
     type Record = Record;
     const KIND: &'static str = "drink";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::DrinkQueued>(),
+        Contract::of::<contract::DrinkReceipted>(),
+        Contract::of::<contract::DrinkMade>(),
+        Contract::of::<contract::DrinkCanceled>(),
+        Contract::of::<contract::CancelRefused>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id

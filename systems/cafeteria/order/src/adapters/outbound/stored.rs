@@ -6,6 +6,7 @@ use crate::domain::order::{DrinkOrder, NotAllowed, OrderEvent, OrderStatus};
 use anyhow::anyhow;
 use cafeteria_contracts as contract;
 use kernel::aggregate::{Aggregate, Key};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use kernel::{IntegrationEvent, NewEvent};
 use payment_contracts::checkout::{Payable, Progress, Unpaid};
@@ -42,6 +43,14 @@ impl Aggregate for DrinkOrder {
     type Event = OrderEvent;
     type Record = Record;
     const KIND: &'static str = "order";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::Ordered>(),
+        Contract::of::<contract::OrderFailed>(),
+        Contract::of::<contract::CancelRequested>(),
+        Contract::of::<contract::OrderRestored>(),
+        Contract::of::<RefundRequested>(),
+        Contract::of::<contract::OrderCanceled>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id

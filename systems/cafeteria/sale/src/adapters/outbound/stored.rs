@@ -5,6 +5,7 @@ use crate::domain::sales::{Entry, MonthlySales, Row, SalesEvent};
 use anyhow::anyhow;
 use kernel::NewEvent;
 use kernel::aggregate::{Aggregate, Key};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -37,6 +38,7 @@ impl Aggregate for MonthlySales {
     type Event = SalesEvent;
     type Record = Record;
     const KIND: &'static str = "sales";
+    const PUBLISHES: &'static [Contract] = &[];
 
     fn id(&self) -> &str {
         &self.id

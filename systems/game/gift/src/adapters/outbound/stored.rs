@@ -6,6 +6,7 @@ use anyhow::anyhow;
 use game_contracts as contract;
 use kernel::NewEvent;
 use kernel::aggregate::{Aggregate, CounterChange, Key};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -28,6 +29,7 @@ impl Aggregate for HandOut {
     type Event = HandOutEvent;
     type Record = Record;
     const KIND: &'static str = "hand_out";
+    const PUBLISHES: &'static [Contract] = &[Contract::of::<contract::HandedOut>()];
 
     fn id(&self) -> &str {
         &self.id

@@ -7,6 +7,7 @@ use anyhow::anyhow;
 use game_contracts as contract;
 use kernel::NewEvent;
 use kernel::aggregate::{Aggregate, Key};
+use kernel::model::Contract;
 use kernel::owned::owner_key;
 use kernel::sql::{from_millis, millis};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,7 @@ impl Aggregate for Mission {
     type Event = MissionEvent;
     type Record = Record;
     const KIND: &'static str = "mission";
+    const PUBLISHES: &'static [Contract] = &[Contract::of::<contract::MissionAchieved>()];
 
     fn id(&self) -> &str {
         &self.id

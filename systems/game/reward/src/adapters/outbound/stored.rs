@@ -5,6 +5,7 @@ use anyhow::anyhow;
 use game_contracts::{self as contract, Tier};
 use kernel::NewEvent;
 use kernel::aggregate::{Aggregate, Key, queue_keys};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -28,6 +29,7 @@ impl Aggregate for Reward {
     type Event = RewardEvent;
     type Record = Record;
     const KIND: &'static str = "reward";
+    const PUBLISHES: &'static [Contract] = &[Contract::of::<contract::RewardAllocated>()];
 
     fn id(&self) -> &str {
         &self.id

@@ -6,6 +6,7 @@ use anyhow::anyhow;
 use game_contracts::{self as contract, Tier};
 use kernel::NewEvent;
 use kernel::aggregate::{Aggregate, Key};
+use kernel::model::Contract;
 use kernel::owned::owner_key;
 use kernel::sql::{from_millis, millis};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,10 @@ impl Aggregate for Entry {
     type Event = EntryEvent;
     type Record = Record;
     const KIND: &'static str = "wallet_entry";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::EntryIssued>(),
+        Contract::of::<contract::Exchanged>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id

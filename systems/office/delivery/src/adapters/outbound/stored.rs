@@ -5,6 +5,7 @@ use crate::domain::delivery::{Delivery, DeliveryEvent, DeliveryStatus, Parcel, r
 use crate::domain::stock::{StockEvent, StockItem};
 use anyhow::anyhow;
 use kernel::aggregate::{Aggregate, CounterChange, Key, queue_keys};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use kernel::{IntegrationEvent, NewEvent};
 use office_contracts as contract;
@@ -33,6 +34,13 @@ impl Aggregate for Delivery {
     type Event = DeliveryEvent;
     type Record = Record;
     const KIND: &'static str = "delivery";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::DeliveryScheduled>(),
+        Contract::of::<contract::OutOfStock>(),
+        Contract::of::<contract::Delivered>(),
+        Contract::of::<contract::Collected>(),
+        Contract::of::<contract::DeliveryCanceled>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id
@@ -169,6 +177,7 @@ impl Aggregate for StockItem {
     type Event = StockEvent;
     type Record = StockRecord;
     const KIND: &'static str = "stock";
+    const PUBLISHES: &'static [Contract] = &[];
 
     fn id(&self) -> &str {
         &self.id

@@ -3,6 +3,7 @@
 
 use crate::domain::product::{Product, ProductEvent};
 use kernel::aggregate::{Aggregate, Key, queue_keys};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use kernel::{IntegrationEvent, NewEvent};
 use office_contracts as contract;
@@ -25,6 +26,10 @@ impl Aggregate for Product {
     type Event = ProductEvent;
     type Record = Record;
     const KIND: &'static str = "product";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::ProductRegistered>(),
+        Contract::of::<contract::ProductRestocked>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id

@@ -6,6 +6,7 @@ use crate::domain::catalog::{CatalogEntry, CatalogEvent};
 use crate::domain::rental::{Item, Period, Rental, RentalEvent, RentalStatus, reason};
 use anyhow::anyhow;
 use kernel::aggregate::{Aggregate, Key};
+use kernel::model::Contract;
 use kernel::owned::owner_key;
 use kernel::sql::{from_millis, millis};
 use kernel::{IntegrationEvent, NewEvent};
@@ -50,6 +51,12 @@ impl Aggregate for Rental {
     type Event = RentalEvent;
     type Record = Record;
     const KIND: &'static str = "rental";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::RentalOrdered>(),
+        Contract::of::<contract::RentalCanceled>(),
+        Contract::of::<contract::ReturnRequested>(),
+        Contract::of::<contract::RentalCompleted>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id
@@ -183,6 +190,7 @@ impl Aggregate for CatalogEntry {
     type Event = CatalogEvent;
     type Record = CatalogRecord;
     const KIND: &'static str = "catalog_entry";
+    const PUBLISHES: &'static [Contract] = &[];
 
     fn id(&self) -> &str {
         &self.id

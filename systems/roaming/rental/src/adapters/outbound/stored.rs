@@ -5,7 +5,9 @@ use super::integration::integration_event;
 use crate::domain::rental::{Rental, RentalEvent, RentalStatus};
 use anyhow::anyhow;
 use kernel::aggregate::{Aggregate, Key};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
+use roaming_contracts::events as contract;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -46,6 +48,14 @@ impl Aggregate for Rental {
     type Event = RentalEvent;
     type Record = Record;
     const KIND: &'static str = "rental";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::RentalAccepted>(),
+        Contract::of::<contract::RentalHandedOut>(),
+        Contract::of::<contract::RentalCanceled>(),
+        Contract::of::<contract::RentalCancelRefused>(),
+        Contract::of::<contract::RentalReturned>(),
+        Contract::of::<contract::RentalCollected>(),
+    ];
 
     fn id(&self) -> &str {
         &self.reservation_id

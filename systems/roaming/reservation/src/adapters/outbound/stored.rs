@@ -11,8 +11,11 @@ use crate::domain::values::{
 };
 use anyhow::anyhow;
 use kernel::aggregate::{Aggregate, Key};
+use kernel::model::Contract;
 use kernel::sql::{from_millis, millis};
 use payment_contracts::checkout::{self, Payable, Progress, Unpaid};
+use payment_contracts::events::RefundRequested;
+use roaming_contracts::events as contract;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -50,6 +53,19 @@ impl Aggregate for Reservation {
     type Event = ReservationEvent;
     type Record = Record;
     const KIND: &'static str = "reservation";
+    const PUBLISHES: &'static [Contract] = &[
+        Contract::of::<contract::ReservationRequested>(),
+        Contract::of::<contract::Reserved>(),
+        Contract::of::<contract::ReserveFailed>(),
+        Contract::of::<contract::PaymentUnconfirmed>(),
+        Contract::of::<contract::CancelRequested>(),
+        Contract::of::<contract::ReservationCanceled>(),
+        Contract::of::<RefundRequested>(),
+        Contract::of::<contract::CancelRefused>(),
+        Contract::of::<contract::ReservationHandedOut>(),
+        Contract::of::<contract::Returned>(),
+        Contract::of::<contract::Completed>(),
+    ];
 
     fn id(&self) -> &str {
         &self.id

@@ -219,6 +219,7 @@ impl TestSystem {
             assert_eq!(answer.status().as_u16(), 200, "{public} is public");
         }
         self.check_living_documentation().await;
+        self.refuses_every_bad_token("/api/me").await;
         walked
     }
     /// The gateway's living documentation: AsyncAPI for anyone, with a channel per event type;

@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 
 mod calls;
+mod tokens;
 pub use calls::{Event, EventStream};
 
 /// How long the harness waits for a process or an answer.

@@ -9,6 +9,8 @@
 
 mod asyncapi;
 mod board;
+#[cfg(test)]
+mod contracts;
 mod map;
 
 use crate::systems::{self, System};

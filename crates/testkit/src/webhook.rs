@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 struct Inbox {
     failures_left: Arc<Mutex<u32>>,
     keys: Arc<Mutex<Vec<String>>>,
+    bodies: Arc<Mutex<Vec<String>>>,
     taken: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
@@ -30,6 +31,7 @@ async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: String) -
         .unwrap_or_default()
         .to_owned();
     inbox.keys.lock().unwrap().push(key.clone());
+    inbox.bodies.lock().unwrap().push(body.clone());
     let mut failures = inbox.failures_left.lock().unwrap();
     if *failures > 0 {
         *failures -= 1;
@@ -61,6 +63,12 @@ impl Receiver {
     /// Every delivery's key, in arrival order (retries and redeliveries included).
     pub fn keys(&self) -> Vec<String> {
         self.inbox.keys.lock().unwrap().clone()
+    }
+
+    /// Every delivery's body, in arrival order (for senders without idempotency keys, such as
+    /// Alertmanager).
+    pub fn bodies(&self) -> Vec<String> {
+        self.inbox.bodies.lock().unwrap().clone()
     }
 
     /// The messages taken, one per distinct key: key → body.

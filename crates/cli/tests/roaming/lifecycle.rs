@@ -87,6 +87,7 @@ async fn metrics_count_requests_and_show_backlog_lag_and_dead_letters(profile: P
     ));
     assert!(reservation.contains("circuit_breaker_state{dependency=\"payment\"} 0"));
     assert!(reservation.contains("# TYPE outbox_backlog gauge"));
+    assert!(reservation.contains("service_ready 1"), "{reservation}");
     let customer = eventually(PATIENCE, "consumer metrics", || async {
         let text = metrics("customer").await;
         (text.contains("consumer_lag{") && text.contains("dead_letters{")).then_some(text)

@@ -76,6 +76,13 @@ async fn readiness(state: &AdminState) -> Readiness {
         };
         checks.insert(check.name(), verdict);
     }
+    // As a gauge too, so that monitoring sees readiness without probing it separately.
+    state.metrics.set(
+        "service_ready",
+        "1 while the service answers ready (store, bus, migrations, not draining), else 0.",
+        &[],
+        if ok { 1.0 } else { 0.0 },
+    );
     Readiness {
         status: if ok { "ready" } else { "not_ready" },
         service: state.name.clone(),
@@ -95,6 +102,8 @@ async fn ready(State(state): State<AdminState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
+    // Every scrape evaluates readiness, so that `service_ready` is never older than the scrape.
+    readiness(&state).await;
     (
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render(),

@@ -74,8 +74,36 @@ ensure_asyncapi_parser() {
   npm ci --prefix scripts/asyncapi --no-audit --no-fund --ignore-scripts >/dev/null
 }
 
+ensure_k8s_tools() {
+  # kubernetes-validate, checkov and the KEDA / prometheus-operator CRD models validate the rendered
+  # Kubernetes manifests offline (scripts/k8s/, test-time only).
+  local venv=target/pyvenv
+  if [ -x "$venv/bin/checkov" ] && cmp -s scripts/k8s/requirements.txt "$venv/requirements.txt"; then
+    return 0
+  fi
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv" 2>/dev/null ||
+    { rm -rf "$venv"; apt_install python3-venv; python3 -m venv "$venv"; }
+  log "installing the Kubernetes manifest validators (scripts/k8s/requirements.txt)"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/k8s/requirements.txt
+  cp scripts/k8s/requirements.txt "$venv/requirements.txt"
+}
+
+ensure_prometheus() {
+  # Prometheus, promtool, Alertmanager and amtool for the alerting rules' tests and `msa up
+  # --monitor`; the tests start their own on free ports, so Debian's services stay stopped.
+  command -v promtool >/dev/null && command -v prometheus-alertmanager >/dev/null && return 0
+  apt_install prometheus prometheus-alertmanager
+  # Where systemd runs, the packages start their services: stop what was just installed.
+  if command -v systemctl >/dev/null; then
+    as_root systemctl disable --now prometheus prometheus-alertmanager prometheus-node-exporter \
+      >/dev/null 2>&1 || true
+  fi
+}
+
 ensure_nats
+ensure_prometheus
 ensure_asyncapi_parser
+ensure_k8s_tools
 ensure_browser
 ensure_postgres
 ensure_mariadb

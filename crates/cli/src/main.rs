@@ -3,9 +3,13 @@
 //! benchmarks).
 
 mod bench;
+mod control;
+mod deploy;
 mod docs;
 mod load;
+mod monitor;
 mod ops;
+mod rollout;
 mod systems;
 mod up;
 
@@ -53,6 +57,17 @@ enum Command {
         /// Extra replicas, e.g. `--replicas rental=2`.
         #[arg(long, value_parser = up::parse_replicas)]
         replicas: Vec<(String, usize)>,
+        /// Also run Prometheus (port 9090) and Alertmanager (9093), plus the port offset, with
+        /// the system's alerting rules, scraping every process.
+        #[arg(long)]
+        monitor: bool,
+        /// Where Alertmanager posts alerts (its webhook receiver); implies --monitor.
+        #[arg(long, env = "MSA_ALERT_WEBHOOK")]
+        alert_webhook: Option<String>,
+        /// Scrape every second and fire alerts after two seconds instead of minutes (tests and
+        /// demonstrations); implies --monitor.
+        #[arg(long, env = "MSA_MONITOR_FAST")]
+        monitor_fast: bool,
     },
     /// Run one service, e.g. `msa serve roaming/reservation`.
     Serve {
@@ -65,6 +80,20 @@ enum Command {
     Status {
         #[command(flatten)]
         placement: Placement,
+    },
+    /// Change how many replicas of a service a running `msa up` runs, e.g.
+    /// `msa scale roaming/rental=2`: new ones start on free ports and count once ready; the
+    /// newest stop gracefully.
+    Scale {
+        /// `<system>/<service>=<replicas>`.
+        target: String,
+    },
+    /// Replace every process of a service of a running `msa up` one at a time, with nobody
+    /// refused: start the new one, wait until it is ready, then drain and stop the old one
+    /// (`roaming/gateway` too).
+    Rollout {
+        /// `<system>/<service>`.
+        target: String,
     },
     /// List or replay dead letters.
     Deadletters {
@@ -110,6 +139,17 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A system's alerting rules and Grafana dashboard, and their check against what a running
+    /// Prometheus scrapes.
+    Monitor {
+        #[command(subcommand)]
+        command: monitor::MonitorCommand,
+    },
+    /// Kubernetes manifests of a system, rendered from its manifest.
+    Deploy {
+        #[command(subcommand)]
+        command: DeployCommand,
+    },
     /// Identity tools for the embedded issuer.
     Auth {
         #[command(subcommand)]
@@ -131,6 +171,23 @@ struct ServeOptions {
     /// A TOML settings file layered over the defaults (environment variables win over it).
     #[arg(long, env = "MSA_CONFIG")]
     config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeployCommand {
+    /// Write a system's kustomize tree, `<out>/<profile>/` (`kubectl apply -k`; the embedded
+    /// profile's `pod.yaml` also runs with `podman kube play`).
+    Render {
+        /// The system, or `all`.
+        #[arg(long, default_value = systems::SYSTEMS_DEFAULT)]
+        system: String,
+        /// `prod` (a Deployment per service, NATS, external databases) or `embedded` (one Pod).
+        #[arg(long, default_value = "prod")]
+        profile: String,
+        /// The system's directory; default: `deploy/<system>`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,7 +264,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bus,
             profile,
             replicas,
+            monitor,
+            alert_webhook,
+            monitor_fast,
         } => {
+            let monitor = (monitor || monitor_fast || alert_webhook.is_some()).then_some(
+                monitor::MonitorOptions {
+                    webhook: alert_webhook,
+                    pace: if monitor_fast {
+                        monitor::Pace::Fast
+                    } else {
+                        monitor::Pace::Standard
+                    },
+                },
+            );
             let bus = bus.unwrap_or_else(|| {
                 if profile == "prod" {
                     systems::PROD_BUS.to_owned()
@@ -222,8 +292,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 bus,
                 profile,
                 replicas,
+                monitor,
             })
             .await
+        }
+        Command::Scale { target } => {
+            let (system, service, replicas) = control::parse_target(&target)?;
+            let replicas = replicas.context("say how many replicas: <system>/<service>=N")?;
+            let operation = control::Operation::Scale { service, replicas };
+            control::send(&cli.data, &system, &operation).await
+        }
+        Command::Rollout { target } => {
+            let (system, service, count) = control::parse_target(&target)?;
+            anyhow::ensure!(
+                count.is_none(),
+                "a rollout takes <system>/<service>, no count"
+            );
+            control::send(&cli.data, &system, &control::Operation::Rollout { service }).await
         }
         Command::Status { placement } => {
             let names = if placement.system == up::ALL {
@@ -292,6 +377,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             check,
             out,
         } => docs::command(&system, map, asyncapi, check, out.as_deref()),
+        Command::Monitor { command } => monitor::command(command).await,
+        Command::Deploy {
+            command:
+                DeployCommand::Render {
+                    system,
+                    profile,
+                    out,
+                },
+        } => deploy::command(&system, &profile, out.as_deref()),
         Command::Auth {
             command: AuthCommand::HashPassword,
         } => {

@@ -8,6 +8,8 @@ use std::time::Duration;
 struct Target {
     name: String,
     url: String,
+    /// What the supervisor says of it: restarts, and the last one's reason and time.
+    restarts: Option<(u64, Option<(String, u64)>)>,
 }
 
 fn targets(system: &str, offset: u16) -> anyhow::Result<Vec<Target>> {
@@ -19,6 +21,7 @@ fn targets(system: &str, offset: u16) -> anyhow::Result<Vec<Target>> {
             Ok(Target {
                 name: format!("{system}/{}", s.name),
                 url: format!("http://127.0.0.1:{}", systems::port(s.port, offset)?),
+                restarts: None,
             })
         })
         .collect::<anyhow::Result<_>>()?;
@@ -28,6 +31,7 @@ fn targets(system: &str, offset: u16) -> anyhow::Result<Vec<Target>> {
             "http://127.0.0.1:{}",
             systems::port(manifest.gateway.port, offset)?
         ),
+        restarts: None,
     });
     Ok(targets)
 }
@@ -39,8 +43,54 @@ fn client() -> reqwest::Client {
         .expect("a plain client builds")
 }
 
-/// Every target, and the extra replicas the system's registry in `data` knows.
+/// The processes the running supervisor of `system` (`msa up`) says it runs, with their restarts;
+/// none when no supervisor runs it from `data`.
+fn supervised(system: &str, data: &str) -> Option<Vec<Target>> {
+    let path =
+        std::path::Path::new(&systems::system_data(data, system)).join(crate::control::STATE);
+    let state: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let supervisor = i32::try_from(state["supervisor"].as_u64()?).ok()?;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), None).ok()?;
+    let processes = state["processes"].as_array()?;
+    Some(
+        processes
+            .iter()
+            .map(|p| {
+                let last = p["last_restart"]["reason"].as_str().map(|reason| {
+                    (
+                        reason.to_owned(),
+                        p["last_restart"]["at"].as_u64().unwrap_or(0),
+                    )
+                });
+                let label = p["label"].as_str().unwrap_or("?");
+                let label = label.rsplit_once('/').map_or(label, |(_, l)| l);
+                Target {
+                    name: format!("{system}/{label}"),
+                    url: p["url"].as_str().unwrap_or("-").to_owned(),
+                    restarts: Some((p["restarts"].as_u64().unwrap_or(0), last)),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// "12 s ago: exited (signal: 9)".
+fn last_restart(restart: Option<&(String, u64)>) -> String {
+    let Some((reason, at)) = restart else {
+        return "-".to_owned();
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{} s ago: {reason}", now.saturating_sub(*at))
+}
+
+/// Every target, and the extra replicas the system's registry in `data` knows; what the
+/// supervisor says when one runs the system.
 fn replicas(system: &str, offset: u16, data: &str) -> anyhow::Result<Vec<Target>> {
+    if let Some(targets) = supervised(system, data) {
+        return Ok(targets);
+    }
     let mut targets = targets(system, offset)?;
     let registry =
         kernel::discovery::Registry::new(systems::registry(&systems::system_data(data, system)));
@@ -53,6 +103,7 @@ fn replicas(system: &str, offset: u16, data: &str) -> anyhow::Result<Vec<Target>
             extra.push(Target {
                 name: format!("{}-{}", target.name, n + 2),
                 url: entry.url,
+                restarts: None,
             });
         }
     }
@@ -65,8 +116,8 @@ fn replicas(system: &str, offset: u16, data: &str) -> anyhow::Result<Vec<Target>
 pub(crate) async fn status(systems: &[String], offset: u16, data: &str) -> anyhow::Result<()> {
     let client = client();
     println!(
-        "{:<22} {:<24} {:<10} {:<18} {:>7} {:>11} {:>5} {:>5}",
-        "SERVICE", "URL", "HEALTH", "BREAKERS", "BACKLOG", "PARTITIONS", "LAG", "DEAD"
+        "{:<22} {:<24} {:<10} {:<18} {:>7} {:>11} {:>5} {:>5} {:>8}  LAST RESTART",
+        "SERVICE", "URL", "HEALTH", "BREAKERS", "BACKLOG", "PARTITIONS", "LAG", "DEAD", "RESTARTS"
     );
     let mut down = 0;
     let mut all = Vec::new();
@@ -82,9 +133,16 @@ pub(crate) async fn status(systems: &[String], offset: u16, data: &str) -> anyho
             Ok(response) => response.json().await.ok(),
             Err(_) => None,
         };
+        let (restarts, last) = match &target.restarts {
+            Some((count, last)) => (count.to_string(), last_restart(last.as_ref())),
+            None => ("-".to_owned(), "-".to_owned()),
+        };
         let Some(status) = status else {
             down += 1;
-            println!("{:<22} {:<24} {:<10}", target.name, target.url, "down");
+            println!(
+                "{:<22} {:<24} {:<10} {:<18} {:>7} {:>11} {:>5} {:>5} {restarts:>8}  {last}",
+                target.name, target.url, "down", "", "", "", "", ""
+            );
             continue;
         };
         let health = status["ready"]["status"].as_str().unwrap_or("?").to_owned();
@@ -119,7 +177,7 @@ pub(crate) async fn status(systems: &[String], offset: u16, data: &str) -> anyho
             .filter_map(|v| v.as_u64())
             .sum();
         println!(
-            "{:<22} {:<24} {:<10} {:<18} {:>7} {:>11} {:>5} {:>5}",
+            "{:<22} {:<24} {:<10} {:<18} {:>7} {:>11} {:>5} {:>5} {restarts:>8}  {last}",
             target.name,
             target.url,
             health,

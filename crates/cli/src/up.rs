@@ -1,17 +1,30 @@
 //! `msa up`: a whole system — or every system, `--system all` — on one machine. Every service
 //! runs as its own OS process (this same binary, `msa serve ...`), logs go to
 //! `<data>/<system>/logs/`, and the supervisor restarts a process that dies or stops answering its
-//! liveness probe. Ctrl-C stops them all gracefully, gateways first.
+//! liveness probe (the manifest's `probe`), backing off when it keeps crashing. It keeps each
+//! gateway's listening socket itself and hands it to every gateway process it starts, so a
+//! restarted or rolled-out gateway refuses nobody. `msa scale` and `msa rollout` reach it through
+//! its control socket (`control.rs`, `rollout.rs`); what it did is in
+//! `<data>/<system>/supervisor.json` for `msa status`. Ctrl-C stops them all gracefully, gateways
+//! first.
 
-use crate::systems;
+use crate::{control, rollout, systems};
 use anyhow::Context as _;
 use kernel::discovery::Registry;
+use kernel::manifest::Probe;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 use tokio::process::{Child, Command};
+
+/// A process that crashes within this long of its start is crash-looping: its next start waits,
+/// twice as long each time (from [`FIRST_BACKOFF`] up to [`MAX_BACKOFF`]).
+const STABLE: Duration = Duration::from_secs(30);
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// `--system all`: every system of the registry at once.
 pub(crate) const ALL: &str = "all";
@@ -31,6 +44,8 @@ pub(crate) struct UpOptions {
     pub profile: String,
     /// Extra replicas per service.
     pub replicas: Vec<(String, usize)>,
+    /// Prometheus and Alertmanager beside the system (`--monitor`).
+    pub monitor: Option<crate::monitor::MonitorOptions>,
 }
 
 /// Set on the services `msa up` starts: the supervisor's process id.
@@ -67,40 +82,53 @@ pub(crate) fn parse_replicas(value: &str) -> Result<(String, usize), String> {
     Ok((service.to_owned(), count))
 }
 
-struct Process {
-    label: String,
-    system: String,
-    service: String,
+/// One supervised process: a replica of a service, or a gateway.
+pub(crate) struct Process {
+    pub(crate) label: String,
+    pub(crate) system: String,
+    pub(crate) service: String,
     /// Where its log goes.
     logs: PathBuf,
     /// Its system's registry of replicas.
     registry: Registry,
     /// Its port; 0 for an extra replica, which takes a free port and registers it.
-    port: u16,
+    pub(crate) port: u16,
     env: Vec<(String, String)>,
-    child: Option<Child>,
+    /// A gateway's public listener, which the supervisor keeps and hands to each process it
+    /// starts as its standard input.
+    shared: Option<Arc<std::net::TcpListener>>,
+    probe: Probe,
+    pub(crate) child: Option<Child>,
     failed_probes: u32,
+    last_probe: Instant,
     restarts: u32,
+    /// Why it was last restarted, and when.
+    last_restart: Option<(String, SystemTime)>,
+    /// While a crash loop backs off: when to start it again.
+    restart_at: Option<Instant>,
+    backoff: Duration,
     started: Instant,
 }
 
+fn listen(port: u16) -> anyhow::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(("127.0.0.1", port)).with_context(|| {
+        format!(
+            "port {port} is in use: is another `msa up` running? Stop it, or pass --port-offset"
+        )
+    })
+}
+
 fn check_port_free(port: u16) -> anyhow::Result<()> {
-    std::net::TcpListener::bind(("127.0.0.1", port))
-        .map(drop)
-        .with_context(|| {
-            format!(
-                "port {port} is in use: is another `msa up` running? Stop it, or pass --port-offset"
-            )
-        })
+    listen(port).map(drop)
 }
 
 impl Process {
-    fn log(&self) -> PathBuf {
+    pub(crate) fn log(&self) -> PathBuf {
         let file = self.label.rsplit('/').next().unwrap_or_default();
         self.logs.join(format!("{file}.log"))
     }
 
-    fn spawn(&mut self, options: &UpOptions) -> anyhow::Result<()> {
+    pub(crate) fn spawn(&mut self, options: &UpOptions) -> anyhow::Result<()> {
         let exe = std::env::current_exe().context("cannot find the msa binary")?;
         let log_path = self.log();
         let log = std::fs::OpenOptions::new()
@@ -119,8 +147,16 @@ impl Process {
             .arg("--profile")
             .arg(&options.profile)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("MSA__HTTP__PORT", self.port.to_string())
             .env(SUPERVISOR_PID, std::process::id().to_string())
-            .stdin(std::process::Stdio::null())
+            .stdin(match &self.shared {
+                Some(listener) => std::process::Stdio::from(std::os::fd::OwnedFd::from(
+                    listener
+                        .try_clone()
+                        .context("cannot share the gateway's listener")?,
+                )),
+                None => std::process::Stdio::null(),
+            })
             .stdout(log.try_clone().context("cannot share the log file")?)
             .stderr(log)
             // Its own process group: a Ctrl-C in the terminal reaches only the supervisor, which
@@ -134,11 +170,90 @@ impl Process {
         );
         self.started = Instant::now();
         self.failed_probes = 0;
+        self.last_probe = Instant::now();
+        self.restart_at = None;
         Ok(())
     }
 
+    /// A new process in the same place, not started: it takes a free port (the registry makes it
+    /// known) and, for a gateway, the same shared listener.
+    pub(crate) fn successor(&self, label: String) -> Process {
+        Process {
+            label,
+            system: self.system.clone(),
+            service: self.service.clone(),
+            logs: self.logs.clone(),
+            registry: self.registry.clone(),
+            port: 0,
+            env: self.env.clone(),
+            shared: self.shared.clone(),
+            probe: self.probe,
+            child: None,
+            failed_probes: 0,
+            last_probe: Instant::now(),
+            restarts: 0,
+            last_restart: None,
+            restart_at: None,
+            backoff: Duration::ZERO,
+            started: Instant::now(),
+        }
+    }
+
+    /// Where clients reach it: a gateway's public address, else [`Process::url`].
+    pub(crate) fn public_url(&self) -> Option<String> {
+        match &self.shared {
+            Some(listener) => listener.local_addr().ok().map(|a| format!("http://{a}")),
+            None => self.url(),
+        }
+    }
+
+    /// Whether it answers its readiness probe.
+    pub(crate) async fn ready(&self, client: &reqwest::Client) -> bool {
+        probe(client, self.url(), "/health/ready", self.probe.timeout()).await
+    }
+
+    /// Asks it to stop and waits until it has (killing it after `patience`).
+    pub(crate) async fn stop(&mut self, patience: Duration) -> String {
+        self.terminate();
+        let Some(child) = self.child.as_mut() else {
+            return "not running".to_owned();
+        };
+        match tokio::time::timeout(patience, child.wait()).await {
+            Ok(Ok(status)) => format!("stopped ({status})"),
+            _ => {
+                let _ = child.kill().await;
+                "killed (did not stop in time)".to_owned()
+            }
+        }
+    }
+
+    /// Records why it stops and when it starts again: at once, unless it keeps crashing soon
+    /// after its start, in which case each start waits twice as long as the one before.
+    fn schedule_restart(&mut self, reason: String) {
+        self.restarts += 1;
+        self.backoff = if self.started.elapsed() >= STABLE {
+            Duration::ZERO
+        } else if self.backoff.is_zero() {
+            FIRST_BACKOFF
+        } else {
+            (self.backoff * 2).min(MAX_BACKOFF)
+        };
+        eprintln!(
+            "{} {reason}; restart #{}{}",
+            self.label,
+            self.restarts,
+            if self.backoff.is_zero() {
+                String::new()
+            } else {
+                format!(" in {} s (crash loop)", self.backoff.as_secs())
+            }
+        );
+        self.last_restart = Some((reason, SystemTime::now()));
+        self.restart_at = Some(Instant::now() + self.backoff);
+    }
+
     /// Where it listens: its port, or for an extra replica the address it registered.
-    fn url(&self) -> Option<String> {
+    pub(crate) fn url(&self) -> Option<String> {
         if self.port != 0 {
             return Some(format!("http://127.0.0.1:{}", self.port));
         }
@@ -150,20 +265,25 @@ impl Process {
             .map(|e| e.url)
     }
 
-    fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         if let Some(pid) = self.child.as_ref().and_then(Child::id) {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
         }
     }
 }
 
-async fn probe(client: &reqwest::Client, url: Option<String>, path: &str) -> bool {
+async fn probe(
+    client: &reqwest::Client,
+    url: Option<String>,
+    path: &str,
+    timeout: Duration,
+) -> bool {
     let Some(url) = url else {
         return false;
     };
     client
         .get(format!("{url}{path}"))
-        .timeout(Duration::from_secs(2))
+        .timeout(timeout)
         .send()
         .await
         .is_ok_and(|r| r.status().is_success())
@@ -195,17 +315,23 @@ fn processes_of(
     } else {
         String::new()
     };
-    let process = |label: String, service: &str, port: u16, env: Vec<(String, String)>| Process {
+    let process = |label: String, service: &str, port: u16, probe: Probe| Process {
         label: format!("{prefix}{label}"),
         system: manifest.name.clone(),
         service: service.to_owned(),
         logs: logs.clone(),
         registry: registry.clone(),
         port,
-        env,
+        env: env.to_vec(),
+        shared: None,
+        probe,
         child: None,
         failed_probes: 0,
+        last_probe: Instant::now(),
         restarts: 0,
+        last_restart: None,
+        restart_at: None,
+        backoff: Duration::ZERO,
         started: Instant::now(),
     };
     let mut services = Vec::new();
@@ -217,21 +343,21 @@ fn processes_of(
             } else {
                 0
             };
-            let mut env = env.to_vec();
-            env.push(("MSA__HTTP__PORT".to_owned(), port.to_string()));
             let label = if count > 1 {
                 format!("{}-{}", service.name, replica + 1)
             } else {
                 service.name.clone()
             };
-            services.push(process(label, &service.name, port, env));
+            services.push(process(label, &service.name, port, service.probe));
         }
     }
-    let port = systems::port(manifest.gateway.port, options.port_offset)?;
-    Ok((
-        services,
-        process("gateway".to_owned(), "gateway", port, Vec::new()),
-    ))
+    // The gateway's public port is the supervisor's: every gateway process it starts serves
+    // that socket (and a private port of its own, where it registers and is probed).
+    let public = systems::port(manifest.gateway.port, options.port_offset)?;
+    let mut gateway = process("gateway".to_owned(), "gateway", 0, Probe::default());
+    gateway.shared = Some(Arc::new(listen(public)?));
+    gateway.env = vec![("MSA__HTTP__INHERIT_STDIN".to_owned(), "true".to_owned())];
+    Ok((services, gateway))
 }
 
 /// Runs the system (or every system) until Ctrl-C or SIGTERM.
@@ -264,20 +390,90 @@ pub(crate) async fn run(options: UpOptions) -> anyhow::Result<()> {
     }
     let patience = Duration::from_secs(90 * names.len() as u64);
     let health = start(&mut processes, &client, &stop, patience).await?;
+    let monitor = crate::monitor::Monitor::start(
+        options.monitor.as_ref(),
+        &options.data,
+        &options.system,
+        options.port_offset,
+        &processes,
+    );
+    let mut monitor = match monitor.await {
+        Ok(monitor) => monitor,
+        Err(error) => {
+            stop_all(&mut processes).await;
+            return Err(error);
+        }
+    };
     if !stop.is_cancelled() {
         report(&processes, &health, &options);
     }
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let (requests, mut incoming) = tokio::sync::mpsc::channel(4);
+    let mut sockets = Vec::new();
+    for name in &names {
+        let dir = systems::system_data(&options.data, name);
+        sockets.push(control::listen(&dir, name, requests.clone())?);
+    }
+    write_state(&processes, &options);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
-            _ = tick.tick() => {}
+            Some(request) = incoming.recv() => {
+                rollout::operate(&mut processes, request, &client, &options, &stop).await;
+                write_state(&processes, &options);
+            }
+            _ = tick.tick() => {
+                if supervise(&mut processes, &client, &options).await {
+                    write_state(&processes, &options);
+                }
+            }
         }
-        supervise(&mut processes, &client, &options).await;
+        monitor.targets(&processes);
     }
+    drop(sockets);
     println!("stopping...");
     stop_all(&mut processes).await;
+    monitor.stop().await;
     Ok(())
+}
+
+/// Writes what the supervisor knows of each system's processes to
+/// `<data>/<system>/supervisor.json`, which `msa status` reads: labels, addresses, restarts and
+/// why.
+fn write_state(processes: &[Process], options: &UpOptions) {
+    let mut systems: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
+    for process in processes {
+        let last = process.last_restart.as_ref().map(|(reason, at)| {
+            serde_json::json!({
+                "reason": reason,
+                "at": at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            })
+        });
+        systems
+            .entry(&process.system)
+            .or_default()
+            .push(serde_json::json!({
+                "label": process.label,
+                "service": process.service,
+                "pid": process.child.as_ref().and_then(Child::id),
+                "url": process.url(),
+                "restarts": process.restarts,
+                "last_restart": last,
+            }));
+    }
+    for (system, processes) in systems {
+        let path = PathBuf::from(systems::system_data(&options.data, system)).join(control::STATE);
+        let state = serde_json::json!({
+            "supervisor": std::process::id(),
+            "processes": processes,
+        });
+        let partial = path.with_extension("partial");
+        let written = std::fs::write(&partial, state.to_string())
+            .and_then(|()| std::fs::rename(&partial, &path));
+        if let Err(error) = written {
+            eprintln!("cannot write {}: {error}", path.display());
+        }
+    }
 }
 
 /// The systems `options` names and their processes: every system's services, then every
@@ -349,7 +545,7 @@ async fn start(
                     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 );
             }
-            if probe(client, processes[i].url(), "/health/ready").await {
+            if processes[i].ready(client).await {
                 health[i] = "ready";
             }
         }
@@ -375,6 +571,10 @@ async fn start(
     }
 }
 
+/// How long a process may take to stop after SIGTERM (its drain and shutdown) before it is
+/// killed.
+pub(crate) const STOP_PATIENCE: Duration = Duration::from_secs(35);
+
 /// Stops every process, the last started first (gateways before services, so that no new
 /// requests come in), killing one that does not stop in time.
 async fn stop_all(processes: &mut [Process]) {
@@ -382,14 +582,9 @@ async fn stop_all(processes: &mut [Process]) {
         process.terminate();
     }
     for process in processes.iter_mut().rev() {
-        if let Some(child) = process.child.as_mut() {
-            match tokio::time::timeout(Duration::from_secs(35), child.wait()).await {
-                Ok(Ok(status)) => println!("{:<16} stopped ({status})", process.label),
-                _ => {
-                    let _ = child.kill().await;
-                    println!("{:<16} killed (did not stop in time)", process.label);
-                }
-            }
+        if process.child.is_some() {
+            let stopped = process.stop(STOP_PATIENCE).await;
+            println!("{:<16} {stopped}", process.label);
         }
     }
 }
@@ -401,7 +596,7 @@ fn report(processes: &[Process], health: &[&str], options: &UpOptions) {
         println!(
             "{:<24} {:<28} {:<8} {}",
             process.label,
-            process.url().unwrap_or_default(),
+            process.public_url().unwrap_or_default(),
             health,
             process.log().display()
         );
@@ -412,54 +607,79 @@ fn report(processes: &[Process], health: &[&str], options: &UpOptions) {
         .filter(|p| p.service == "gateway")
         .collect();
     for gateway in &gateways {
-        let url = gateway.url().unwrap_or_default();
+        let url = gateway.public_url().unwrap_or_default();
         println!("{:<10} open {url}/ ; API at {url}/api/...", gateway.system);
     }
     if options.system == ALL
-        && let Some(first) = gateways.first().and_then(|g| g.url())
+        && let Some(first) = gateways.first().and_then(|g| g.public_url())
     {
         println!("every system: {first}/systems");
     }
     println!("Ctrl-C stops everything");
 }
 
-/// Restarts processes that exited or failed their liveness probe three times in a row.
-async fn supervise(processes: &mut [Process], client: &reqwest::Client, options: &UpOptions) {
-    for process in processes.iter_mut() {
+/// One round of supervision: starts what is due after a back-off, restarts what exited, and
+/// probes the liveness of every process whose period is up, all at once (a frozen process costs
+/// its probe's timeout, not everyone's); `failure_threshold` failures in a row, past the initial
+/// delay, restart it. Says whether anything changed.
+async fn supervise(
+    processes: &mut [Process],
+    client: &reqwest::Client,
+    options: &UpOptions,
+) -> bool {
+    let mut changed = false;
+    let mut due = Vec::new();
+    for (i, process) in processes.iter_mut().enumerate() {
+        if process.child.is_none() {
+            if process.restart_at.is_some_and(|at| Instant::now() >= at) {
+                if let Err(error) = process.spawn(options) {
+                    eprintln!("cannot restart {}: {error:#}", process.label);
+                    process.schedule_restart(format!("could not start: {error}"));
+                }
+                changed = true;
+            }
+            continue;
+        }
         let exited = process
             .child
             .as_mut()
             .and_then(|c| c.try_wait().ok().flatten());
-        let live = exited.is_none() && probe(client, process.url(), "/health/live").await;
+        if let Some(status) = exited {
+            process.child = None;
+            process.schedule_restart(format!("exited ({status})"));
+            changed = true;
+            continue;
+        }
+        if process.last_probe.elapsed() >= process.probe.period() {
+            process.last_probe = Instant::now();
+            due.push((i, process.url(), process.probe.timeout()));
+        }
+    }
+    let probes = due
+        .iter()
+        .map(|(_, url, timeout)| probe(client, url.clone(), "/health/live", *timeout));
+    let answers = futures_util::future::join_all(probes).await;
+    for ((i, _, _), live) in due.into_iter().zip(answers) {
+        let process = &mut processes[i];
         if live {
             process.failed_probes = 0;
             continue;
         }
         process.failed_probes += 1;
-        let grace = process.started.elapsed() < Duration::from_secs(10);
-        if exited.is_none() && (process.failed_probes < 3 || grace) {
+        if process.failed_probes < process.probe.failure_threshold
+            || process.started.elapsed() < process.probe.initial_delay()
+        {
             continue;
         }
-        process.restarts += 1;
-        match exited {
-            Some(status) => eprintln!(
-                "{} exited ({status}); restart #{}",
-                process.label, process.restarts
-            ),
-            None => {
-                eprintln!(
-                    "{} failed its liveness probe 3 times; restart #{}",
-                    process.label, process.restarts
-                );
-                if let Some(child) = process.child.as_mut() {
-                    let _ = child.kill().await;
-                }
-            }
+        if let Some(child) = process.child.as_mut() {
+            let _ = child.kill().await;
         }
-        if let Err(error) = process.spawn(options) {
-            eprintln!("cannot restart {}: {error:#}", process.label);
-        }
+        process.child = None;
+        let failed = process.failed_probes;
+        process.schedule_restart(format!("failed its liveness probe {failed} times"));
+        changed = true;
     }
+    changed
 }
 
 async fn shutdown_signal() {

@@ -279,6 +279,11 @@ async fn forward(State(state): State<Upstreams>, request: Request) -> Result<Res
             Ok(response) => return Ok(relay(response)),
             // The request never reached this replica: another may take it.
             Err(error) if error.is_connect() => last_error = Some(error),
+            // The replica closed the connection without answering (it was stopping): a request
+            // that is safe to send again goes to the next one.
+            Err(error) if error.is_request() && repeatable(&method, &headers) => {
+                last_error = Some(error);
+            }
             Err(error) if error.is_timeout() => {
                 tracing::warn!(service = %service.name, %error, "upstream timed out");
                 return Err(ApiError::new(
@@ -299,6 +304,12 @@ async fn forward(State(state): State<Upstreams>, request: Request) -> Result<Res
     }
     tracing::warn!(service = %service.name, error = ?last_error, "no replica reachable");
     Err(unavailable(&service.name))
+}
+
+/// Whether sending the request twice has the effect of sending it once: its method says so, or
+/// it carries an `Idempotency-Key` the service honours.
+fn repeatable(method: &axum::http::Method, headers: &HeaderMap) -> bool {
+    method.is_idempotent() || headers.contains_key(kernel::http::IDEMPOTENCY_KEY)
 }
 
 fn unavailable(service: &str) -> ApiError {

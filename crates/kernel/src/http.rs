@@ -19,6 +19,8 @@ use tracing::Instrument as _;
 pub const REQUEST_ID: &str = "x-request-id";
 /// W3C trace context header.
 pub const TRACEPARENT: &str = "traceparent";
+/// The client's idempotency key header (see [`IdempotencyKey`]).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// An error answer: a status, a stable machine-readable code and a human message, sent as
 /// `{"code": ..., "message": ...}`. Server-side causes are logged, never sent.
@@ -267,7 +269,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get("idempotency-key") else {
+        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY) else {
             return Ok(Self(None));
         };
         let bytes = value.as_bytes();
@@ -506,6 +508,25 @@ fn header(request: &Request, name: &str) -> Option<String> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// While the service drains, every HTTP/1 answer asks the client to close its connection, so a
+/// keep-alive client moves to another replica (or to the process that took over a shared
+/// listener) instead of finding its idle connection closed under it.
+pub async fn close_when_draining(
+    State(draining): State<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let http1 = request.version() <= axum::http::Version::HTTP_11;
+    let mut response = next.run(request).await;
+    if http1 && draining.load(std::sync::atomic::Ordering::SeqCst) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Middleware: request id, trace context, a span with both, and RED metrics per route.

@@ -174,6 +174,58 @@ pub struct ServiceEntry {
     /// section named after it with the callee's `url`.
     #[serde(default)]
     pub calls: Vec<String>,
+    /// Latency objectives in milliseconds by route prefix (one of `routes`, or a longer prefix
+    /// under one): the 95th percentile of the service's requests under it should stay below.
+    /// Monitoring raises an alert when it does not (`msa monitor rules`).
+    #[serde(default)]
+    pub latency_objectives_ms: std::collections::BTreeMap<String, u32>,
+    /// How the supervisor (`msa up`) and Kubernetes probe its liveness.
+    #[serde(default)]
+    pub probe: Probe,
+}
+
+/// A liveness probe: every `period_ms` the supervisor asks `/health/live`, waiting up to
+/// `timeout_ms`; `failure_threshold` failures in a row restart the process, but not within
+/// `initial_delay_ms` of its start. Kubernetes' `livenessProbe` is rendered from the same values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Probe {
+    /// Time between two probes.
+    pub period_ms: u64,
+    /// How long one probe may take.
+    pub timeout_ms: u64,
+    /// Failed probes in a row that restart the process.
+    pub failure_threshold: u32,
+    /// Time after a start during which failed probes do not count.
+    pub initial_delay_ms: u64,
+}
+
+impl Probe {
+    /// Time between two probes.
+    pub fn period(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.period_ms)
+    }
+
+    /// How long one probe may take.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.timeout_ms)
+    }
+
+    /// Time after a start during which failed probes do not count.
+    pub fn initial_delay(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.initial_delay_ms)
+    }
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Self {
+            period_ms: 2_000,
+            timeout_ms: 2_000,
+            failure_threshold: 3,
+            initial_delay_ms: 10_000,
+        }
+    }
 }
 
 /// A bounded context's classification on the context map.
@@ -208,6 +260,14 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// Whether `path` is the route prefix `route` or lies under it (on a segment bound).
+fn under_prefix(path: &str, route: &str) -> bool {
+    path == route
+        || path
+            .strip_prefix(route)
+            .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
+}
+
 impl SystemManifest {
     /// Parses and checks a manifest.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
@@ -228,6 +288,18 @@ impl SystemManifest {
                 anyhow::ensure!(
                     route.starts_with("/api/"),
                     "route {route} of {} must start with /api/",
+                    service.name
+                );
+            }
+            for (route, objective) in &service.latency_objectives_ms {
+                anyhow::ensure!(
+                    service.routes.iter().any(|r| under_prefix(route, r)),
+                    "the latency objective of {route} names no route of {}",
+                    service.name
+                );
+                anyhow::ensure!(
+                    *objective > 0,
+                    "the latency objective of {route} of {} must be above 0 ms",
                     service.name
                 );
             }
@@ -252,12 +324,7 @@ impl SystemManifest {
         self.services
             .iter()
             .flat_map(|s| s.routes.iter().map(move |r| (r, s)))
-            .filter(|(route, _)| {
-                path == route.as_str()
-                    || path
-                        .strip_prefix(route.as_str())
-                        .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
-            })
+            .filter(|(route, _)| under_prefix(path, route))
             .max_by_key(|(route, _)| route.len())
             .map(|(_, service)| service)
     }
@@ -315,6 +382,25 @@ public = ["GET /api/catalog", "GET /api/orders/special/**"]
 routes = ["* /api/orders/*", "POST /api/orders/*/ship"]
 roles = ["clerk", "admin"]
 "#;
+
+    #[test]
+    fn a_latency_objective_must_name_a_route_of_its_service() {
+        let with = |route: &str| {
+            MANIFEST.replace(
+                "routes = [\"/api/orders/special\"]",
+                &format!(
+                    "routes = [\"/api/orders/special\"]\nlatency_objectives_ms = {{ \"{route}\" = 250 }}"
+                ),
+            )
+        };
+        let manifest = SystemManifest::parse(&with("/api/orders/special/items")).unwrap();
+        assert_eq!(
+            manifest.service("special").unwrap().latency_objectives_ms["/api/orders/special/items"],
+            250
+        );
+        assert!(SystemManifest::parse(&with("/api/orders")).is_err());
+        assert!(SystemManifest::parse(&with("/api/orders/specialty")).is_err());
+    }
 
     #[test]
     fn scoping_claims_must_make_header_names() {

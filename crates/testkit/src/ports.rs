@@ -66,6 +66,15 @@ impl Port {
         panic!("no free port found");
     }
 
+    /// A port chosen elsewhere (`msa up`'s manifest ports under a test's offset), held by no
+    /// lock.
+    pub fn fixed(port: u16) -> Self {
+        Self {
+            port,
+            lock: PathBuf::new(),
+        }
+    }
+
     /// The port number.
     pub fn number(&self) -> u16 {
         self.port

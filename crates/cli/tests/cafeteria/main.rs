@@ -11,5 +11,6 @@ mod flows;
 mod grpc;
 mod isolation;
 mod notifications;
+mod operations;
 mod payment;
 mod totals;

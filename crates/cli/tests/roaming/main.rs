@@ -14,6 +14,8 @@ mod grpc;
 mod helpers;
 mod input;
 mod lifecycle;
+mod monitor;
+mod operations;
 mod scale;
 mod stores;
 mod up;

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -39,6 +40,11 @@ pub struct HttpSettings {
     pub drain_ms: u64,
     /// Longest wait for in-flight requests and handlers at shutdown, in milliseconds.
     pub shutdown_timeout_ms: u64,
+    /// Also serve the listening socket that arrives as standard input: one the supervisor
+    /// (`msa up`) keeps open and hands from a replaced process to its successor, so that nobody
+    /// is refused during a hand-over. The service still listens on `host:port` as well (port 0
+    /// for a free one), which is where it registers and is probed.
+    pub inherit_stdin: bool,
 }
 
 impl Default for HttpSettings {
@@ -48,6 +54,7 @@ impl Default for HttpSettings {
             port: 0,
             drain_ms: 0,
             shutdown_timeout_ms: 30_000,
+            inherit_stdin: false,
         }
     }
 }
@@ -375,6 +382,11 @@ impl Service {
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
         let local = listener.local_addr().context("listener has no address")?;
+        let shared = if self.settings.http.inherit_stdin {
+            Some(inherited_listener()?)
+        } else {
+            None
+        };
         let consumers: Vec<Arc<ConsumerGroup>> = match &bus {
             Some(bus) => self
                 .subscriptions
@@ -420,11 +432,16 @@ impl Service {
             .layer(axum::middleware::from_fn_with_state(
                 self.metrics.clone(),
                 http::observe,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                draining.clone(),
+                http::close_when_draining,
             ));
         tracing::info!(service = %self.name, address = %local, "listening");
         Ok(Application {
             name: self.name,
             listener,
+            shared,
             address: local,
             router,
             settings: self.settings,
@@ -443,6 +460,7 @@ impl Service {
 pub struct Application {
     name: String,
     listener: TcpListener,
+    shared: Option<TcpListener>,
     address: SocketAddr,
     router: Router,
     settings: ServiceSettings,
@@ -490,6 +508,7 @@ impl Application {
         let Application {
             name,
             listener,
+            shared,
             router,
             settings,
             bus,
@@ -536,6 +555,7 @@ impl Application {
         }
 
         let http_stop = CancellationToken::new();
+        let router_for_shared = router.clone();
         let serve = {
             let http_stop = http_stop.clone();
             axum::serve(
@@ -545,6 +565,22 @@ impl Application {
             .with_graceful_shutdown(async move { http_stop.cancelled().await })
         };
         let server = tokio::spawn(async move { serve.await });
+        // The shared listener is let go as soon as the stop comes: what arrives on it from then on
+        // waits in the socket's queue for the process that takes over.
+        let shared_server = shared.map(|listener| {
+            let http_stop = http_stop.clone();
+            let listener = HandOver {
+                listener,
+                stop: stop.clone(),
+            }
+            .tap_io(|_| ());
+            let serve = axum::serve(
+                listener,
+                router_for_shared.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { http_stop.cancelled().await });
+            tokio::spawn(async move { serve.await })
+        });
         let mut registration = match settings.discovery.registry() {
             Some(registry) => {
                 let host = match settings.http.host.as_str() {
@@ -562,10 +598,10 @@ impl Application {
         tracing::info!(service = %name, "stopping: not ready any more, draining");
         draining.store(true, Ordering::SeqCst);
         // Callers stop choosing this replica before it turns connections away: they read the
-        // registry again within its refresh.
+        // registry again within its refresh (twice it, for a call that read it just before).
         let mut drain = Duration::from_millis(settings.http.drain_ms);
         if registration.take().is_some() {
-            drain = drain.max(crate::discovery::REFRESH);
+            drain = drain.max(2 * crate::discovery::REFRESH);
         }
         tokio::time::sleep(drain).await;
         let deadline = Duration::from_millis(settings.http.shutdown_timeout_ms);
@@ -576,6 +612,11 @@ impl Application {
             Ok(Ok(Err(error))) => tracing::warn!(error = %error, "HTTP server ended with an error"),
             Ok(Err(error)) => tracing::warn!(error = %error, "HTTP server task failed"),
             Err(_) => tracing::warn!("in-flight requests did not finish in time"),
+        }
+        if let Some(shared_server) = shared_server
+            && tokio::time::timeout(deadline, shared_server).await.is_err()
+        {
+            tracing::warn!("in-flight requests on the shared listener did not finish in time");
         }
         handlers_stop.cancel();
         consumer_tracker.close();
@@ -603,6 +644,55 @@ impl Application {
         }
         tracing::info!(service = %name, "stopped");
         Ok(())
+    }
+}
+
+/// The listening socket the supervisor hands over, taken from standard input.
+fn inherited_listener() -> anyhow::Result<TcpListener> {
+    use std::os::fd::AsFd as _;
+    let fd = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("cannot take the listener from standard input")?;
+    let listener = std::net::TcpListener::from(fd);
+    listener.local_addr().context(
+        "http.inherit_stdin is set but standard input is not a listening socket (msa up passes one)",
+    )?;
+    listener
+        .set_nonblocking(true)
+        .context("cannot make the inherited listener non-blocking")?;
+    TcpListener::from_std(listener).context("cannot use the inherited listener")
+}
+
+/// A listener shared with the process that replaces this one: it stops taking connections once
+/// `stop` is cancelled, so that they wait for the successor instead of being closed with us.
+struct HandOver {
+    listener: TcpListener,
+    stop: CancellationToken,
+}
+
+impl axum::serve::Listener for HandOver {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            tokio::select! {
+                _ = self.stop.cancelled() => std::future::pending::<()>().await,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => return accepted,
+                    // Out of file descriptors and the like: wait a little, as axum does.
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.listener.local_addr()
     }
 }
 

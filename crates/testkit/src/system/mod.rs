@@ -16,8 +16,10 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 
 mod calls;
+mod supervised;
 mod tokens;
 pub use calls::{Event, EventStream};
+pub use supervised::{Load, Poster};
 
 /// How long the harness waits for a process or an answer.
 pub const PATIENCE: Duration = Duration::from_secs(30);

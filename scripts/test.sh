@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian machine it installs and starts what the tests talk to
 # (NATS with JetStream, PostgreSQL, MariaDB, Redis) when nothing answers on their usual ports,
-# Chromium for the browser tests and Node's AsyncAPI parser for the generated AsyncAPI documents,
-# then checks formatting and lints, and runs every test of the workspace.
+# Chromium for the browser tests, Node's AsyncAPI parser for the generated AsyncAPI documents and
+# podman for the container test; then checks formatting and lints, and runs every test of the
+# workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -100,10 +101,18 @@ ensure_prometheus() {
   fi
 }
 
+ensure_podman() {
+  # Podman runs roaming's embedded Pod from the image (crates/cli/tests/roaming/podman.rs) with
+  # runc, as deploy/podman/containers.conf says: its default crun refuses these hybrid cgroups.
+  command -v podman >/dev/null && command -v runc >/dev/null && return 0
+  apt_install podman runc
+}
+
 ensure_nats
 ensure_prometheus
 ensure_asyncapi_parser
 ensure_k8s_tools
+ensure_podman
 ensure_browser
 ensure_postgres
 ensure_mariadb

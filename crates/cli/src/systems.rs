@@ -425,7 +425,13 @@ pub(crate) async fn serve(
             .build()
             .await?
     };
-    app.run_until_stopped().await
+    let name = format!("{}/{service}", manifest.name);
+    if let Some(settings) = kernel::trace::ExportSettings::from_env(&name) {
+        kernel::trace::install(settings, app.metrics());
+    }
+    let stopped = app.run_until_stopped().await;
+    kernel::trace::flush().await;
+    stopped
 }
 
 #[cfg(test)]

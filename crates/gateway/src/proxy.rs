@@ -14,6 +14,7 @@ use futures_util::TryStreamExt as _;
 use kernel::discovery::Replicas;
 use kernel::http::ApiError;
 use kernel::manifest::SystemManifest;
+use kernel::trace::Span;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -269,12 +270,24 @@ async fn forward(State(state): State<Upstreams>, request: Request) -> Result<Res
     let mut last_error = None;
     for attempt in 0..bases.len() {
         let base = &bases[(start + attempt) % bases.len()];
+        let url = format!("{base}{path_and_query}");
+        // The forward's client span: the service's server span is its child.
+        let mut span = Span::http_client(method.as_str(), &service.name, &url);
+        let mut traced = headers.clone();
+        if let Ok(value) = HeaderValue::from_str(&span.traceparent()) {
+            traced.insert(kernel::http::TRACEPARENT, value);
+        }
         let sent = client
-            .request(method.clone(), format!("{base}{path_and_query}"))
-            .headers(headers.clone())
+            .request(method.clone(), url)
+            .headers(traced)
             .body(body.clone())
             .send()
             .await;
+        match &sent {
+            Ok(response) => span.answered(response.status().as_u16()),
+            Err(error) => span.fail(error),
+        }
+        span.end();
         match sent {
             Ok(response) => return Ok(relay(response)),
             // The request never reached this replica: another may take it.

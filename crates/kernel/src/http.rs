@@ -541,9 +541,19 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
     let request_id = header(&request, REQUEST_ID)
         .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let traceparent = header(&request, TRACEPARENT)
-        .filter(|t| context::valid_traceparent(t))
-        .unwrap_or_else(context::new_traceparent);
+    // The request's server span, a child of the caller's span (or the root of a new trace): its
+    // traceparent is what the handler's calls and events carry.
+    let incoming = header(&request, TRACEPARENT);
+    let mut server =
+        crate::trace::Span::start(crate::trace::SpanKind::Server, incoming.as_deref(), || {
+            format!("{method} {route}")
+        });
+    if server.is_recording() {
+        server.set("http.request.method", method.as_str());
+        server.set("http.route", route.as_str());
+        server.set("url.path", request.uri().path());
+    }
+    let traceparent = server.traceparent();
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -571,6 +581,8 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
         }),
     };
     let status = response.status();
+    server.answered(status.as_u16());
+    server.end();
     let elapsed = started.elapsed().as_secs_f64();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);

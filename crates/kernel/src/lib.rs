@@ -9,6 +9,7 @@
 //! - [`bus`]: the `Bus` port with its `local` (SQLite) and `nats` (JetStream) adapters.
 //! - [`consumer`]: consumer groups with leases, retries and dead letters.
 //! - [`runtime`]: the service runtime (HTTP, health, metrics, admin, graceful shutdown).
+//! - [`trace`]: spans of requests, calls, publishes and handling, exported over OTLP.
 //! - [`http`], [`breaker`], [`config`], [`metrics`], [`context`], [`telemetry`], [`crash`].
 
 #![warn(missing_docs)]
@@ -47,6 +48,7 @@ pub mod sqlite;
 pub mod telemetry;
 #[cfg(test)]
 mod testing;
+pub mod trace;
 pub mod view;
 
 pub use aggregate::{Aggregate, Cause, ChangeError, Key, Repository};

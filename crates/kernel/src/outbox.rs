@@ -9,6 +9,7 @@ use crate::bus::{Bus, RelayPermit};
 use crate::crash;
 use crate::envelope::Envelope;
 use crate::metrics::Metrics;
+use crate::trace::{Span, SpanKind};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -192,8 +193,15 @@ impl Relay {
             return Ok(0);
         }
         let (positions, envelopes): (Vec<i64>, Vec<Envelope>) = rows.into_iter().unzip();
+        let mut spans = publish_spans(&envelopes);
         crash::point(crash::RELAY_BEFORE_PUBLISH);
-        self.bus.publish(RelayPermit::new(), &envelopes).await?;
+        if let Err(error) = self.bus.publish(RelayPermit::new(), &envelopes).await {
+            spans
+                .iter_mut()
+                .for_each(|span| span.fail(format!("{error:#}")));
+            return Err(error);
+        }
+        spans.into_iter().for_each(Span::end);
         crash::point(crash::RELAY_AFTER_PUBLISH);
         self.source.mark_published(&positions).await?;
         self.metrics.increment(
@@ -204,4 +212,27 @@ impl Relay {
         );
         Ok(envelopes.len())
     }
+}
+
+/// A producer span per traced event, in the trace of the work that appended it (a sibling of
+/// its consumers' spans); none when nothing exports.
+fn publish_spans(envelopes: &[Envelope]) -> Vec<Span> {
+    if !crate::trace::enabled() {
+        return Vec::new();
+    }
+    envelopes
+        .iter()
+        .filter(|envelope| envelope.traceparent.is_some())
+        .map(|envelope| {
+            let mut span = Span::start(SpanKind::Producer, envelope.traceparent.as_deref(), || {
+                format!("publish {}", envelope.event_type)
+            });
+            span.set("messaging.operation.type", "publish");
+            span.set("messaging.message.id", envelope.id.to_string());
+            span.set("cloudevents.event_type", envelope.event_type.as_str());
+            span.set("cloudevents.event_source", envelope.source.as_str());
+            span.set("cloudevents.event_subject", envelope.subject.as_str());
+            span
+        })
+        .collect()
 }

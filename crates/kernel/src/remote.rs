@@ -11,6 +11,7 @@
 use crate::breaker::{BreakerSettings, CallError, CircuitBreaker};
 use crate::discovery::{Registry, Replicas};
 use crate::metrics::Metrics;
+use crate::trace::Span;
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -100,17 +101,15 @@ fn seconds_up(duration: Duration) -> Duration {
     Duration::from_secs(duration.as_secs_f64().ceil().max(1.0) as u64)
 }
 
-/// Carries the current work's trace context and request id along.
-fn trace_headers() -> reqwest::header::HeaderMap {
-    let mut headers = reqwest::header::HeaderMap::new();
-    let context = crate::context::current();
-    if let Some(value) = context.traceparent.and_then(|t| t.parse().ok()) {
+/// Carries the call's span (a child of the current work's) and the request id along.
+fn trace_headers(headers: &mut reqwest::header::HeaderMap, span: &Span) {
+    if let Ok(value) = span.traceparent().parse() {
         headers.insert(crate::http::TRACEPARENT, value);
     }
+    let context = crate::context::current();
     if let Some(value) = context.request_id.and_then(|r| r.parse().ok()) {
         headers.insert(crate::http::REQUEST_ID, value);
     }
-    headers
 }
 
 impl RemoteClient {
@@ -160,7 +159,20 @@ impl RemoteClient {
         let response = loop {
             let base = &bases[(start + attempt) % bases.len()];
             let another = attempt + 1 < bases.len();
-            match build(base).headers(trace_headers()).send().await {
+            let mut request = build(base).build().map_err(Failure::Transport)?;
+            let mut span = Span::http_client(
+                request.method().as_str(),
+                &self.name,
+                request.url().as_str(),
+            );
+            trace_headers(request.headers_mut(), &span);
+            let sent = self.client.execute(request).await;
+            match &sent {
+                Ok(response) => span.answered(response.status().as_u16()),
+                Err(error) => span.fail(error),
+            }
+            span.end();
+            match sent {
                 Ok(response)
                     if another && response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE =>
                 {

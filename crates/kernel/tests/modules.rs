@@ -23,7 +23,8 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
                 .to_string_lossy()
                 .trim_end_matches(".rs")
                 .to_owned();
-            if module == "lib" {
+            // A `tests.rs` is a test module of its own (`#[cfg(test)] mod tests;`).
+            if module == "lib" || path.file_name().is_some_and(|name| name == "tests.rs") {
                 continue;
             }
             let text = std::fs::read_to_string(&path).expect("a readable source file");

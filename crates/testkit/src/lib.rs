@@ -12,6 +12,7 @@ pub mod given;
 pub mod grpc;
 pub mod names;
 pub mod node;
+pub mod otlp;
 pub mod paying;
 pub mod ports;
 pub mod proxy;

@@ -3,6 +3,7 @@
 //! replay of a dead letter.
 
 use super::*;
+use crate::trace::{Span, SpanKind};
 
 impl ConsumerGroup {
     pub(super) async fn work(self: Arc<Self>, partition: u32, stop: CancellationToken) {
@@ -110,20 +111,15 @@ impl ConsumerGroup {
             event_id = %envelope.id,
             event_type = %envelope.event_type,
             correlation = %envelope.subject,
+            trace_id = envelope.traceparent.as_deref().and_then(context::trace_id).unwrap_or_default(),
         );
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let result = context::scope(
-                WorkContext {
-                    request_id: None,
-                    traceparent: envelope.traceparent.clone(),
-                    causation: Some(envelope.id),
-                },
-                self.subscription.handler.handle(envelope),
-            )
-            .instrument(span.clone())
-            .await;
+            let result = self
+                .handle_traced(envelope, attempts)
+                .instrument(span.clone())
+                .await;
             match result {
                 Ok(()) => {
                     crash::point(crash::CONSUMER_AFTER_COMMIT);
@@ -183,6 +179,37 @@ impl ConsumerGroup {
                 }
             }
         }
+    }
+
+    /// Runs the handler once on `envelope` under a consumer span, a child of the span that
+    /// appended the event: the events the handler appends carry the consumer span's context.
+    async fn handle_traced(&self, envelope: &Envelope, attempt: u32) -> Result<(), HandleError> {
+        let mut span = Span::start(SpanKind::Consumer, envelope.traceparent.as_deref(), || {
+            format!("process {}", envelope.event_type)
+        });
+        if span.is_recording() {
+            span.set("messaging.operation.type", "process");
+            span.set(
+                "messaging.consumer.group.name",
+                self.subscription.group.as_str(),
+            );
+            span.set("messaging.message.id", envelope.id.to_string());
+            span.set("cloudevents.event_type", envelope.event_type.as_str());
+            span.set("cloudevents.event_source", envelope.source.as_str());
+            span.set("cloudevents.event_subject", envelope.subject.as_str());
+            span.set("msa.attempt", attempt);
+        }
+        let work = WorkContext {
+            request_id: None,
+            traceparent: Some(span.traceparent()),
+            causation: Some(envelope.id),
+        };
+        let result = context::scope(work, self.subscription.handler.handle(envelope)).await;
+        if let Err(HandleError::Transient(error) | HandleError::Permanent(error)) = &result {
+            span.fail(format!("{error:#}"));
+        }
+        span.end();
+        result
     }
 
     fn backoff(&self, attempts: u32) -> Duration {
@@ -247,15 +274,7 @@ impl ConsumerGroup {
                 });
             }
         };
-        let result = context::scope(
-            WorkContext {
-                request_id: None,
-                traceparent: envelope.traceparent.clone(),
-                causation: Some(envelope.id),
-            },
-            self.subscription.handler.handle(&envelope),
-        )
-        .await;
+        let result = self.handle_traced(&envelope, 1).await;
         match result {
             Ok(()) => {
                 dead_letters.mark_replayed(id).await?;

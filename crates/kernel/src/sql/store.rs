@@ -60,7 +60,12 @@ impl<DB: Backend> SqlStore<DB> {
             return Ok(None);
         }
         tx.causation = Some(event.event_id);
-        if event.traceparent.is_some() {
+        // The handler's own span (the ambient context, a child of the event's) produces what
+        // it appends; outside one (a rebuild, a tool) the event's trace is carried on.
+        let trace_of =
+            |t: &Option<String>| t.as_deref().and_then(context::trace_id).map(str::to_owned);
+        if event.traceparent.is_some() && trace_of(&tx.traceparent) != trace_of(&event.traceparent)
+        {
             tx.traceparent = event.traceparent.clone();
         }
         Ok(Some(tx))

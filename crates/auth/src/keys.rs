@@ -61,10 +61,34 @@ fn read_pem(path: &Path) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("{} is not a PEM private key", path.display()))
 }
 
-fn write_pem(path: &Path, der: &[u8]) -> anyhow::Result<()> {
+/// Creates `path` (mode 0600) holding `contents`, unless it exists; returns whether it did.
+///
+/// Replicas starting together on one data directory (a key or secret generated on first run)
+/// must all end up with the same file: it is written aside and linked into place in one step,
+/// so the loser of the race reads the winner's complete file instead of writing its own.
+pub(crate) fn create_once(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    let aside = path.with_extension(format!("new-{}", uuid::Uuid::now_v7()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&aside)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, contents))
+        .and_then(|()| std::fs::hard_link(&aside, path));
+    let _ = std::fs::remove_file(&aside);
+    match written {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(error).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+/// Writes a new key to `path` unless another process just did; false when it did.
+fn write_pem(path: &Path, der: &[u8]) -> anyhow::Result<bool> {
     let encoded = STANDARD.encode(der);
     let mut pem = format!("{PEM_BEGIN}\n");
     for line in encoded.as_bytes().chunks(64) {
@@ -73,15 +97,7 @@ fn write_pem(path: &Path, der: &[u8]) -> anyhow::Result<()> {
     }
     pem.push_str(PEM_END);
     pem.push('\n');
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create signing key {}", path.display()))?;
-    std::io::Write::write_all(&mut file, pem.as_bytes())
-        .with_context(|| format!("cannot write signing key {}", path.display()))
+    create_once(path, pem.as_bytes()).context("cannot write the signing key")
 }
 
 /// The current signing key and the previous ones (still in the JWKS so that tokens they signed
@@ -112,8 +128,9 @@ impl SigningKeys {
             let rng = ring::rand::SystemRandom::new();
             let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng)
                 .map_err(|_| anyhow::anyhow!("cannot generate a signing key"))?;
-            write_pem(path, pkcs8.as_ref())?;
-            tracing::info!(path = %path.display(), "generated a new signing key");
+            if write_pem(path, pkcs8.as_ref())? {
+                tracing::info!(path = %path.display(), "generated a new signing key");
+            }
         }
         let current = Key::from_pkcs8(read_pem(path)?)?;
         let previous = previous
@@ -167,6 +184,28 @@ mod tests {
         let token = again.sign(&json!({ "sub": "x" })).unwrap();
         assert_eq!(token.split('.').count(), 3);
         assert!(SigningKeys::load(&dir.join("missing.pem"), false, &[]).is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn replicas_generating_a_key_at_once_all_load_the_same_one() {
+        let dir = std::env::temp_dir().join(format!("msa-auth-keys-{}", uuid::Uuid::now_v7()));
+        let path = dir.join("signing-key.pem");
+        let kids: Vec<String> = std::thread::scope(|scope| {
+            let loads: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| SigningKeys::load(&path, true, &[]).unwrap()))
+                .collect();
+            loads
+                .into_iter()
+                .map(|load| load.join().unwrap().kid().to_owned())
+                .collect()
+        });
+        assert!(kids.iter().all(|kid| *kid == kids[0]), "{kids:?}");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "nothing left aside"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -8,14 +8,19 @@
 //!   its whole family) at `/oauth2/token`; revocation at `/oauth2/revoke`;
 //! - users and client secrets kept only as Argon2id hashes.
 //!
-//! Codes and refresh tokens live in memory: a restart signs everyone out, which is what an
-//! embedded demo issuer should do. Tokens already issued stay valid until they expire, because
-//! the signing key is kept on disk (or mounted from a Secret).
+//! Codes and refresh tokens live in memory by default: a restart signs everyone out, which is
+//! what a single embedded demo issuer should do. Several replicas share them through a
+//! [`GrantStore`] the gateway supplies (SQL or Redis). Tokens already issued stay valid until
+//! they expire, because the signing key is kept on disk (or mounted from a Secret), the same
+//! file for every replica.
 
 mod accounts;
 mod flows;
 mod keys;
 
 pub use accounts::{Client, User, hash_password, verify_password};
-pub use flows::{Issuer, IssuerSettings};
+pub use flows::{
+    CodeGrant, GrantStore, Issuer, IssuerSettings, MemoryGrantStore, RefreshGrant, Rotation,
+    promises,
+};
 pub use keys::SigningKeys;

@@ -22,6 +22,10 @@ pub struct RateLimitSettings {
     pub per_second: f64,
     /// Requests a client may send at once.
     pub burst: f64,
+    /// Where the budgets are counted when several gateway replicas serve one system (a store URL:
+    /// `sqlite://`, `postgres://`, `mysql://` or `redis://`); empty: the store of `auth.store`,
+    /// or this process's memory when that is empty too.
+    pub store: String,
 }
 
 impl Default for RateLimitSettings {
@@ -29,8 +33,29 @@ impl Default for RateLimitSettings {
         Self {
             per_second: 500.0,
             burst: 1_000.0,
+            store: String::new(),
         }
     }
+}
+
+/// Whether a request fits its client's budget.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Admission {
+    /// It does (and took its share).
+    Admitted,
+    /// It does not; the client may try again after this many seconds.
+    Refused {
+        /// Seconds until the budget allows one more request.
+        retry_after_s: f64,
+    },
+}
+
+/// The port behind the rate limit: per-client budgets, counted in this process or in a store
+/// the gateway's replicas share.
+#[async_trait::async_trait]
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Takes one request from `client`'s budget, or says how long until one is available.
+    async fn admit(&self, client: &str) -> anyhow::Result<Admission>;
 }
 
 /// Origins other than the gateway's own that may call the API from a browser.
@@ -46,13 +71,13 @@ struct Bucket {
     at: Instant,
 }
 
-/// Token buckets per client.
-pub struct Limiter {
+/// Token buckets per client in this process's memory (one gateway).
+pub struct MemoryRateLimiter {
     settings: RateLimitSettings,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
-impl Limiter {
+impl MemoryRateLimiter {
     /// A limiter with these budgets.
     pub fn new(settings: RateLimitSettings) -> Self {
         Self {
@@ -64,7 +89,10 @@ impl Limiter {
     /// Takes one request from `client`'s budget, or says how long until one is available.
     pub fn take(&self, client: &str) -> Result<(), f64> {
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().expect("limiter lock");
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() > 100_000 {
             let full = self.settings.burst;
             let rate = self.settings.per_second;
@@ -86,6 +114,16 @@ impl Limiter {
     }
 }
 
+#[async_trait::async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn admit(&self, client: &str) -> anyhow::Result<Admission> {
+        Ok(match self.take(client) {
+            Ok(()) => Admission::Admitted,
+            Err(retry_after_s) => Admission::Refused { retry_after_s },
+        })
+    }
+}
+
 /// What the guard needs.
 #[derive(Clone)]
 pub struct Edge {
@@ -94,7 +132,7 @@ pub struct Edge {
     /// The token verifier.
     pub verifier: Verifier,
     /// Rate limits.
-    pub limiter: Arc<Limiter>,
+    pub limiter: Arc<dyn RateLimiter>,
     /// CORS.
     pub cors: Arc<CorsSettings>,
 }
@@ -195,6 +233,12 @@ async fn check(
         .manifest
         .access
         .verdict(request.method().as_str(), &path);
+    if verdict == Verdict::Unlisted {
+        let methods = edge.manifest.access.methods(&path);
+        if !methods.is_empty() {
+            return Ok(method_not_allowed(&methods));
+        }
+    }
     let identity: Result<Option<Identity>, TokenError> = match (&verdict, bearer(request.headers()))
     {
         (Verdict::Public, _) => Ok(None),
@@ -205,13 +249,21 @@ async fn check(
         Ok(Some(identity)) => format!("sub:{}", identity.subject().unwrap_or_default()),
         _ => format!("ip:{peer}"),
     };
-    if let Err(wait) = edge.limiter.take(&client) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests; slow down",
-        )
-        .with_retry_after(wait.ceil() as u64));
+    match edge.limiter.admit(&client).await {
+        Ok(Admission::Admitted) => {}
+        Ok(Admission::Refused { retry_after_s }) => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; slow down",
+            )
+            .with_retry_after(retry_after_s.ceil().max(1.0) as u64));
+        }
+        // The budgets' store is out of reach: the request goes on rather than the whole API
+        // failing with it.
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "cannot count the rate limit");
+        }
     }
     let identity = match identity {
         Ok(identity) => identity,
@@ -242,6 +294,22 @@ async fn check(
     }
     request.extensions_mut().insert(identity);
     Ok(next.run(request).await)
+}
+
+/// A method no access rule names on a path that rules name with others: `405` with `Allow`
+/// (the route exists, this method does not; no token changes that).
+fn method_not_allowed(methods: &[String]) -> Response {
+    let allowed = methods.join(", ");
+    let error = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this route answers {allowed}"),
+    );
+    let mut response = error.into_response();
+    if let Ok(value) = HeaderValue::from_str(&allowed) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// Answers CORS preflights and marks responses for the allowed origins.
@@ -321,9 +389,10 @@ mod tests {
 
     #[test]
     fn a_bucket_allows_its_burst_then_refuses_with_a_wait() {
-        let limiter = Limiter::new(RateLimitSettings {
+        let limiter = MemoryRateLimiter::new(RateLimitSettings {
             per_second: 1.0,
             burst: 3.0,
+            store: String::new(),
         });
         for _ in 0..3 {
             assert!(limiter.take("a").is_ok());

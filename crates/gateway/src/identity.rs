@@ -35,6 +35,11 @@ pub struct AuthSettings {
     pub embedded_issuer: auth::IssuerSettings,
     /// The OAuth client id of the web UI.
     pub web_client_id: String,
+    /// Where the embedded issuer keeps authorization codes and refresh tokens when several
+    /// gateway replicas serve one system, so that any replica honours what another issued (a
+    /// store URL: `sqlite://`, `postgres://`, `mysql://` or `redis://`); empty: this process's
+    /// memory, enough for a single gateway.
+    pub store: String,
 }
 
 impl Default for AuthSettings {
@@ -48,6 +53,7 @@ impl Default for AuthSettings {
             embedded: true,
             embedded_issuer: auth::IssuerSettings::default(),
             web_client_id: "msa-web".to_owned(),
+            store: String::new(),
         }
     }
 }

@@ -6,15 +6,18 @@
 //!   against the identity provider's keys and a per-client rate limit, and forwards the caller's
 //!   identity as `x-msa-*` headers (removing any a client sent) — [`edge`], [`identity`];
 //! - serves the embedded OAuth2 / OIDC issuer when configured (`auth.embedded`), the web UI, the
-//!   OpenAPI document and the operator's system view — [`pages`].
+//!   OpenAPI document and the operator's system view — [`pages`];
+//! - runs as several replicas when its settings name a store they share for the issuer's
+//!   grants and the rate limit's budgets (`auth.store`, `rate_limit.store`) — [`shared`].
 
 pub mod edge;
 pub mod identity;
 mod living;
 mod pages;
 mod proxy;
+pub mod shared;
 
-use edge::{CorsSettings, Edge, Limiter, RateLimitSettings};
+use edge::{CorsSettings, Edge, RateLimitSettings};
 use identity::{AuthSettings, Verifier};
 use kernel::manifest::SystemManifest;
 use kernel::{Application, Service, ServiceSettings};
@@ -108,6 +111,7 @@ pub fn openapi(title: &str, services: Vec<utoipa::openapi::OpenApi>) -> serde_js
                     .build(),
             ),
         );
+    kernel::apidoc::complete(&mut document);
     serde_json::to_value(document).unwrap_or_default()
 }
 
@@ -118,6 +122,8 @@ pub async fn build(
     extras: Extras,
 ) -> anyhow::Result<Application> {
     let mut auth = settings.auth.clone();
+    let name = format!("{}/{NAME}", manifest.name);
+    let shared = shared::Shared::open(&auth, &settings.rate_limit, &name).await?;
     let issuer = if auth.embedded {
         auth.embedded_issuer.issuer = auth.issuer.clone();
         auth.embedded_issuer.audience = auth.audience.clone();
@@ -132,7 +138,11 @@ pub async fn build(
                 claims: user.claims.clone(),
             })
             .collect();
-        Some(auth::Issuer::new(auth.embedded_issuer.clone(), demo)?)
+        let issuer = auth::Issuer::new(auth.embedded_issuer.clone(), demo)?;
+        Some(match &shared.grants {
+            Some(grants) => issuer.with_grants(grants.clone()),
+            None => issuer,
+        })
     } else {
         None
     };
@@ -140,7 +150,7 @@ pub async fn build(
     let edge = Edge {
         manifest: Arc::new(manifest.clone()),
         verifier: verifier.clone(),
-        limiter: Arc::new(Limiter::new(settings.rate_limit.clone())),
+        limiter: shared.limiter.clone(),
         cors: Arc::new(settings.cors.clone()),
     };
     let upstreams = proxy::Upstreams::new(&settings, &manifest)?;
@@ -161,11 +171,9 @@ pub async fn build(
             edge::guard,
         ))
         .layer(axum::middleware::from_fn_with_state(edge, edge::cors));
-    Service::new(
-        &format!("{}/{NAME}", manifest.name),
-        settings.service.clone(),
-    )
-    .routes(routes)
-    .build()
-    .await
+    shared
+        .attach(Service::new(&name, settings.service.clone()))
+        .routes(routes)
+        .build()
+        .await
 }

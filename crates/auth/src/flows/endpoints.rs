@@ -184,25 +184,26 @@ pub(super) async fn authorize_submit(
         );
     };
     let code = random_token();
-    {
-        let mut grants = issuer.grants.lock().expect("grants lock");
-        let now = Instant::now();
-        grants.codes.retain(|_, c| c.expires > now);
-        grants.codes.insert(
-            code.clone(),
-            Code {
-                client_id: client.id.clone(),
-                redirect_uri: redirect.clone(),
-                challenge: form.request.code_challenge.clone().unwrap_or_default(),
-                username: user.username.clone(),
-                scope: form
-                    .request
-                    .scope
-                    .clone()
-                    .unwrap_or_else(|| "openid".to_owned()),
-                nonce: form.request.nonce.clone(),
-                expires: now + Duration::from_secs(60),
-            },
+    let grant = CodeGrant {
+        client_id: client.id.clone(),
+        redirect_uri: redirect.clone(),
+        challenge: form.request.code_challenge.clone().unwrap_or_default(),
+        username: user.username.clone(),
+        scope: form
+            .request
+            .scope
+            .clone()
+            .unwrap_or_else(|| "openid".to_owned()),
+        nonce: form.request.nonce.clone(),
+    };
+    if let Err(error) = issuer.grants.put_code(&code, &grant, CODE_TTL).await {
+        tracing::error!(
+            error = format!("{error:#}"),
+            "cannot keep an authorization code"
+        );
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-in is unavailable; try again shortly. 잠시 후 다시 시도해 주세요.",
         );
     }
     tracing::info!(client = %client.id, user = %user.username, "signed in");
@@ -284,8 +285,8 @@ pub(super) async fn token(
         Err(response) => return response,
     };
     let granted = match form.grant_type.as_deref() {
-        Some("authorization_code") => code_grant(&issuer, &client, &form),
-        Some("refresh_token") => refresh_grant(&issuer, &client, &form),
+        Some("authorization_code") => code_grant(&issuer, &client, &form).await,
+        Some("refresh_token") => refresh_grant(&issuer, &client, &form).await,
         Some("client_credentials") => credentials_grant(&issuer, &client, &form),
         _ => {
             return oauth_error(
@@ -317,12 +318,15 @@ fn invalid_grant(why: &str) -> Box<Response> {
 }
 
 /// `authorization_code`: the code once, for its client and redirect URI, with its PKCE verifier.
-fn code_grant(issuer: &Issuer, client: &Client, form: &TokenRequest) -> Grant {
-    let code = form
-        .code
-        .as_deref()
-        .and_then(|c| issuer.grants.lock().expect("grants lock").codes.remove(c));
-    let Some(code) = code.filter(|c| c.expires > Instant::now()) else {
+async fn code_grant(issuer: &Issuer, client: &Client, form: &TokenRequest) -> Grant {
+    let code = match form.code.as_deref() {
+        Some(code) => match issuer.grants.take_code(code).await {
+            Ok(code) => code,
+            Err(error) => return Ok(Err(error.context("cannot redeem a code"))),
+        },
+        None => None,
+    };
+    let Some(code) = code else {
         return Err(invalid_grant("the code is unknown, used or expired"));
     };
     if code.client_id != client.id
@@ -341,54 +345,48 @@ fn code_grant(issuer: &Issuer, client: &Client, form: &TokenRequest) -> Grant {
     let Some(user) = issuer.users.get(&code.username) else {
         return Err(invalid_grant("the user is gone"));
     };
-    Ok(issuer
-        .issue(
-            &client.id,
-            Some(user),
-            &[],
-            &code.scope,
-            code.nonce.as_deref(),
-        )
-        .map(|(access, id)| {
-            let refresh = issuer.new_refresh(&client.id, &user.username, &code.scope, None);
-            issuer.token_response(access, id, Some(refresh), &code.scope)
-        }))
+    let issued = issuer.issue(
+        &client.id,
+        Some(user),
+        &[],
+        &code.scope,
+        code.nonce.as_deref(),
+    );
+    Ok(match issued {
+        Ok((access, id)) => issuer
+            .new_refresh(&client.id, &user.username, &code.scope)
+            .await
+            .map(|refresh| issuer.token_response(access, id, Some(refresh), &code.scope)),
+        Err(error) => Err(error),
+    })
 }
 
 /// `refresh_token`: rotation; a used token presented again revokes its whole family.
-fn refresh_grant(issuer: &Issuer, client: &Client, form: &TokenRequest) -> Grant {
+async fn refresh_grant(issuer: &Issuer, client: &Client, form: &TokenRequest) -> Grant {
     let presented = form.refresh_token.clone().unwrap_or_default();
-    let (username, scope, family) = {
-        let mut grants = issuer.grants.lock().expect("grants lock");
-        let Some(entry) = grants.refresh.get_mut(&presented) else {
-            return Err(invalid_grant("the refresh token is unknown or expired"));
-        };
-        if entry.client_id != client.id || entry.expires <= Instant::now() {
-            return Err(invalid_grant("the refresh token is unknown or expired"));
-        }
-        if entry.used {
-            // A rotated token came back: someone else has a copy. Revoke its family.
-            let family = entry.family.clone();
-            grants.refresh.retain(|_, r| r.family != family);
+    let next = random_token();
+    let rotation = issuer
+        .grants
+        .rotate(&presented, &client.id, &next, issuer.refresh_ttl())
+        .await;
+    let grant = match rotation {
+        Ok(Rotation::Rotated(grant)) => grant,
+        Ok(Rotation::Reused) => {
+            // A rotated token came back: someone else has a copy. Its family is revoked.
             tracing::warn!(client = %client.id, "a used refresh token was presented again; family revoked");
             return Err(invalid_grant("the refresh token was already used"));
         }
-        entry.used = true;
-        (
-            entry.username.clone(),
-            entry.scope.clone(),
-            entry.family.clone(),
-        )
+        Ok(Rotation::Refused) => {
+            return Err(invalid_grant("the refresh token is unknown or expired"));
+        }
+        Err(error) => return Ok(Err(error.context("cannot rotate a refresh token"))),
     };
-    let Some(user) = issuer.users.get(&username) else {
+    let Some(user) = issuer.users.get(&grant.username) else {
         return Err(invalid_grant("the user is gone"));
     };
     Ok(issuer
-        .issue(&client.id, Some(user), &[], &scope, None)
-        .map(|(access, id)| {
-            let refresh = issuer.new_refresh(&client.id, &username, &scope, Some(family));
-            issuer.token_response(access, id, Some(refresh), &scope)
-        }))
+        .issue(&client.id, Some(user), &[], &grant.scope, None)
+        .map(|(access, id)| issuer.token_response(access, id, Some(next), &grant.scope)))
 }
 
 /// `client_credentials`: confidential clients only, with the client's roles.
@@ -415,10 +413,16 @@ pub(super) async fn revoke(
     State(issuer): State<Issuer>,
     Form(form): Form<RevokeRequest>,
 ) -> StatusCode {
-    let mut grants = issuer.grants.lock().expect("grants lock");
-    if let Some(family) = grants.refresh.get(&form.token).map(|r| r.family.clone()) {
-        grants.refresh.retain(|_, r| r.family != family);
+    match issuer
+        .grants
+        .revoke(&form.token, issuer.refresh_ttl())
+        .await
+    {
+        // RFC 7009: the answer is the same whether the token existed or not.
+        Ok(()) => StatusCode::OK,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "cannot revoke a token");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
     }
-    // RFC 7009: the answer is the same whether the token existed or not.
-    StatusCode::OK
 }

@@ -16,11 +16,13 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 mod endpoints;
+mod grants;
 use endpoints::{authorize_form, authorize_submit, discovery, jwks, revoke, token};
+pub use grants::{CodeGrant, GrantStore, MemoryGrantStore, RefreshGrant, Rotation, promises};
 
 /// How the embedded issuer is set up.
 #[derive(Clone, Debug, Deserialize)]
@@ -77,30 +79,8 @@ pub(crate) const WEB_CLIENT: &str = "msa-web";
 /// The machine client's id.
 pub(crate) const OPS_CLIENT: &str = "msa-ops";
 
-struct Code {
-    client_id: String,
-    redirect_uri: String,
-    challenge: String,
-    username: String,
-    scope: String,
-    nonce: Option<String>,
-    expires: Instant,
-}
-
-struct Refresh {
-    client_id: String,
-    username: String,
-    scope: String,
-    family: String,
-    expires: Instant,
-    used: bool,
-}
-
-#[derive(Default)]
-struct Grants {
-    codes: HashMap<String, Code>,
-    refresh: HashMap<String, Refresh>,
-}
+/// How long an authorization code may wait for its token request.
+const CODE_TTL: Duration = Duration::from_secs(60);
 
 /// The issuer: keys, accounts and the grants in flight.
 #[derive(Clone)]
@@ -109,7 +89,7 @@ pub struct Issuer {
     keys: Arc<SigningKeys>,
     users: Arc<HashMap<String, User>>,
     clients: Arc<HashMap<String, Client>>,
-    grants: Arc<Mutex<Grants>>,
+    grants: Arc<dyn GrantStore>,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -125,7 +105,7 @@ struct UsersFile {
     users: Vec<User>,
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .expect("the system has randomness");
@@ -232,8 +212,15 @@ impl Issuer {
             keys: Arc::new(keys),
             users: Arc::new(users),
             clients: Arc::new(clients),
-            grants: Arc::new(Mutex::new(Grants::default())),
+            grants: Arc::new(MemoryGrantStore::default()),
         })
+    }
+
+    /// The same issuer keeping codes and refresh tokens in `grants` (a store every replica of
+    /// the gateway shares) instead of this process's memory.
+    pub fn with_grants(mut self, grants: Arc<dyn GrantStore>) -> Self {
+        self.grants = grants;
+        self
     }
 
     /// The issuer URL.
@@ -372,29 +359,30 @@ impl Issuer {
         response
     }
 
-    fn new_refresh(
+    /// How long a refresh token (and a revoked family's mark) lasts.
+    fn refresh_ttl(&self) -> Duration {
+        Duration::from_secs(self.settings.refresh_token_ttl_s)
+    }
+
+    /// A refresh token starting a new family.
+    async fn new_refresh(
         &self,
         client_id: &str,
         username: &str,
         scope: &str,
-        family: Option<String>,
-    ) -> String {
+    ) -> anyhow::Result<String> {
         let token = random_token();
-        let mut grants = self.grants.lock().expect("grants lock");
-        let now = Instant::now();
-        grants.refresh.retain(|_, r| r.expires > now);
-        grants.refresh.insert(
-            token.clone(),
-            Refresh {
-                client_id: client_id.to_owned(),
-                username: username.to_owned(),
-                scope: scope.to_owned(),
-                family: family.unwrap_or_else(random_token),
-                expires: now + Duration::from_secs(self.settings.refresh_token_ttl_s),
-                used: false,
-            },
-        );
-        token
+        let grant = RefreshGrant {
+            client_id: client_id.to_owned(),
+            username: username.to_owned(),
+            scope: scope.to_owned(),
+            family: random_token(),
+        };
+        self.grants
+            .put_refresh(&token, &grant, self.refresh_ttl())
+            .await
+            .context("cannot keep a refresh token")?;
+        Ok(token)
     }
 
     fn check_user(&self, username: &str, password: &str) -> Option<&User> {
@@ -411,25 +399,25 @@ impl Issuer {
 
 fn ops_secret_from_file(path: &str) -> anyhow::Result<String> {
     let path = PathBuf::from(path);
-    if let Ok(secret) = std::fs::read_to_string(&path) {
-        let secret = secret.trim().to_owned();
-        if !secret.is_empty() {
-            return Ok(secret);
-        }
+    let read = || {
+        std::fs::read_to_string(&path)
+            .ok()
+            .map(|secret| secret.trim().to_owned())
+            .filter(|secret| !secret.is_empty())
+    };
+    if let Some(secret) = read() {
+        return Ok(secret);
+    }
+    if path.exists() {
+        // An empty file from an interrupted run: replaced by a generated secret.
+        std::fs::remove_file(&path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
     }
     let secret = random_token();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if crate::keys::create_once(&path, secret.as_bytes())? {
+        tracing::info!(path = %path.display(), "generated the msa-ops client secret");
+        return Ok(secret);
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut file, secret.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated the msa-ops client secret");
-    Ok(secret)
+    // Another replica generated it first: every replica uses that one.
+    read().with_context(|| format!("{} is empty", path.display()))
 }

@@ -24,6 +24,11 @@ pub trait Flavor: Database {
     fn single_writer_file(pool: &Pool<Self>) -> Option<PathBuf>;
     /// The rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+    /// `sql` written with `$1, $2, ...` placeholders (each used once, in order), rewritten in this
+    /// database's placeholder style.
+    fn statement(sql: &str) -> String {
+        super::documents::numbered(sql, Self::DIALECT.placeholder)
+    }
 }
 
 impl Flavor for Sqlite {

@@ -11,11 +11,15 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use sqlx::Database;
 
-/// A bound parameter.
+/// A bound parameter (also of the statements of components that keep tables of their own and run
+/// them through [`super::Backend`]).
 #[derive(Clone, Copy, Debug)]
 pub enum Bind<'a> {
+    /// Text.
     Text(&'a str),
+    /// An integer.
     Int(i64),
+    /// Text or `NULL`.
     OptText(Option<&'a str>),
 }
 

@@ -2,7 +2,7 @@
 
 Core API objects are checked by kubernetes-validate against the OpenAPI schemas of one
 Kubernetes release, strictly (an unknown field is an error). KEDA's ScaledObject and
-prometheus-operator's PrometheusRule are checked against models generated from their CRD
+prometheus-operator's PrometheusRule and PodMonitor are checked against models generated from their CRD
 schemas (cloudcoil-models-*), and a field the model does not know is an error too.
 Kustomizations are build input, not objects, and are skipped.
 """
@@ -13,11 +13,12 @@ import sys
 import kubernetes_validate
 import yaml
 from cloudcoil.models.keda.v1alpha1 import ScaledObject
-from cloudcoil.models.prometheus_operator.v1 import PrometheusRule
+from cloudcoil.models.prometheus_operator.v1 import PodMonitor, PrometheusRule
 
 KUBERNETES = "1.37.0"
 CUSTOM = {("keda.sh/v1alpha1", "ScaledObject"): ScaledObject,
-          ("monitoring.coreos.com/v1", "PrometheusRule"): PrometheusRule}
+          ("monitoring.coreos.com/v1", "PrometheusRule"): PrometheusRule,
+          ("monitoring.coreos.com/v1", "PodMonitor"): PodMonitor}
 
 
 def unknown_fields(given, known, path=""):

@@ -6,12 +6,14 @@ mod bench;
 mod control;
 mod deploy;
 mod docs;
+mod healthcheck;
 mod load;
 mod monitor;
 mod ops;
 mod rollout;
 mod systems;
 mod up;
+mod yaml;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -218,6 +220,15 @@ enum DeadLetterCommand {
 }
 
 fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    if args
+        .first()
+        .is_some_and(|argv0| healthcheck::invoked_as_shell(argv0))
+    {
+        return healthcheck::run(&args[1..]).into();
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -5,17 +5,44 @@
 //! `podman kube play` knows Pods, ConfigMaps and PersistentVolumeClaims but not Services or
 //! Secrets, so the gateway publishes its port as a host port and the issuer keeps a generated
 //! key on the volume.
+//!
+//! What podman 4.3 (Debian's) needs besides, each found by running it: the claim in a file of
+//! its own (`podman kube play` refuses a claim whose volume exists, so `pod.yaml` must play
+//! again on the kept volume, which it creates itself the first time); a container port on the
+//! gateway only (podman publishes every declared container port on the host, which would take
+//! the services' ports there) with the probes naming ports by number; annotation values of at
+//! most 63 characters (podman checks them as it checks labels). Podman turns the liveness probes
+//! into health checks that run `/bin/sh -c "curl -f ..."` in the container; the image's
+//! `/bin/sh` is `msa`, which runs exactly that check and nothing else (`crate::healthcheck`).
 
 use super::workload::{
-    DRAIN_MS, GRACE_S, IMAGE_SKIPS, SHUTDOWN_MS, container_security, pod_security, probes,
-    resources, skips,
+    DRAIN_MS, GRACE_S, SHUTDOWN_MS, container_security, pod_security, probes, resources, skips,
 };
-use super::{DATA_DIR, IMAGE, Plan, yaml};
+use super::{DATA_DIR, IMAGE, Plan};
+use crate::yaml;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// The files of the embedded tree: the Pod with its volume claim, a NetworkPolicy for clusters, and the kustomization.
+/// Why checkov's image checks and its Service check do not apply to the Pod, short enough for
+/// podman's annotation limit.
+const POD_SKIPS: &[(&str, &str)] = &[
+    (
+        "CKV_K8S_43",
+        "built here, loaded onto the node: no registry digest",
+    ),
+    (
+        "CKV_K8S_15",
+        "loaded onto the node; Always would pull from nowhere",
+    ),
+    (
+        "CKV_K8S_26",
+        "podman has no Services: the gateway uses a hostPort",
+    ),
+];
+
+/// The files of the embedded tree: the Pod, its volume claim, a NetworkPolicy for clusters, and
+/// the kustomization.
 pub(crate) fn render(plan: &Plan) -> BTreeMap<PathBuf, String> {
     let head = super::header(plan, "embedded");
     let mut files = BTreeMap::new();
@@ -33,8 +60,12 @@ pub(crate) fn render(plan: &Plan) -> BTreeMap<PathBuf, String> {
         yaml::documents(&head, &[super::namespace(plan)]),
     );
     files.insert(
+        PathBuf::from("volume.yaml"),
+        yaml::documents(&head, &[claim]),
+    );
+    files.insert(
         PathBuf::from("pod.yaml"),
-        yaml::documents(&head, &[claim, pod(plan)]),
+        yaml::documents(&head, &[pod(plan)]),
     );
     files.insert(
         PathBuf::from("network.yaml"),
@@ -43,7 +74,7 @@ pub(crate) fn render(plan: &Plan) -> BTreeMap<PathBuf, String> {
     let kustomization = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": ["namespace.yaml", "network.yaml", "pod.yaml"],
+        "resources": ["namespace.yaml", "network.yaml", "volume.yaml", "pod.yaml"],
     });
     files.insert(
         PathBuf::from("kustomization.yaml"),
@@ -88,10 +119,8 @@ fn pod(plan: &Plan) -> Value {
                 json!({ "name": "MSA__HTTP__DRAIN_MS", "value": DRAIN_MS.to_string() }),
                 json!({ "name": "MSA__HTTP__SHUTDOWN_TIMEOUT_MS", "value": SHUTDOWN_MS.to_string() }),
             ];
-            let mut port = json!({ "name": "http", "containerPort": unit.port, "protocol": "TCP" });
             if unit.gateway {
                 env.push(json!({ "name": "MSA__HTTP__HOST", "value": "0.0.0.0" }));
-                port["hostPort"] = json!(unit.port);
             }
             let mut container = json!({
                 "name": unit.name,
@@ -99,24 +128,26 @@ fn pod(plan: &Plan) -> Value {
                 "imagePullPolicy": "IfNotPresent",
                 "command": ["msa", "serve", super::workload::target(plan, unit)],
                 "env": env,
-                "ports": [port],
                 "resources": resources(),
                 "securityContext": container_security(),
                 "volumeMounts": [{ "name": "data", "mountPath": DATA_DIR }],
             });
-            probes(&mut container);
+            probes(&mut container, &unit.probe);
+            for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
+                container[probe]["httpGet"]["port"] = json!(unit.port);
+            }
+            if unit.gateway {
+                container["ports"] = json!([{
+                    "name": "http", "containerPort": unit.port, "hostPort": unit.port, "protocol": "TCP",
+                }]);
+            }
             container
         })
         .collect();
-    let mut reasons = IMAGE_SKIPS.to_vec();
-    reasons.push((
-        "CKV_K8S_26",
-        "podman kube play publishes the gateway's port only through a host port; it has no Services",
-    ));
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": plan.metadata(plan.system(), "system", skips(&reasons)),
+        "metadata": plan.metadata(plan.system(), "system", skips(POD_SKIPS)),
         "spec": {
             "automountServiceAccountToken": false,
             "enableServiceLinks": false,
@@ -130,4 +161,49 @@ fn pod(plan: &Plan) -> Value {
             }],
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::systems;
+
+    /// The longest annotation value `podman kube play` 4.3 accepts.
+    const PODMAN_ANNOTATION_MAX: usize = 63;
+
+    #[test]
+    fn every_embedded_pod_is_one_that_podman_4_3_plays() {
+        for system in systems::names().unwrap() {
+            let plan = Plan::of(&system).unwrap();
+            let pod = pod(&plan);
+            for (key, value) in pod["metadata"]["annotations"].as_object().unwrap() {
+                let value = value.as_str().unwrap();
+                assert!(
+                    value.len() <= PODMAN_ANNOTATION_MAX,
+                    "{system}: podman refuses {key} ({} characters)",
+                    value.len()
+                );
+            }
+            let text = pod.to_string();
+            assert!(!text.contains("secretKeyRef") && !text.contains("configMapKeyRef"));
+            for container in pod["spec"]["containers"].as_array().unwrap() {
+                let name = container["name"].as_str().unwrap();
+                let port = plan.units.iter().find(|u| u.name == name).unwrap().port;
+                for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
+                    assert_eq!(container[probe]["httpGet"]["port"], port, "{system}/{name}");
+                }
+                if name == "gateway" {
+                    assert_eq!(container["ports"][0]["hostPort"], port);
+                } else {
+                    assert!(
+                        container["ports"].is_null(),
+                        "{system}/{name}: podman would publish its port on the host"
+                    );
+                }
+            }
+        }
+        let files = render(&Plan::of("roaming").unwrap());
+        assert!(!files[&PathBuf::from("pod.yaml")].contains("PersistentVolumeClaim"));
+        assert!(files[&PathBuf::from("volume.yaml")].contains("name: roaming-data"));
+    }
 }

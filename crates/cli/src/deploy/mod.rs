@@ -16,12 +16,12 @@ mod embedded;
 mod nats;
 mod network;
 mod workload;
-pub(crate) mod yaml;
 
 #[cfg(test)]
 mod tests;
 
 use crate::systems;
+use crate::yaml;
 use anyhow::Context as _;
 use kernel::manifest::SystemManifest;
 use serde_json::{Value, json};
@@ -70,6 +70,8 @@ pub(crate) struct Unit {
     pub(crate) calls: Vec<(String, u16)>,
     /// The services that call it synchronously.
     pub(crate) callers: Vec<String>,
+    /// Its liveness probe, as the manifest declares it.
+    pub(crate) probe: kernel::manifest::Probe,
 }
 
 impl Unit {
@@ -110,6 +112,7 @@ impl Plan {
             group: None,
             calls: Vec::new(),
             callers: Vec::new(),
+            probe: kernel::manifest::Probe::default(),
         }];
         for part in &model.parts {
             let entry = &part.entry;
@@ -136,6 +139,7 @@ impl Plan {
                     .filter(|s| s.calls.contains(&entry.name))
                     .map(|s| s.name.clone())
                     .collect(),
+                probe: entry.probe,
             });
         }
         Ok(Self {
@@ -256,7 +260,10 @@ fn prod(plan: &Plan) -> BTreeMap<PathBuf, String> {
     );
     files.insert(
         PathBuf::from("monitoring.yaml"),
-        yaml::documents(&head, &[workload::prometheus_rule(plan)]),
+        yaml::documents(
+            &head,
+            &[workload::pod_monitor(plan), workload::prometheus_rule(plan)],
+        ),
     );
     files.insert(
         PathBuf::from("kustomization.yaml"),

@@ -3,6 +3,7 @@
 //! system's PrometheusRule.
 
 use super::{DATA_DIR, IMAGE, Plan, RUN_AS, SECRET_DIR, Store, Unit};
+use crate::monitor::rules;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -225,14 +226,19 @@ pub(crate) fn resources() -> Value {
 }
 
 /// The probes of a container listening on `port`: started once live (migrations run before the
-/// listener), restarted when no longer live, sent traffic only while ready.
-pub(crate) fn probes(container: &mut Value) {
+/// listener), restarted when no longer live as the manifest's `probe` says (the values `msa up`
+/// probes with), sent traffic only while ready.
+pub(crate) fn probes(container: &mut Value, probe: &kernel::manifest::Probe) {
+    let seconds = |ms: u64| ms.div_ceil(1_000).max(1);
     let get = |path: &str| json!({ "path": path, "port": "http" });
     container["startupProbe"] = json!({
         "httpGet": get("/health/live"), "periodSeconds": 2, "timeoutSeconds": 2, "failureThreshold": 60,
     });
     container["livenessProbe"] = json!({
-        "httpGet": get("/health/live"), "periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3,
+        "httpGet": get("/health/live"),
+        "periodSeconds": seconds(probe.period_ms),
+        "timeoutSeconds": seconds(probe.timeout_ms),
+        "failureThreshold": probe.failure_threshold,
     });
     container["readinessProbe"] = json!({
         "httpGet": get("/health/ready"), "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 2,
@@ -255,7 +261,7 @@ fn pod_spec(plan: &Plan, unit: &Unit) -> Value {
             { "name": "tmp", "mountPath": "/tmp" },
         ],
     });
-    probes(&mut container);
+    probes(&mut container, &unit.probe);
     let data = if unit.store == Store::Sqlite {
         json!({ "name": "data", "persistentVolumeClaim": { "claimName": format!("{}-data", unit.name) } })
     } else {
@@ -408,33 +414,39 @@ fn disruption_budget(plan: &Plan, unit: &Unit) -> Value {
     })
 }
 
-/// The system's alert rules as a PrometheusRule (prometheus-operator).
+/// The system's alert rules as a PrometheusRule (prometheus-operator): the groups `msa up
+/// --monitor` loads on one machine (`monitor::rules`), at the pace meant for operation.
 pub(crate) fn prometheus_rule(plan: &Plan) -> Value {
+    let groups = rules::groups(&plan.manifest, rules::Pace::Standard);
     json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
         "metadata": plan.metadata(&format!("{}-alerts", plan.system()), "monitoring", json!({})),
-        "spec": { "groups": alert_rules(plan) },
+        "spec": { "groups": groups },
     })
 }
 
-/// The alert rule groups of `plan`'s system.
-///
-/// A placeholder until the monitoring module's rules (`msa monitor rules`) are connected here:
-/// it alerts only on a target Prometheus cannot scrape.
-pub(crate) fn alert_rules(plan: &Plan) -> Value {
-    let system = plan.system();
-    json!([{
-        "name": format!("msa-{system}-availability"),
-        "rules": [{
-            "alert": "MsaTargetDown",
-            "expr": format!("up{{namespace=\"{}\"}} == 0", plan.namespace),
-            "for": "2m",
-            "labels": { "severity": "critical", "system": system },
-            "annotations": {
-                "summary": "A service of {{ $labels.namespace }} cannot be scraped",
-                "description": "{{ $labels.pod }} has not answered /metrics for two minutes.",
-            },
-        }],
-    }])
+/// How Prometheus (prometheus-operator) scrapes the system's pods: each one's `/metrics`,
+/// labelled as `msa up --monitor` labels its targets (`job`, `system`, `service`, `replica`), so
+/// the same rules and dashboards read a cluster as they read one machine.
+pub(crate) fn pod_monitor(plan: &Plan) -> Value {
+    let label = |name: &str| format!("__meta_kubernetes_pod_label_{name}");
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": plan.metadata(&format!("{}-pods", plan.system()), "monitoring", json!({})),
+        "spec": {
+            "selector": { "matchLabels": { "app.kubernetes.io/part-of": plan.system() } },
+            "podMetricsEndpoints": [{
+                "port": "http",
+                "path": "/metrics",
+                "relabelings": [
+                    { "targetLabel": "job", "replacement": rules::JOB },
+                    { "sourceLabels": [label("app_kubernetes_io_part_of")], "targetLabel": "system" },
+                    { "sourceLabels": [label("app_kubernetes_io_name")], "targetLabel": "service" },
+                    { "sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "replica" },
+                ],
+            }],
+        },
+    })
 }

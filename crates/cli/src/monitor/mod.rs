@@ -9,7 +9,6 @@ mod promql;
 pub(crate) mod rules;
 #[cfg(test)]
 mod tests;
-mod yaml;
 
 use crate::systems;
 use crate::up::Process;
@@ -299,7 +298,7 @@ fn prometheus_config(pace: Pace, alertmanager_port: u16) -> String {
     });
     format!(
         "# Written by `msa up --monitor`.\n{}",
-        yaml::render(&config)
+        crate::yaml::to_string(&config)
     )
 }
 
@@ -328,7 +327,7 @@ fn alertmanager_config(options: &MonitorOptions) -> String {
     });
     format!(
         "# Written by `msa up --monitor`.\n{}",
-        yaml::render(&config)
+        crate::yaml::to_string(&config)
     )
 }
 

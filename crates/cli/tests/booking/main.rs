@@ -10,5 +10,6 @@ mod browser;
 mod flows;
 mod grpc;
 mod isolation;
+mod operations;
 mod payment;
 mod seats;

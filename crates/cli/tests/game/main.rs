@@ -11,3 +11,4 @@ mod flows;
 mod gift;
 mod grpc;
 mod isolation;
+mod operations;

@@ -10,4 +10,5 @@ mod browser;
 mod flows;
 mod grpc;
 mod isolation;
+mod operations;
 mod stock;

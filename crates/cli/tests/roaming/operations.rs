@@ -145,7 +145,7 @@ async fn rolling_out_every_service_and_the_gateway_under_load_fails_no_reservati
     let mut system = TestSystem::supervised(MSA, MANIFEST).await;
     let reserve = reserver(&system, "rollout");
     let answers = system
-        .roll_everything_under_load(30, move |n| reserve(n))
+        .roll_everything_under_load(15, move |n| reserve(n))
         .await;
     let ids: Vec<String> = answers
         .iter()

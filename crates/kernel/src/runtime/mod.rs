@@ -13,7 +13,6 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt as _;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -25,7 +24,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 mod admin;
+mod handover;
 use admin::{AdminState, admin_routes};
+use handover::inherited_listener;
 
 /// Where and how the service listens.
 #[derive(Clone, Debug, Deserialize)]
@@ -567,20 +568,8 @@ impl Application {
         let server = tokio::spawn(async move { serve.await });
         // The shared listener is let go as soon as the stop comes: what arrives on it from then on
         // waits in the socket's queue for the process that takes over.
-        let shared_server = shared.map(|listener| {
-            let http_stop = http_stop.clone();
-            let listener = HandOver {
-                listener,
-                stop: stop.clone(),
-            }
-            .tap_io(|_| ());
-            let serve = axum::serve(
-                listener,
-                router_for_shared.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { http_stop.cancelled().await });
-            tokio::spawn(async move { serve.await })
-        });
+        let shared_server =
+            shared.map(|listener| handover::serve(listener, router_for_shared, &stop, &http_stop));
         let mut registration = match settings.discovery.registry() {
             Some(registry) => {
                 let host = match settings.http.host.as_str() {
@@ -644,55 +633,6 @@ impl Application {
         }
         tracing::info!(service = %name, "stopped");
         Ok(())
-    }
-}
-
-/// The listening socket the supervisor hands over, taken from standard input.
-fn inherited_listener() -> anyhow::Result<TcpListener> {
-    use std::os::fd::AsFd as _;
-    let fd = std::io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .context("cannot take the listener from standard input")?;
-    let listener = std::net::TcpListener::from(fd);
-    listener.local_addr().context(
-        "http.inherit_stdin is set but standard input is not a listening socket (msa up passes one)",
-    )?;
-    listener
-        .set_nonblocking(true)
-        .context("cannot make the inherited listener non-blocking")?;
-    TcpListener::from_std(listener).context("cannot use the inherited listener")
-}
-
-/// A listener shared with the process that replaces this one: it stops taking connections once
-/// `stop` is cancelled, so that they wait for the successor instead of being closed with us.
-struct HandOver {
-    listener: TcpListener,
-    stop: CancellationToken,
-}
-
-impl axum::serve::Listener for HandOver {
-    type Io = tokio::net::TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            tokio::select! {
-                _ = self.stop.cancelled() => std::future::pending::<()>().await,
-                accepted = self.listener.accept() => match accepted {
-                    Ok(accepted) => return accepted,
-                    // Out of file descriptors and the like: wait a little, as axum does.
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot accept a connection");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                },
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.listener.local_addr()
     }
 }
 

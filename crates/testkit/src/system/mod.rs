@@ -19,7 +19,7 @@ mod calls;
 mod supervised;
 mod tokens;
 pub use calls::{Event, EventStream};
-pub use supervised::{Load, Poster};
+pub use supervised::{Drill, Load, Poster};
 
 /// How long the harness waits for a process or an answer.
 pub const PATIENCE: Duration = Duration::from_secs(30);

@@ -1,6 +1,7 @@
 //! A small YAML emitter for JSON values: block style maps and lists, strings plain where YAML
 //! reads them back as the same string and double-quoted otherwise, text with line breaks as
-//! literal blocks. Enough for readable Kubernetes manifests without a YAML crate.
+//! literal blocks; the keys that say what an entry is first. Enough for readable Kubernetes
+//! manifests and Prometheus / Alertmanager files without a YAML crate.
 
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -43,8 +44,19 @@ fn pad(out: &mut String, indent: usize) {
     out.extend(std::iter::repeat_n(' ', indent));
 }
 
+/// Keys that say what an entry is come first (`- name: payment`, `- alert: ServiceDown` with its
+/// `expr`); the others follow in alphabetical order.
+const LEADING: [&str; 6] = ["name", "job_name", "alert", "expr", "for", "labels"];
+
 fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, indent: usize) {
-    for (i, (key, value)) in map.iter().enumerate() {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by_key(|(key, _)| {
+        LEADING
+            .iter()
+            .position(|k| k == key)
+            .unwrap_or(LEADING.len())
+    });
+    for (i, (key, value)) in entries.into_iter().enumerate() {
         // The first key of a list item follows its `- ` on the same line.
         if i > 0 || !out.ends_with("- ") {
             pad(out, indent);
@@ -165,7 +177,7 @@ mod tests {
         }));
         assert_eq!(
             yaml,
-            "empty: {}\nkind: Deployment\nnone: []\nspec:\n  containers:\n    - args:\n        - serve\n        - roaming/payment\n      name: msa\n"
+            "empty: {}\nkind: Deployment\nnone: []\nspec:\n  containers:\n    - name: msa\n      args:\n        - serve\n        - roaming/payment\n"
         );
     }
 

@@ -356,7 +356,17 @@ fn processes_of(
     let public = systems::port(manifest.gateway.port, options.port_offset)?;
     let mut gateway = process("gateway".to_owned(), "gateway", 0, Probe::default());
     gateway.shared = Some(Arc::new(listen(public)?));
-    gateway.env = vec![("MSA__HTTP__INHERIT_STDIN".to_owned(), "true".to_owned())];
+    // The issuer's codes and refresh tokens in a file every gateway process of the system shares,
+    // so a rolled-out or restarted gateway signs nobody out; the rate budgets in memory (one
+    // gateway process, two for a moment during a rollout: no write per request).
+    let grants = format!("sqlite://{data}/gateway.db");
+    gateway.env = [
+        ("MSA__HTTP__INHERIT_STDIN", "true"),
+        ("MSA__AUTH__STORE", grants.as_str()),
+        ("MSA__RATE_LIMIT__STORE", "memory"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .to_vec();
     Ok((services, gateway))
 }
 

@@ -24,7 +24,7 @@ pub struct RateLimitSettings {
     pub burst: f64,
     /// Where the budgets are counted when several gateway replicas serve one system (a store URL:
     /// `sqlite://`, `postgres://`, `mysql://` or `redis://`); empty: the store of `auth.store`,
-    /// or this process's memory when that is empty too.
+    /// or this process's memory when that is empty too; `memory`: this process's memory.
     pub store: String,
 }
 

@@ -33,6 +33,8 @@ impl Replicas {
         let burst = BURST.to_string();
         for (key, value) in [
             ("MSA__AUTH__STORE", url.as_str()),
+            // The budgets in the same store (`msa up`'s one gateway keeps them in memory).
+            ("MSA__RATE_LIMIT__STORE", url.as_str()),
             ("MSA__RATE_LIMIT__PER_SECOND", "0.01"),
             ("MSA__RATE_LIMIT__BURST", burst.as_str()),
         ] {

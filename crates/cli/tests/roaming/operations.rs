@@ -1,6 +1,7 @@
 //! Operations through `msa up`, the supervisor: a frozen service is replaced and nothing is lost;
 //! `msa scale` adds replicas that take their share and removes them again; `msa rollout` of every
-//! service and the gateway under a steady load of reservations fails no request.
+//! service and the gateway under a steady load of reservations fails no request and signs nobody
+//! out.
 
 use crate::helpers::{APPROVED_CARD, MANIFEST, MSA, reservation_request};
 use nix::sys::signal::Signal;
@@ -143,6 +144,7 @@ async fn owned_partitions(system: &TestSystem, url: &str) -> usize {
 #[tokio::test]
 async fn rolling_out_every_service_and_the_gateway_under_load_fails_no_reservation() {
     let mut system = TestSystem::supervised(MSA, MANIFEST).await;
+    let signed_in = system.sign_in("kim", "kim-password").await;
     let reserve = reserver(&system, "rollout");
     let answers = system
         .roll_everything_under_load(15, move |n| reserve(n))
@@ -154,5 +156,9 @@ async fn rolling_out_every_service_and_the_gateway_under_load_fails_no_reservati
     println!("{} reservations during the rollout, none failed", ids.len());
     assert!(ids.len() > 30, "the load ran through the rollout");
     all_on_my_page(&system, &ids).await;
+    // The gateway processes share the issuer's grants: a sign-in outlives the hand-over.
+    let refresh_token = signed_in["refresh_token"].as_str().unwrap();
+    let (status, renewed) = system.refresh(refresh_token).await;
+    assert_eq!(status, 200, "a refresh token from before the rollout works: {renewed}");
     system.interrupt().await;
 }

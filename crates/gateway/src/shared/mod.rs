@@ -167,6 +167,10 @@ async fn store_at(
     Ok(store)
 }
 
+/// `rate_limit.store = "memory"`: this process's memory even when `auth.store` names a store
+/// (one gateway process, as `msa up` runs: a budget check per request costs no write).
+pub(crate) const MEMORY: &str = "memory";
+
 impl Shared {
     /// Opens the stores `auth.store` and `rate.store` name (each URL once) for gateway `name`.
     pub(crate) async fn open(
@@ -185,7 +189,7 @@ impl Shared {
         } else {
             &rate.store
         };
-        let limiter = if budgets.is_empty() {
+        let limiter = if budgets.is_empty() || budgets == MEMORY {
             Arc::new(MemoryRateLimiter::new(rate.clone())) as Arc<dyn RateLimiter>
         } else {
             store_at(&mut stores, budgets, name)

@@ -154,6 +154,23 @@ impl TestSystem {
         .await
     }
 
+    /// Exchanges a refresh token at the gateway (as the web UI does); (status, token response).
+    pub async fn refresh(&self, refresh_token: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/oauth2/token", self.gateway()))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", "msa-web"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// `msa status` for this system, which must succeed.
     pub async fn status(&self) -> String {
         let offset = self.port("gateway", None) - self.manifest.gateway.port;

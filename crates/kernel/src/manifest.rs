@@ -131,6 +131,25 @@ fn pattern_matches(pattern: &str, method: &str, path: &str) -> bool {
 }
 
 impl Access {
+    /// The methods some rule or public route names for `path` (upper case, sorted, once each;
+    /// empty when a `*` rule names it, since that lets every method through): what a request with
+    /// another method is told it may use (`405` with `Allow`).
+    pub fn methods(&self, path: &str) -> Vec<String> {
+        let mut methods: Vec<String> = self
+            .public
+            .iter()
+            .chain(self.rules.iter().flat_map(|rule| rule.routes.iter()))
+            .filter_map(|pattern| pattern.split_once(' '))
+            .filter(|(method, route)| {
+                *method != "*" && pattern_matches(&format!("* {route}"), "", path)
+            })
+            .map(|(method, _)| method.to_ascii_uppercase())
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
+    }
+
     /// The verdict for `method` on `path` (no query string).
     pub fn verdict(&self, method: &str, path: &str) -> Verdict<'_> {
         if self.public.iter().any(|p| pattern_matches(p, method, path)) {
@@ -382,6 +401,17 @@ public = ["GET /api/catalog", "GET /api/orders/special/**"]
 routes = ["* /api/orders/*", "POST /api/orders/*/ship"]
 roles = ["clerk", "admin"]
 "#;
+
+    #[test]
+    fn the_methods_of_a_path_are_those_its_rules_name() {
+        let manifest = SystemManifest::parse(MANIFEST).unwrap();
+        assert_eq!(manifest.access.methods("/api/catalog"), ["GET"]);
+        assert_eq!(manifest.access.methods("/api/orders/7/ship"), ["POST"]);
+        assert!(
+            manifest.access.methods("/api/orders/7").is_empty(),
+            "a * rule lets every method through to the service"
+        );
+    }
 
     #[test]
     fn a_latency_objective_must_name_a_route_of_its_service() {

@@ -3,6 +3,7 @@
 //! benchmarks).
 
 mod bench;
+mod chaos;
 mod control;
 mod deploy;
 mod docs;
@@ -59,6 +60,10 @@ enum Command {
         /// Extra replicas, e.g. `--replicas rental=2`.
         #[arg(long, value_parser = up::parse_replicas)]
         replicas: Vec<(String, usize)>,
+        /// A directory of per-service settings: `<service>.toml`, when present, is layered over
+        /// that service's defaults (as `msa serve --config`).
+        #[arg(long)]
+        config_dir: Option<PathBuf>,
         /// Also run Prometheus (port 9090) and Alertmanager (9093), plus the port offset, with
         /// the system's alerting rules, scraping every process.
         #[arg(long)]
@@ -77,6 +82,34 @@ enum Command {
         target: String,
         #[command(flatten)]
         placement_offset: ServeOptions,
+    },
+    /// Drive a system's main flows through its gateway while faults are injected (`kill -9`,
+    /// SIGSTOP, latency and errors; on prod also store and NATS cuts), then let it settle and
+    /// check its invariants; prints a table and exits non-zero on any violation. It runs the
+    /// system itself (`msa up` on a free port offset and a temporary data directory).
+    Chaos {
+        /// The system.
+        #[arg(long, default_value = systems::SYSTEMS_DEFAULT)]
+        system: String,
+        /// How long the load runs (`60s`, `10m`).
+        #[arg(long, default_value = "60s", value_parser = chaos::parse_duration)]
+        duration: std::time::Duration,
+        /// Steps of the load a second.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        /// How often a fault is injected.
+        #[arg(long, default_value = "10s", value_parser = chaos::parse_duration)]
+        fault_every: std::time::Duration,
+        /// `embedded` or `prod` (this machine's PostgreSQL, MariaDB, Redis and NATS, on the run's
+        /// own databases and stream).
+        #[arg(long, default_value = "embedded")]
+        profile: String,
+        /// Synthetic customers, added to the embedded issuer for the run.
+        #[arg(long, default_value_t = 8)]
+        customers: usize,
+        /// Keep the data directory (logs, stores) even when every invariant held.
+        #[arg(long)]
+        keep: bool,
     },
     /// Show what is running: health, breakers, outbox backlog, consumer lag, dead letters.
     Status {
@@ -275,6 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bus,
             profile,
             replicas,
+            config_dir,
             monitor,
             alert_webhook,
             monitor_fast,
@@ -303,9 +337,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 bus,
                 profile,
                 replicas,
+                config_dir,
                 monitor,
             })
             .await
+        }
+        Command::Chaos {
+            system,
+            duration,
+            rate,
+            fault_every,
+            profile,
+            customers,
+            keep,
+        } => {
+            let options = chaos::ChaosOptions {
+                system,
+                duration,
+                rate,
+                fault_every,
+                profile,
+                customers,
+                keep,
+            };
+            anyhow::ensure!(chaos::run(options).await?, "invariants were violated");
+            Ok(())
         }
         Command::Scale { target } => {
             let (system, service, replicas) = control::parse_target(&target)?;

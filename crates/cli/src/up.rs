@@ -44,6 +44,8 @@ pub(crate) struct UpOptions {
     pub profile: String,
     /// Extra replicas per service.
     pub replicas: Vec<(String, usize)>,
+    /// Per-service settings files (`<service>.toml`), layered over each one's defaults.
+    pub config_dir: Option<PathBuf>,
     /// Prometheus and Alertmanager beside the system (`--monitor`).
     pub monitor: Option<crate::monitor::MonitorOptions>,
 }
@@ -147,6 +149,7 @@ impl Process {
             .arg("--profile")
             .arg(&options.profile)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(self.config(options))
             .env("MSA__HTTP__PORT", self.port.to_string())
             .env(SUPERVISOR_PID, std::process::id().to_string())
             .stdin(match &self.shared {
@@ -173,6 +176,19 @@ impl Process {
         self.last_probe = Instant::now();
         self.restart_at = None;
         Ok(())
+    }
+
+    /// `--config <dir>/<service>.toml` when `msa up --config-dir` has one for this service.
+    fn config(&self, options: &UpOptions) -> Vec<std::ffi::OsString> {
+        let Some(dir) = &options.config_dir else {
+            return Vec::new();
+        };
+        let file = dir.join(format!("{}.toml", self.service));
+        if file.exists() {
+            vec!["--config".into(), file.into()]
+        } else {
+            Vec::new()
+        }
     }
 
     /// A new process in the same place, not started: it takes a free port (the registry makes it

@@ -23,6 +23,9 @@ use uuid::Uuid;
 pub enum Adapter {
     /// The SQLite-file bus.
     Local,
+    /// The SQLite-file bus with retention archiving every consumed event almost at once, so that
+    /// readers keep crossing from the archive into the hot log.
+    LocalRetaining,
     /// NATS JetStream at [`crate::nats_url`].
     Nats,
 }
@@ -58,8 +61,13 @@ impl Fixture {
         let dir = TempDir::new("bus");
         let system = unique_name("t");
         let url = match adapter {
-            Adapter::Local => dir.local_bus_url("bus.db"),
+            Adapter::Local | Adapter::LocalRetaining => dir.local_bus_url("bus.db"),
             Adapter::Nats => crate::nats_url(),
+        };
+        let retention_ms = if adapter == Adapter::LocalRetaining {
+            1
+        } else {
+            0
         };
         let bus = BusSettings {
             url,
@@ -67,6 +75,7 @@ impl Fixture {
             partitions: 8,
             ack_wait_ms: 2_000,
             poll_ms: 10,
+            retention_ms,
         };
         Self {
             producer_url: dir.sqlite_url("producer.db"),
@@ -101,19 +110,22 @@ impl Fixture {
             .expect("effects store opens")
     }
 
-    /// How many messages the bus holds for this fixture's stream.
+    /// How many messages the bus holds for this fixture's stream (hot or archived).
     pub async fn bus_messages(&self) -> u64 {
         match self.adapter {
-            Adapter::Local => {
+            Adapter::Local | Adapter::LocalRetaining => {
                 let path = self.bus.url.trim_start_matches("local://");
                 let pool = kernel::sql::connect_sqlite(&format!("sqlite://{path}"))
                     .await
                     .expect("bus file opens");
-                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bus_log WHERE stream = ?")
-                    .bind(&self.bus.system)
-                    .fetch_one(&pool)
-                    .await
-                    .expect("bus log is readable");
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT (SELECT COUNT(*) FROM bus_log WHERE stream = ?1)
+                          + (SELECT COALESCE(SUM(events), 0) FROM bus_archive WHERE stream = ?1)",
+                )
+                .bind(&self.bus.system)
+                .fetch_one(&pool)
+                .await
+                .expect("bus log is readable");
                 n as u64
             }
             Adapter::Nats => {

@@ -178,3 +178,115 @@ async fn my_page_is_rebuilt_into_a_fresh_generation_with_no_gap_for_readers() {
         .await;
     system.cleanup().await;
 }
+
+/// The system's embedded bus file, opened directly.
+async fn bus_file(system: &System) -> sqlx::SqlitePool {
+    let path = system.dir.path().join("roaming").join("bus.db");
+    kernel::sql::connect_sqlite(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap()
+}
+
+/// Events of the system's stream in the bus file's hot log and in its archive.
+async fn bus_log_size(system: &System) -> (i64, i64) {
+    let pool = bus_file(system).await;
+    let sizes = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM bus_log WHERE stream = ?1),
+                (SELECT COALESCE(SUM(events), 0) FROM bus_archive WHERE stream = ?1)",
+    )
+    .bind(system.bus_system())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    sizes
+}
+
+/// Events about `subjects` in the system's hot log.
+async fn hot_events_of(system: &System, subjects: &[String]) -> i64 {
+    let pool = bus_file(system).await;
+    let mut count = 0;
+    for subject in subjects {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM bus_log WHERE stream = ? AND subject = ?")
+                .bind(system.bus_system())
+                .bind(subject)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        count += n;
+    }
+    pool.close().await;
+    count
+}
+
+#[tokio::test]
+async fn with_retention_on_my_page_catches_up_and_rebuilds_from_archived_events() {
+    let options = Options {
+        env: vec![("MSA__BUS__RETENTION_MS".to_owned(), "300".to_owned())],
+        ..Options::default()
+    };
+    let mut system = System::start(options).await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(system.reserved(&format!("retained-{i}")).await);
+    }
+    for id in &ids {
+        system
+            .mypage_until(id, "projected", |v| v["rentalStatus"] == "Accepted")
+            .await;
+    }
+    // My page is down while retention runs: what it has not consumed stays hot, and it catches up.
+    system.stop("customer").await;
+    for i in 4..6 {
+        ids.push(system.reserved(&format!("retained-{i}")).await);
+    }
+    // Retention runs meanwhile, but every event of the reservations my page missed (requested,
+    // approved, reserved, accepted) stays hot until my page has read it.
+    eventually(
+        PATIENCE,
+        "retention to run and keep what my page missed",
+        || async {
+            let (_, archived) = bus_log_size(&system).await;
+            let missed = hot_events_of(&system, &ids[4..]).await;
+            (archived > 0 && missed == 8).then_some(())
+        },
+    )
+    .await;
+    system.restart("customer").await;
+    let mut before = Vec::new();
+    for id in &ids {
+        before.push(
+            system
+                .mypage_until(id, "caught up", |v| v["rentalStatus"] == "Accepted")
+                .await,
+        );
+    }
+    let (hot, archived) = eventually(PATIENCE, "every event archived", || async {
+        let (hot, archived) = bus_log_size(&system).await;
+        (hot == 0 && archived > 0).then_some((hot, archived))
+    })
+    .await;
+    eprintln!("hot log {hot} events, archive {archived} events");
+
+    let printed = system.replay("customer").await;
+    assert!(printed.contains("now reads generation g1"), "{printed}");
+    for (id, old) in ids.iter().zip(&before) {
+        let (_, now) = system.get(&format!("/api/mypage/reservations/{id}")).await;
+        assert_eq!(
+            without_recording_times(now),
+            without_recording_times(old.clone()),
+            "my page of {id} is the same after the rebuild"
+        );
+    }
+    system.cleanup().await;
+}
+
+/// A my page document without the times its projection recorded each step (the rebuild records
+/// them anew); everything else comes from the events.
+fn without_recording_times(mut view: Value) -> Value {
+    for step in view["timeline"].as_array_mut().into_iter().flatten() {
+        step.as_object_mut().unwrap().remove("recordedAt");
+    }
+    view
+}

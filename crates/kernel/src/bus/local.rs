@@ -4,8 +4,12 @@
 //! membership and partition leases with heartbeats. Each bus instance tracks the head of every
 //! partition with one query per change, so that an idle reader wakes only when its own partition
 //! grew: at once for publishers in this process or in others (a doorbell datagram), within
-//! `poll_ms` otherwise. Readers fetch only the event types their group wants. It is meant for one
-//! machine; anything larger uses NATS JetStream.
+//! `poll_ms` otherwise. Readers fetch only the event types their group wants. Events every
+//! group has consumed move, after `retention_ms`, into compressed archive segments that readers
+//! still read ([`retention`]). It is meant for one machine; anything larger uses NATS JetStream.
+
+mod doorbell;
+pub mod retention;
 
 use super::{
     AckHandle, Bus, BusSettings, Coordinator, Delivery, LeaseRecord, PartitionReader, RelayPermit,
@@ -24,6 +28,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
+
+use doorbell::Doorbell;
+use retention::{Archived, LogSize, Retention};
 
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS bus_streams (
@@ -79,6 +86,7 @@ pub struct LocalBus {
     coordinator: Arc<LocalCoordinator>,
     writer: Writer,
     doorbell: Arc<Doorbell>,
+    retention: Arc<Retention>,
     _watcher: Arc<DropGuard>,
 }
 
@@ -94,12 +102,16 @@ struct Heads {
     stream: Arc<str>,
     /// The highest position seen in any partition: the next query only looks beyond it.
     seen: AtomicI64,
+    /// The last archive segment seen (its id): a partition's events may be archived before this
+    /// process saw them in the hot log.
+    archived: AtomicI64,
     sender: watch::Sender<Vec<i64>>,
     poke: Notify,
 }
 
 impl Heads {
-    /// Looks for positions appended since the last look; one query whatever the partition count.
+    /// Looks for positions appended or archived since the last look; two queries whatever the
+    /// partition count.
     async fn refresh(&self) -> anyhow::Result<()> {
         let since = self.seen.load(Ordering::SeqCst);
         // `+stream` keeps SQLite on the rowid range (new rows only) instead of walking the
@@ -112,18 +124,21 @@ impl Heads {
         .fetch_all(&self.pool)
         .await
         .context("cannot read the bus heads")?;
-        if grown.is_empty() {
+        let (archived, segment) = retention::archived_heads(
+            &self.pool,
+            &self.stream,
+            self.archived.load(Ordering::SeqCst),
+        )
+        .await?;
+        self.archived.fetch_max(segment, Ordering::SeqCst);
+        let top = grown.iter().map(|(_, position)| *position).max();
+        self.seen.fetch_max(top.unwrap_or(since), Ordering::SeqCst);
+        if grown.is_empty() && archived.is_empty() {
             return Ok(());
         }
-        let top = grown
-            .iter()
-            .map(|(_, position)| *position)
-            .max()
-            .unwrap_or(since);
-        self.seen.fetch_max(top, Ordering::SeqCst);
         self.sender.send_if_modified(|heads| {
             let mut changed = false;
-            for (partition, position) in &grown {
+            for (partition, position) in grown.iter().chain(&archived) {
                 if let Some(head) = heads.get_mut(*partition as usize)
                     && *position > *head
                 {
@@ -163,7 +178,7 @@ impl LocalBus {
         let writer = sqlite_writer(std::path::Path::new(path));
         {
             let _writer = writer.lock().await;
-            for statement in SCHEMA {
+            for statement in SCHEMA.iter().chain(retention::SCHEMA) {
                 sqlx::raw_sql(statement)
                     .execute(&pool)
                     .await
@@ -195,6 +210,7 @@ impl LocalBus {
             pool: pool.clone(),
             stream: stream.clone(),
             seen: AtomicI64::new(0),
+            archived: AtomicI64::new(0),
             sender: watch::Sender::new(vec![0; settings.partitions as usize]),
             poke: Notify::new(),
         });
@@ -206,12 +222,28 @@ impl LocalBus {
             stop.clone(),
         ));
         let doorbell = Doorbell::open(path, heads.clone(), stop.clone()).await;
+        let coordinator = Arc::new(LocalCoordinator {
+            pool: pool.clone(),
+            stream: stream.clone(),
+            writer: writer.clone(),
+        });
+        let retention = Arc::new(Retention {
+            pool: pool.clone(),
+            stream: stream.clone(),
+            partitions: settings.partitions,
+            writer: writer.clone(),
+            keep: Duration::from_millis(settings.retention_ms),
+        });
+        if settings.retention_ms > 0 {
+            tokio::spawn(retention::run(
+                retention.clone(),
+                coordinator.clone(),
+                stop.clone(),
+            ));
+        }
         Ok(Self {
-            coordinator: Arc::new(LocalCoordinator {
-                pool: pool.clone(),
-                stream: stream.clone(),
-                writer: writer.clone(),
-            }),
+            coordinator,
+            retention,
             writer,
             pool,
             stream,
@@ -222,88 +254,16 @@ impl LocalBus {
             _watcher: Arc::new(stop.drop_guard()),
         })
     }
-}
 
-/// Wakes readers in other processes the moment events are appended: each bus instance binds a
-/// Unix datagram socket in `<bus file>.wake/`, and a publisher rings all of them after its commit.
-/// Polling the head (`poll_ms`) remains as the fallback when no socket can be bound.
-struct Doorbell {
-    dir: std::path::PathBuf,
-    own: Option<std::path::PathBuf>,
-    sender: Option<std::os::unix::net::UnixDatagram>,
-}
-
-impl Doorbell {
-    async fn open(bus_path: &str, heads: Arc<Heads>, stop: CancellationToken) -> Self {
-        let dir = std::path::PathBuf::from(format!("{bus_path}.wake"));
-        let own = dir.join(format!("{}-{:08x}", std::process::id(), fastrand::u32(..)));
-        let bound =
-            std::fs::create_dir_all(&dir).and_then(|()| tokio::net::UnixDatagram::bind(&own));
-        let sender = std::os::unix::net::UnixDatagram::unbound().and_then(|s| {
-            s.set_nonblocking(true)?;
-            Ok(s)
-        });
-        match (bound, sender) {
-            (Ok(socket), Ok(sender)) => {
-                let path = own.clone();
-                tokio::spawn(async move {
-                    let mut buffer = [0u8; 16];
-                    loop {
-                        tokio::select! {
-                            _ = stop.cancelled() => break,
-                            received = socket.recv(&mut buffer) => {
-                                if received.is_err() {
-                                    break;
-                                }
-                                heads.poke.notify_one();
-                            }
-                        }
-                    }
-                    let _ = std::fs::remove_file(path);
-                });
-                Self {
-                    dir,
-                    own: Some(own),
-                    sender: Some(sender),
-                }
-            }
-            (bound, sender) => {
-                let error = bound
-                    .err()
-                    .or(sender.err())
-                    .map(|e| e.to_string())
-                    .unwrap_or_default();
-                tracing::debug!(%error, "no doorbell for the local bus; readers poll instead");
-                Self {
-                    dir,
-                    own: None,
-                    sender: None,
-                }
-            }
-        }
+    /// Runs a retention pass now, whatever `retention_ms` says about the background passes
+    /// (with their age limit, or none when it is 0); returns what moved to the archive.
+    pub async fn retain(&self) -> anyhow::Result<Archived> {
+        self.retention.pass().await
     }
 
-    /// Wakes every other bus instance of this file.
-    fn ring(&self) {
-        let Some(sender) = &self.sender else { return };
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if Some(&path) == self.own.as_ref() {
-                continue;
-            }
-            if let Err(error) = sender.send_to(b"!", &path) {
-                // Nobody listens there any more (a process that was killed): forget it.
-                if matches!(
-                    error.kind(),
-                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
-                ) {
-                    let _ = std::fs::remove_file(&path);
-                }
-            }
-        }
+    /// How many of the stream's events are in the hot log and how many archived.
+    pub async fn log_size(&self) -> anyhow::Result<LogSize> {
+        retention::log_size(&self.pool, &self.stream).await
     }
 }
 
@@ -380,6 +340,7 @@ impl Bus for LocalBus {
             types: types.to_vec(),
             cursor: committed.unwrap_or(0),
             covered: None,
+            in_archive: true,
             buffer: VecDeque::new(),
             heads: self.heads.sender.subscribe(),
             writer: self.writer.clone(),
@@ -394,9 +355,15 @@ impl Bus for LocalBus {
     }
 
     async fn lag(&self, group: &str, partition: u32) -> anyhow::Result<u64> {
+        // Archived events count by whole segments: a segment the group is halfway through
+        // counts in full, so the lag never reads 0 before the group has read everything.
         let lag: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM bus_log WHERE stream = ?1 AND partition = ?3 AND position >
-               COALESCE((SELECT position FROM bus_offsets WHERE stream = ?1 AND grp = ?2 AND partition = ?3), 0)",
+            "WITH o AS (SELECT COALESCE((SELECT position FROM bus_offsets
+                         WHERE stream = ?1 AND grp = ?2 AND partition = ?3), 0) AS position)
+             SELECT (SELECT COUNT(*) FROM bus_log, o
+                     WHERE stream = ?1 AND partition = ?3 AND bus_log.position > o.position)
+                  + (SELECT COALESCE(SUM(events), 0) FROM bus_archive, o
+                     WHERE stream = ?1 AND partition = ?3 AND last_position > o.position)",
         )
         .bind(&*self.stream)
         .bind(group)
@@ -457,6 +424,8 @@ struct LocalReader {
     cursor: i64,
     /// The end of the last fetch, which counts as handled once its rows are.
     covered: Option<i64>,
+    /// The last fetch came from the archive.
+    in_archive: bool,
     buffer: VecDeque<(i64, String)>,
     heads: watch::Receiver<Vec<i64>>,
     writer: Writer,
@@ -466,6 +435,61 @@ struct LocalReader {
 }
 
 impl LocalReader {
+    /// Buffers the next events after the cursor, up to `head`: from the archive while the
+    /// cursor is below the hot log, from the hot log otherwise.
+    async fn fetch(&mut self, head: i64) -> anyhow::Result<()> {
+        // While reading through the archive, the next segment is most likely there too.
+        if self.in_archive && self.read_segment().await? {
+            return Ok(());
+        }
+        let mut query = sqlx::query_as(&self.fetch)
+            .bind(&*self.stream)
+            .bind(self.partition)
+            .bind(self.cursor)
+            .bind(head);
+        for event_type in &self.types {
+            query = query.bind(event_type);
+        }
+        let rows: Vec<(i64, String)> = query
+            .fetch_all(&self.pool)
+            .await
+            .context("cannot read the bus log")?;
+        // Looked for after the hot log: whatever retention moved before that read is in the
+        // archive by now, so finding no segment here means the rows have no gap.
+        if self.read_segment().await? {
+            return Ok(());
+        }
+        let end = if rows.len() < FETCH {
+            head
+        } else {
+            rows.last().map_or(head, |(position, _)| *position)
+        };
+        self.cursor = end;
+        self.covered = Some(end);
+        self.buffer.extend(rows);
+        Ok(())
+    }
+
+    /// Buffers the archive segment that ends after the cursor, if there is one.
+    async fn read_segment(&mut self) -> anyhow::Result<bool> {
+        let segment = retention::segment_after(
+            &self.pool,
+            &self.stream,
+            self.partition,
+            self.cursor,
+            &self.types,
+        )
+        .await?;
+        self.in_archive = segment.is_some();
+        let Some(segment) = segment else {
+            return Ok(false);
+        };
+        self.cursor = segment.last;
+        self.covered = Some(segment.last);
+        self.buffer.extend(segment.events);
+        Ok(true)
+    }
+
     fn advance(&mut self, position: i64) {
         if self.acked.is_none_or(|acked| position > acked) {
             self.acked = Some(position);
@@ -519,26 +543,7 @@ impl PartitionReader for LocalReader {
             }
             let head = self.heads.borrow_and_update()[self.partition as usize];
             if head > self.cursor {
-                let mut query = sqlx::query_as(&self.fetch)
-                    .bind(&*self.stream)
-                    .bind(self.partition)
-                    .bind(self.cursor)
-                    .bind(head);
-                for event_type in &self.types {
-                    query = query.bind(event_type);
-                }
-                let rows: Vec<(i64, String)> = query
-                    .fetch_all(&self.pool)
-                    .await
-                    .context("cannot read the bus log")?;
-                let end = if rows.len() < FETCH {
-                    head
-                } else {
-                    rows.last().map_or(head, |(position, _)| *position)
-                };
-                self.cursor = end;
-                self.covered = Some(end);
-                self.buffer.extend(rows);
+                self.fetch(head).await?;
                 continue;
             }
             // Caught up: the offset becomes current once the partition stays idle a moment.

@@ -145,6 +145,10 @@ pub struct BusSettings {
     pub ack_wait_ms: u64,
     /// Local only: how often an idle reader looks for events appended by other processes, in ms.
     pub poll_ms: u64,
+    /// Local only: how long an event that every known group has consumed stays in the hot log
+    /// before it moves to a compressed archive segment (still read by new groups and rebuilds),
+    /// in ms; 0 keeps every event in the hot log.
+    pub retention_ms: u64,
 }
 
 impl Default for BusSettings {
@@ -155,6 +159,7 @@ impl Default for BusSettings {
             partitions: 8,
             ack_wait_ms: 10_000,
             poll_ms: 100,
+            retention_ms: 6 * 60 * 60 * 1000,
         }
     }
 }

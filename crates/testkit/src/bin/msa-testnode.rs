@@ -22,6 +22,7 @@ fn bus(url: &str, system: &str) -> BusSettings {
         partitions: 8,
         ack_wait_ms: 2_000,
         poll_ms: 10,
+        ..BusSettings::default()
     }
 }
 

@@ -7,10 +7,9 @@
 //! gateway's own route.
 
 use crate::helpers::{MANIFEST, MSA, Options};
-use base64::Engine as _;
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use testkit::system::TestSystem;
+use testkit::system::{Authorized, TestSystem};
 use testkit::unique_name;
 
 /// The budget of one client: this many requests at once, then one per 100 s.
@@ -80,48 +79,16 @@ impl Replicas {
         (status, response.json().await.unwrap(), base)
     }
 
-    /// Signs in as a browser does (authorization code + PKCE), each step at the next replica:
-    /// the code, the replica that issued it, and what the PKCE verifier and redirect URI are.
-    async fn authorize(&self, username: &str, password: &str) -> (String, String, String, String) {
-        let verifier = unique_name("verifier").repeat(3);
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
-        let redirect = format!("{}/", self.system.gateway());
-        let params = [
-            ("response_type", "code"),
-            ("client_id", "msa-web"),
-            ("redirect_uri", redirect.as_str()),
-            ("scope", "openid profile"),
-            ("state", "s1"),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ];
-        let form = self
-            .client
-            .get(format!("{}/oauth2/authorize", self.next()))
-            .query(&params)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(form.status().as_u16(), 200, "the login form is shown");
-        let mut fields = params.to_vec();
-        fields.extend([("username", username), ("password", password)]);
+    /// Signs in as a browser does (authorization code + PKCE), the form from one replica and the
+    /// credentials posted to the other: the code, and the replica that issued it.
+    async fn authorize(&self, username: &str, password: &str) -> (Authorized, String) {
+        let form = self.next().to_owned();
         let issuer = self.next().to_owned();
-        let answer = self
-            .client
-            .post(format!("{issuer}/oauth2/authorize"))
-            .form(&fields)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status().as_u16(), 303, "{username} signs in");
-        let location = answer.headers()["location"].to_str().unwrap().to_owned();
-        let code = location
-            .split(['?', '&'])
-            .find_map(|p| p.strip_prefix("code="))
-            .expect("a code")
-            .to_owned();
-        (code, issuer, verifier, redirect)
+        let granted = self
+            .system
+            .authorize([&form, &issuer], username, password)
+            .await;
+        (granted, issuer)
     }
 
     /// `GET /api/me` at the next replica with `token`: the status.
@@ -163,14 +130,8 @@ async fn two_gateways_behave_as_one(replicas: Replicas) {
     assert_eq!(jwks[0], jwks[1], "both replicas publish the same keys");
 
     // A code issued by one replica is redeemed at the other, once.
-    let (code, issued_at, verifier, redirect) = replicas.authorize("kim", "kim-password").await;
-    let redeem = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", redirect.as_str()),
-        ("client_id", "msa-web"),
-        ("code_verifier", verifier.as_str()),
-    ];
+    let (granted, issued_at) = replicas.authorize("kim", "kim-password").await;
+    let redeem = granted.redemption();
     let (status, tokens, redeemed_at) = replicas.token(&redeem).await;
     assert_ne!(issued_at, redeemed_at, "the other replica redeems it");
     assert_eq!(status, 200, "{tokens}");
@@ -202,16 +163,8 @@ async fn two_gateways_behave_as_one(replicas: Replicas) {
     }
 
     // One budget per client, counted across both replicas.
-    let (code, _, verifier, redirect) = replicas.authorize("lee", "lee-password").await;
-    let (status, lee, _) = replicas
-        .token(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect.as_str()),
-            ("client_id", "msa-web"),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .await;
+    let (granted, _) = replicas.authorize("lee", "lee-password").await;
+    let (status, lee, _) = replicas.token(&granted.redemption()).await;
     assert_eq!(status, 200, "{lee}");
     let lee = text(&lee, "access_token").to_owned();
     let mut statuses = Vec::new();

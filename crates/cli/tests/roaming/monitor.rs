@@ -2,52 +2,16 @@
 //! read only metrics the services export, and a frozen service's alert reaches a webhook through
 //! Alertmanager.
 
-use crate::helpers::{APPROVED_CARD, MSA, PATIENCE, reservation_request};
+use crate::helpers::{MANIFEST, MSA, PATIENCE};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use testkit::{TempDir, eventually};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use testkit::eventually;
+use testkit::system::TestSystem;
 use tokio::process::Command;
 
 const PROCESSES: usize = 5;
-
-/// A port offset under which the system's ports and Prometheus's and Alertmanager's are free.
-fn free_offset() -> u16 {
-    let manifest = kernel::manifest::SystemManifest::parse(crate::helpers::MANIFEST).unwrap();
-    let mut ports: Vec<u16> = manifest.services.iter().map(|s| s.port).collect();
-    ports.extend([manifest.gateway.port, 9090, 9093]);
-    for attempt in 0..200u32 {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-            .wrapping_add(std::process::id().wrapping_mul(7919))
-            .wrapping_add(attempt * 104_729);
-        let offset = 1_000 + (seed % 99) as u16 * 100 + (seed / 99 % 100) as u16;
-        if ports
-            .iter()
-            .all(|p| std::net::TcpListener::bind(("127.0.0.1", p + offset)).is_ok())
-        {
-            return offset;
-        }
-    }
-    panic!("no free port offset found");
-}
-
-/// The process ids the registry lists for `service`.
-fn registered(data: &Path, service: &str) -> Vec<i32> {
-    std::fs::read_dir(data.join("roaming/registry").join(service))
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Alertmanager's notifications that carry a `status` alert named `alert` for `service`.
 fn notified(bodies: &[String], alert: &str, service: &str, status: &str) -> bool {
@@ -64,65 +28,21 @@ fn notified(bodies: &[String], alert: &str, service: &str, status: &str) -> bool
 
 #[tokio::test]
 async fn a_frozen_service_is_alerted_through_alertmanager_and_resolved_once_restarted() {
-    let dir = TempDir::new("monitor");
-    let offset = free_offset();
     let webhook = testkit::webhook::Receiver::start(0).await;
-    let mut up = Command::new(MSA)
-        .arg("--data")
-        .arg(dir.path())
-        .args(["up", "--system", "roaming", "--monitor-fast"])
-        .args(["--alert-webhook", &webhook.url])
-        .arg("--port-offset")
-        .arg(offset.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
-    let mut banner = Vec::new();
-    let started = tokio::time::timeout(4 * PATIENCE, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let done = line.contains("Ctrl-C stops everything");
-            banner.push(line);
-            if done {
-                return;
-            }
-        }
-        panic!("msa up --monitor ended before it was ready: {banner:?}");
-    })
-    .await;
-    assert!(started.is_ok(), "msa up --monitor became ready: {banner:?}");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let prometheus = format!("http://127.0.0.1:{}", 9090 + offset);
+    let args = ["--monitor-fast", "--alert-webhook", &webhook.url];
+    let mut system = TestSystem::supervised_with(MSA, MANIFEST, &args).await;
+    let prometheus = format!("http://127.0.0.1:{}", 9090 + system.port_offset());
     assert!(
-        banner.iter().any(|l| l.contains(&prometheus)),
-        "the banner names Prometheus: {banner:?}"
+        system.up_log().contains(&prometheus),
+        "the banner names Prometheus: {}",
+        system.up_log()
     );
-    let client = reqwest::Client::new();
+    let client = system.client.clone();
 
     // One reservation, so that requests, events published and events handled have numbers.
-    let gateway = format!("http://127.0.0.1:{}", 8080 + offset);
-    let secret =
-        std::fs::read_to_string(dir.path().join("roaming/auth/ops-client-secret")).unwrap();
-    let token: Value = client
-        .post(format!("{gateway}/oauth2/token"))
-        .basic_auth("msa-ops", Some(secret.trim()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let reserved = client
-        .post(format!("{gateway}/api/reservations"))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(&reservation_request("monitored", APPROVED_CARD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reserved.status().as_u16(), 201);
+    let body = crate::helpers::reservation_request("monitored", crate::helpers::APPROVED_CARD);
+    let (status, reserved) = system.post("/api/reservations", body).await;
+    assert_eq!(status, 201, "{reserved}");
 
     // Every process is a target Prometheus scrapes successfully.
     eventually(PATIENCE, "every process scraped", || async {
@@ -166,9 +86,10 @@ async fn a_frozen_service_is_alerted_through_alertmanager_and_resolved_once_rest
     assert!(checked.is_ok(), "msa monitor check: {last}");
 
     // Freeze payment: it stops answering its scrape (and its liveness probe) without exiting.
-    let frozen = registered(dir.path(), "payment");
+    let frozen = system.supervised_processes("payment");
     assert_eq!(frozen.len(), 1, "one payment process: {frozen:?}");
-    kill(Pid::from_raw(frozen[0]), Signal::SIGSTOP).unwrap();
+    let frozen = frozen[0]["pid"].as_i64().unwrap() as i32;
+    system.signal_service("payment", Signal::SIGSTOP);
     let stopped = Instant::now();
     eventually(
         PATIENCE,
@@ -189,14 +110,9 @@ async fn a_frozen_service_is_alerted_through_alertmanager_and_resolved_once_rest
         "and resolved {:.1} s after it froze",
         stopped.elapsed().as_secs_f64()
     );
-    let _ = kill(Pid::from_raw(frozen[0]), Signal::SIGCONT);
+    let _ = kill(Pid::from_raw(frozen), Signal::SIGCONT);
 
-    kill(Pid::from_raw(up.id().unwrap() as i32), Signal::SIGINT).unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(60), up.wait())
-        .await
-        .expect("msa up stops on Ctrl-C")
-        .unwrap();
-    assert!(status.success(), "msa up exited with {status}");
+    system.interrupt().await;
     assert!(
         client
             .get(format!("{prometheus}/-/ready"))

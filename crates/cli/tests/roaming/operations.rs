@@ -5,7 +5,6 @@
 
 use crate::helpers::{APPROVED_CARD, MANIFEST, MSA, reservation_request};
 use nix::sys::signal::Signal;
-use serde_json::Value;
 use testkit::system::{Poster, TestSystem};
 
 /// Reserves through the gateway as the operator, call `n` with idempotency key `<prefix>-<n>`.
@@ -77,10 +76,12 @@ async fn msa_scale_adds_replicas_that_take_their_share_and_removes_them() {
 
     // The consumer replicas split the partitions between them.
     for replica in &replicas {
-        let url = replica["url"].as_str().unwrap().to_owned();
+        let url = replica["url"].as_str().unwrap();
         assert_eventually!(
             testkit::system::PATIENCE,
-            owned_partitions(&system, &url).await > 0,
+            system.admin_status_at(url).await["consumers"][0]["partitions"]
+                .as_array()
+                .is_some_and(|owned| !owned.is_empty()),
             "{} owns some partitions",
             replica["label"]
         );
@@ -91,15 +92,7 @@ async fn msa_scale_adds_replicas_that_take_their_share_and_removes_them() {
         ids.push(reserved(&system, "scaled", n).await);
     }
     for replica in system.supervised_processes("reservation") {
-        let metrics = system
-            .client
-            .get(format!("{}/metrics", replica["url"].as_str().unwrap()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = system.metrics_at(replica["url"].as_str().unwrap()).await;
         assert!(
             metrics.lines().any(|l| l.starts_with("http_requests_total")
                 && l.contains("POST")
@@ -121,26 +114,6 @@ async fn msa_scale_adds_replicas_that_take_their_share_and_removes_them() {
     system.interrupt().await;
 }
 
-async fn owned_partitions(system: &TestSystem, url: &str) -> usize {
-    let status: Value = system
-        .client
-        .get(format!("{url}/admin/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    status["consumers"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .map(|c| c["partitions"].as_array().map_or(0, Vec::len))
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn rolling_out_every_service_and_the_gateway_under_load_fails_no_reservation() {
     let mut system = TestSystem::supervised(MSA, MANIFEST).await;
@@ -159,6 +132,9 @@ async fn rolling_out_every_service_and_the_gateway_under_load_fails_no_reservati
     // The gateway processes share the issuer's grants: a sign-in outlives the hand-over.
     let refresh_token = signed_in["refresh_token"].as_str().unwrap();
     let (status, renewed) = system.refresh(refresh_token).await;
-    assert_eq!(status, 200, "a refresh token from before the rollout works: {renewed}");
+    assert_eq!(
+        status, 200,
+        "a refresh token from before the rollout works: {renewed}"
+    );
     system.interrupt().await;
 }

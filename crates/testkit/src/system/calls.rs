@@ -23,6 +23,25 @@ impl TestSystem {
     /// Signs in as a user the way a browser does (authorization code + PKCE); returns the
     /// token response.
     pub async fn sign_in(&self, username: &str, password: &str) -> Value {
+        let gateway = self.gateway();
+        let granted = self
+            .authorize([&gateway, &gateway], username, password)
+            .await;
+        let tokens = self
+            .client
+            .post(format!("{gateway}/oauth2/token"))
+            .form(&granted.redemption())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tokens.status().as_u16(), 200);
+        tokens.json().await.unwrap()
+    }
+
+    /// The browser's half of a sign-in (authorization code + PKCE): the login form from
+    /// `at[0]`, the credentials posted to `at[1]` (two gateway replicas, or the same one twice);
+    /// the code it was given, with what redeeming it takes.
+    pub async fn authorize(&self, at: [&str; 2], username: &str, password: &str) -> Authorized {
         use base64::Engine as _;
         let no_redirects = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -42,7 +61,7 @@ impl TestSystem {
             ("code_challenge_method", "S256"),
         ];
         let form = no_redirects
-            .get(format!("{}/oauth2/authorize", self.gateway()))
+            .get(format!("{}/oauth2/authorize", at[0]))
             .query(&params)
             .send()
             .await
@@ -52,7 +71,7 @@ impl TestSystem {
         fields.push(("username", username));
         fields.push(("password", password));
         let answer = no_redirects
-            .post(format!("{}/oauth2/authorize", self.gateway()))
+            .post(format!("{}/oauth2/authorize", at[1]))
             .form(&fields)
             .send()
             .await
@@ -64,21 +83,11 @@ impl TestSystem {
             .find_map(|p| p.strip_prefix("code="))
             .expect("a code")
             .to_owned();
-        let tokens = self
-            .client
-            .post(format!("{}/oauth2/token", self.gateway()))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", redirect.as_str()),
-                ("client_id", "msa-web"),
-                ("code_verifier", verifier.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(tokens.status().as_u16(), 200);
-        tokens.json().await.unwrap()
+        Authorized {
+            code,
+            verifier,
+            redirect,
+        }
     }
     /// A user's access token.
     pub async fn user_token(&self, username: &str, password: &str) -> String {
@@ -370,5 +379,29 @@ impl EventStream {
                 _ => return None,
             }
         }
+    }
+}
+
+/// An authorization code a browser was given, and what redeeming it takes.
+#[derive(Clone, Debug)]
+pub struct Authorized {
+    /// The code.
+    pub code: String,
+    /// The PKCE verifier of its challenge.
+    pub verifier: String,
+    /// The redirect URI it was asked for.
+    pub redirect: String,
+}
+
+impl Authorized {
+    /// The token request that redeems it (`POST /oauth2/token`).
+    pub fn redemption(&self) -> [(&'static str, &str); 5] {
+        [
+            ("grant_type", "authorization_code"),
+            ("code", &self.code),
+            ("redirect_uri", &self.redirect),
+            ("client_id", "msa-web"),
+            ("code_verifier", &self.verifier),
+        ]
     }
 }

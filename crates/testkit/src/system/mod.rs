@@ -18,7 +18,7 @@ use tokio::process::{Child, Command};
 mod calls;
 mod supervised;
 mod tokens;
-pub use calls::{Event, EventStream};
+pub use calls::{Authorized, Event, EventStream};
 pub use supervised::{Drill, Load, Poster};
 
 /// How long the harness waits for a process or an answer.

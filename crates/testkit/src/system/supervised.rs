@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// range, and away from the ranges the other `msa up` tests use).
 fn free_offset(manifest: &SystemManifest) -> u16 {
     let mut ports: Vec<u16> = manifest.services.iter().map(|s| s.port).collect();
-    ports.push(manifest.gateway.port);
+    // `msa up --monitor`'s Prometheus and Alertmanager too.
+    ports.extend([manifest.gateway.port, 9090, 9093]);
     for _ in 0..200 {
         let offset = 1_000 + fastrand::u16(0..99) * 100 + fastrand::u16(0..100);
         let free = ports
@@ -29,6 +30,11 @@ impl TestSystem {
     /// Runs `manifest`'s system with `msa up` (the `binary`) on a fresh data directory and a free
     /// port offset, waits until it says everything is ready, and signs the operator in.
     pub async fn supervised(binary: &str, manifest: &str) -> Self {
+        Self::supervised_with(binary, manifest, &[]).await
+    }
+
+    /// [`Self::supervised`] with more arguments for `msa up` (`--monitor-fast`, say).
+    pub async fn supervised_with(binary: &str, manifest: &str, extra: &[&str]) -> Self {
         let mut system = Self::new(binary, manifest, Options::default());
         let offset = free_offset(&system.manifest);
         {
@@ -50,6 +56,7 @@ impl TestSystem {
             .arg(system.dir.path())
             .args(["up", "--system", &system.manifest.name, "--port-offset"])
             .arg(offset.to_string())
+            .args(extra)
             .env("MSA_LOG", "info")
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
@@ -73,6 +80,16 @@ impl TestSystem {
         system.ops_secret = std::fs::read_to_string(secret).unwrap().trim().to_owned();
         system.admin_token = system.client_token().await;
         system
+    }
+
+    /// The port offset `msa up` runs under.
+    pub fn port_offset(&self) -> u16 {
+        self.port("gateway", None) - self.manifest.gateway.port
+    }
+
+    /// What `msa up` printed so far.
+    pub fn up_log(&self) -> String {
+        self.log("up")
     }
 
     /// Runs `msa <args>` against this system's data directory; returns what it printed and
@@ -154,6 +171,19 @@ impl TestSystem {
         .await
     }
 
+    /// The `/admin/status` of the process at `url` (a replica the supervisor started on a free
+    /// port: see [`Self::supervised_processes`]).
+    pub async fn admin_status_at(&self, url: &str) -> Value {
+        let response = self.client.get(format!("{url}/admin/status")).send();
+        response.await.unwrap().json().await.unwrap()
+    }
+
+    /// The `/metrics` text of the process at `url`.
+    pub async fn metrics_at(&self, url: &str) -> String {
+        let response = self.client.get(format!("{url}/metrics")).send();
+        response.await.unwrap().text().await.unwrap()
+    }
+
     /// Exchanges a refresh token at the gateway (as the web UI does); (status, token response).
     pub async fn refresh(&self, refresh_token: &str) -> (u16, Value) {
         let response = self
@@ -173,7 +203,7 @@ impl TestSystem {
 
     /// `msa status` for this system, which must succeed.
     pub async fn status(&self) -> String {
-        let offset = self.port("gateway", None) - self.manifest.gateway.port;
+        let offset = self.port_offset();
         let (done, printed) = self
             .msa(&[
                 "status",
@@ -319,7 +349,7 @@ impl TestSystem {
 
 /// How many calls of the load were sent again after a keep-alive connection failed before any
 /// answer (see [`answer`]).
-pub static RESENT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+pub(crate) static RESENT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// (status, body) of `request`, or (0, why) when no answer came. A request that fails before any
 /// answer is sent once more, as browsers and Go's HTTP client do for a request that is safe to

@@ -197,7 +197,17 @@ impl Drop for PlayedPod {
     }
 }
 
+/// The operator's token, once the gateway answers (it writes the secret before it listens).
 async fn operator_token(client: &reqwest::Client, pod: &PlayedPod) -> String {
+    eventually(PATIENCE, "the containerised gateway answers", || async {
+        let response = client
+            .get(format!("{}/health/ready", pod.gateway()))
+            .send()
+            .await
+            .ok()?;
+        response.status().is_success().then_some(())
+    })
+    .await;
     let secret = eventually(
         PATIENCE,
         "the gateway's generated client secret",

@@ -64,10 +64,19 @@ async fn connection_loss(service: &str, what: &str) {
         .await
         .unwrap();
     assert_eq!(live.status().as_u16(), 200, "{service} stays alive");
+    // Callers balance over ready replicas: a replica that is not ready leaves the registry.
+    eventually(PATIENCE, &format!("{service} withdrawn"), || async {
+        (system.registered(service) == 0).then_some(())
+    })
+    .await;
 
     proxy.restore();
     eventually(PATIENCE, &format!("{service} ready again"), || async {
         (readiness(&system, service).await.0 == 200).then_some(())
+    })
+    .await;
+    eventually(PATIENCE, &format!("{service} registered again"), || async {
+        (system.registered(service) == 1).then_some(())
     })
     .await;
     let id = system.reserved("after-the-outage").await;

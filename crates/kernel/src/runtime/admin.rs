@@ -57,6 +57,9 @@ struct Readiness {
     checks: BTreeMap<&'static str, String>,
 }
 
+/// A readiness check's verdict when it did not answer within its time.
+const TIMED_OUT: &str = "timed out";
+
 async fn readiness(state: &AdminState) -> Readiness {
     let draining = state.draining.load(Ordering::SeqCst);
     let mut checks = BTreeMap::new();
@@ -71,7 +74,7 @@ async fn readiness(state: &AdminState) -> Readiness {
             }
             Err(_) => {
                 ok = false;
-                "timed out".to_owned()
+                TIMED_OUT.to_owned()
             }
         };
         checks.insert(check.name(), verdict);
@@ -88,6 +91,19 @@ async fn readiness(state: &AdminState) -> Readiness {
         service: state.name.clone(),
         draining,
         checks,
+    }
+}
+
+/// Whether the service is ready now (its readiness checks pass and it is not draining); `None`
+/// when a check did not answer in time, which on a starved machine says nothing.
+pub(super) async fn is_ready(state: &AdminState) -> Option<bool> {
+    let readiness = readiness(state).await;
+    if readiness.status == "ready" {
+        Some(true)
+    } else if readiness.checks.values().any(|v| v == TIMED_OUT) {
+        None
+    } else {
+        Some(false)
     }
 }
 

@@ -25,6 +25,7 @@ use tokio_util::task::TaskTracker;
 
 mod admin;
 mod handover;
+mod registry;
 use admin::{AdminState, admin_routes};
 use handover::inherited_listener;
 
@@ -405,7 +406,7 @@ impl Service {
         };
         let stop = CancellationToken::new();
         let draining = Arc::new(AtomicBool::new(false));
-        let state = AdminState {
+        let admin = AdminState {
             name: self.name.clone(),
             metrics: self.metrics.clone(),
             checks: Arc::new(self.checks),
@@ -421,7 +422,7 @@ impl Service {
                 faults.clone(),
                 crate::faults::inject,
             ))
-            .merge(admin_routes(state))
+            .merge(admin_routes(admin.clone()))
             .route(
                 "/admin/faults",
                 get(crate::faults::get)
@@ -443,6 +444,7 @@ impl Service {
             name: self.name,
             listener,
             shared,
+            admin,
             address: local,
             router,
             settings: self.settings,
@@ -462,6 +464,7 @@ pub struct Application {
     name: String,
     listener: TcpListener,
     shared: Option<TcpListener>,
+    admin: AdminState,
     address: SocketAddr,
     router: Router,
     settings: ServiceSettings,
@@ -510,6 +513,7 @@ impl Application {
             name,
             listener,
             shared,
+            admin,
             router,
             settings,
             bus,
@@ -570,18 +574,20 @@ impl Application {
         // waits in the socket's queue for the process that takes over.
         let shared_server =
             shared.map(|listener| handover::serve(listener, router_for_shared, &stop, &http_stop));
-        let mut registration = match settings.discovery.registry() {
-            Some(registry) => {
-                let host = match settings.http.host.as_str() {
-                    "0.0.0.0" | "::" => "127.0.0.1",
-                    host => host,
-                };
-                let url = format!("http://{host}:{}", address.port());
-                let service = name.rsplit('/').next().unwrap_or(&name);
-                Some(registry.register(service, &url)?)
-            }
-            None => None,
-        };
+        // The replica is in the registry while it is ready, so callers balance over ready
+        // replicas only; it withdraws when it starts draining.
+        let registrar = settings.discovery.registry().map(|registry| {
+            let host = match settings.http.host.as_str() {
+                "0.0.0.0" | "::" => "127.0.0.1",
+                host => host,
+            };
+            let entry = registry::Entry {
+                registry,
+                service: name.rsplit('/').next().unwrap_or(&name).to_owned(),
+                url: format!("http://{host}:{}", address.port()),
+            };
+            tokio::spawn(registry::while_ready(entry, admin, stop.clone()))
+        });
 
         stop.cancelled().await;
         tracing::info!(service = %name, "stopping: not ready any more, draining");
@@ -589,7 +595,8 @@ impl Application {
         // Callers stop choosing this replica before it turns connections away: they read the
         // registry again within its refresh (twice it, for a call that read it just before).
         let mut drain = Duration::from_millis(settings.http.drain_ms);
-        if registration.take().is_some() {
+        if let Some(registrar) = registrar {
+            let _ = registrar.await;
             drain = drain.max(2 * crate::discovery::REFRESH);
         }
         tokio::time::sleep(drain).await;

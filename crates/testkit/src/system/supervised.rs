@@ -171,6 +171,14 @@ impl TestSystem {
         .await
     }
 
+    /// How many replicas of `service` the system's registry lists now (those that are ready).
+    pub fn registered(&self, service: &str) -> usize {
+        let registry = self.dir.path().join(&self.manifest.name).join("registry");
+        kernel::discovery::Registry::new(registry)
+            .entries(service)
+            .len()
+    }
+
     /// The `/admin/status` of the process at `url` (a replica the supervisor started on a free
     /// port: see [`Self::supervised_processes`]).
     pub async fn admin_status_at(&self, url: &str) -> Value {

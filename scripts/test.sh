@@ -89,6 +89,20 @@ ensure_k8s_tools() {
   cp scripts/k8s/requirements.txt "$venv/requirements.txt"
 }
 
+ensure_fuzz_tools() {
+  # schemathesis fuzzes each system's API through its gateway (crates/cli/tests/fuzz.rs, test-time
+  # only), in a virtual environment of its own so that its pins and the validators' never meet.
+  local venv=target/fuzzvenv
+  if [ -x "$venv/bin/schemathesis" ] && cmp -s scripts/fuzz/requirements.txt "$venv/requirements.txt"; then
+    return 0
+  fi
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv" 2>/dev/null ||
+    { rm -rf "$venv"; apt_install python3-venv; python3 -m venv "$venv"; }
+  log "installing the API fuzzer (scripts/fuzz/requirements.txt)"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/fuzz/requirements.txt
+  cp scripts/fuzz/requirements.txt "$venv/requirements.txt"
+}
+
 ensure_prometheus() {
   # Prometheus, promtool, Alertmanager and amtool for the alerting rules' tests and `msa up
   # --monitor`; the tests start their own on free ports, so Debian's services stay stopped.
@@ -112,6 +126,7 @@ ensure_nats
 ensure_prometheus
 ensure_asyncapi_parser
 ensure_k8s_tools
+ensure_fuzz_tools
 ensure_podman
 ensure_browser
 ensure_postgres

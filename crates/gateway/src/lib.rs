@@ -111,6 +111,7 @@ pub fn openapi(title: &str, services: Vec<utoipa::openapi::OpenApi>) -> serde_js
                     .build(),
             ),
         );
+    kernel::apidoc::complete(&mut document);
     serde_json::to_value(document).unwrap_or_default()
 }
 

@@ -223,8 +223,9 @@ async fn system(State(state): State<PagesState>) -> Json<Value> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct EventsQuery {
-    /// How many events, at most 500 (default 50).
-    limit: Option<usize>,
+    /// How many events (default 50; more than 500 shows 500).
+    #[param(minimum = 0, maximum = 65535)]
+    limit: Option<u16>,
 }
 
 #[utoipa::path(get, path = "/api/admin/events", tag = "gateway",
@@ -233,7 +234,7 @@ struct EventsQuery {
     responses((status = 200, description = "events"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn events(State(state): State<PagesState>, Query(query): Query<EventsQuery>) -> Json<Value> {
-    let limit = query.limit.unwrap_or(50).min(500);
+    let limit = usize::from(query.limit.unwrap_or(50).min(500));
     let replicas = state.upstreams.replicas();
     let answers = join_all(
         replicas

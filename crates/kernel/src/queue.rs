@@ -63,11 +63,11 @@ impl<A: Aggregate> QueueApi<A> {
         let page = operation(
             format!("The {kind} queue, oldest first (paged; status one of {statuses})"),
             &[
-                ("status", ParameterIn::Query),
                 ("limit", ParameterIn::Query),
                 ("cursor", ParameterIn::Query),
             ],
         )
+        .parameter(crate::apidoc::one_of("status", self.statuses))
         .response(
             "200",
             ResponseBuilder::new()

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod conformance;
 pub mod given;
 pub mod grpc;
+pub mod logscan;
 pub mod names;
 pub mod node;
 pub mod otlp;

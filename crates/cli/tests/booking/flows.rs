@@ -196,15 +196,7 @@ async fn book_ship_cancel(profile: Profile) {
             .iter()
             .any(|b| b["bookingId"] == booked["id"])
     );
-    for service in ["gateway", "booking", "payment", "delivery", "mypage"] {
-        let log = system.log(service);
-        for secret in ["4242424242424242", "010-1234-5678", "세종대로"] {
-            assert!(
-                !log.contains(secret),
-                "{service}'s log shows a card, phone or address"
-            );
-        }
-    }
+    // Cleanup fails the test if any log shows the card, the phone number or the address.
     system.cleanup().await;
 }
 

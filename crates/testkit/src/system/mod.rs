@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 
 mod calls;
+mod logs;
 mod supervised;
 mod tokens;
 pub use calls::{Authorized, Event, EventStream};
@@ -85,6 +86,9 @@ pub struct TestSystem {
     pub admin_token: String,
     /// The machine client's secret, given to the gateway through its environment.
     pub ops_secret: String,
+    /// Whether a fuzzer fed it: its random digit runs reach the logs as ids, so the log scan
+    /// looks for the known secrets and token and key shapes, not for any Luhn-valid number.
+    pub fuzzed: bool,
     system_name: String,
     binary: String,
     manifest: SystemManifest,
@@ -169,6 +173,7 @@ impl TestSystem {
                 .unwrap(),
             admin_token: String::new(),
             ops_secret: unique_name("ops-secret"),
+            fuzzed: false,
             system_name: unique_name(&manifest.name),
             binary: binary.to_owned(),
             manifest,
@@ -464,13 +469,15 @@ impl TestSystem {
         format!("{}_{service}", self.system_name)
     }
 
-    /// Stops every process and removes what the test left on shared servers.
+    /// Stops every process, removes what the test left on shared servers, then checks that no
+    /// log shows a secret or the tests' personal data ([`Self::assert_logs_clean`]).
     pub async fn cleanup(mut self) {
         for label in self.procs.keys().cloned().collect::<Vec<_>>() {
             if let Some(mut proc) = self.procs.remove(&label) {
                 let _ = proc.child.kill().await;
             }
         }
+        let leaks = self.log_leaks();
         if self.options.bus == Bus::Nats || self.options.profile == Profile::Prod {
             crate::conformance::delete_nats_stream(&self.system_name).await;
         }
@@ -496,5 +503,6 @@ impl TestSystem {
                 let _ = store.delete_under("").await;
             }
         }
+        crate::logscan::assert_none(&leaks);
     }
 }

@@ -53,8 +53,10 @@ pub(crate) struct OrderRequest {
     /// A drink of the menu (`americano`).
     pub drink_id: String,
     /// 1 to 20 cups.
+    #[schema(minimum = 1, maximum = 20)]
     pub qty: u32,
     /// Card number, 12 to 19 digits.
+    #[schema(pattern = "^[0-9]{12,19}$")]
     pub card_number: String,
 }
 

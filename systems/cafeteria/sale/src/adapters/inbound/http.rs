@@ -28,6 +28,7 @@ pub(crate) fn routes(app: Arc<SaleService>) -> Router {
 #[into_params(parameter_in = Query)]
 struct MonthQuery {
     /// `YYYY-MM` (Asia/Seoul); this month when absent.
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     month: Option<String>,
 }
 

@@ -46,12 +46,15 @@ pub(crate) struct GiftDto {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RestockRequest {
     /// Units added, 1 to 10,000.
+    #[schema(minimum = 1, maximum = 10000)]
     pub quantity: i64,
 }
 
-/// The wallet's exchange command.
+/// The wallet's exchange command (named apart from the wallet's own `ExchangeRequest`, whose
+/// schema would otherwise replace it in the system's merged document).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = GiftExchangeRequest)]
 pub(crate) struct ExchangeRequest {
     /// The wallet entry (also the Idempotency-Key).
     pub entry_id: String,

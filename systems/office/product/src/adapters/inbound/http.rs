@@ -29,11 +29,14 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RegisterRequest {
     /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// KRW a day, 1 to 10,000,000.
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub daily_rate: i64,
     /// First stock, 0 to 10,000 (default 10).
     #[serde(default)]
+    #[schema(maximum = 10_000)]
     pub qty: Option<u32>,
 }
 
@@ -42,6 +45,7 @@ pub(crate) struct RegisterRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RestockRequest {
     /// Units added, 1 to 10,000.
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: u32,
 }
 

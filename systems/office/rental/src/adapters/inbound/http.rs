@@ -57,10 +57,13 @@ pub(crate) struct RentRequest {
     /// A product of the catalog.
     pub product_id: String,
     /// 1 to 100 units.
+    #[schema(minimum = 1, maximum = 100)]
     pub qty: u32,
     /// First day, `YYYY-MM-DD` (Asia/Seoul), today or later.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub from: String,
     /// Last day, included; at most 365 days in all.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub to: String,
 }
 

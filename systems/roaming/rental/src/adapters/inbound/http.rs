@@ -81,7 +81,10 @@ impl ErrorCode for RentalError {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct QueueQuery {
+    /// Which booth (operators; staff see their own).
     booth: Option<String>,
+    /// Only rentals in this status.
+    #[param(pattern = "^(Accepted|HandedOut|Returned|Collected|Canceled)$")]
     status: Option<String>,
 }
 

@@ -43,12 +43,15 @@ pub(crate) struct ReserveRequest {
     /// ISO country code.
     pub country: String,
     /// `YYYY-MM-DD`.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub rental_date: String,
     /// `YYYY-MM-DD`.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub return_date: String,
     /// Booth code.
     pub booth: String,
-    /// Card number, digits only.
+    /// Card number, 12 to 19 digits.
+    #[schema(pattern = "^[0-9]{12,19}$")]
     pub card_number: String,
 }
 
@@ -194,6 +197,8 @@ async fn reserve(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Whose reservations (operators; a customer's token names them). Checked whoever sends it.
+    #[param(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     customer_id: Option<String>,
 }
 
@@ -207,6 +212,15 @@ async fn list(
     caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<ReservationDto>>, ApiError> {
+    if let Some(named) = &query.customer_id {
+        // A malformed query is a 400, as the kernel's extractors answer one.
+        CustomerId::parse(named).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_customer_id",
+                "customerId is 1 to 64 letters, digits or ._@-",
+            )
+        })?;
+    }
     let customer = caller
         .claim(CUSTOMER_CLAIM)
         .map(str::to_owned)

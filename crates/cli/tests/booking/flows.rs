@@ -204,7 +204,7 @@ scenario!(book_ship_cancel);
 
 #[tokio::test]
 async fn every_api_route_needs_a_valid_token_except_the_public_ones() {
-    let system = TestSystem::start(MSA, MANIFEST, Options::default()).await;
+    let mut system = TestSystem::start(MSA, MANIFEST, Options::default()).await;
     let walked = system.walk_routes().await;
     assert!(
         walked >= 14,

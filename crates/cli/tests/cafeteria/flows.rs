@@ -66,7 +66,7 @@ async fn notices(system: &TestSystem, token: &str) -> Vec<Value> {
 }
 
 async fn order_make_cancel(profile: Profile) {
-    let system = TestSystem::start(MSA, MANIFEST, Options::of(profile)).await;
+    let mut system = TestSystem::start(MSA, MANIFEST, Options::of(profile)).await;
     let kim = system.user_token("kim", "kim-password").await;
     let lee = system.user_token("lee", "lee-password").await;
     let barista = system.user_token("barista", "barista-password").await;

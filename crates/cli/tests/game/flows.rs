@@ -76,7 +76,7 @@ pub(crate) async fn page_until(
 }
 
 async fn achieve_issue_exchange(profile: Profile) {
-    let system = TestSystem::start(MSA, MANIFEST, Options::of(profile)).await;
+    let mut system = TestSystem::start(MSA, MANIFEST, Options::of(profile)).await;
     let kim = system.user_token("kim", "kim-password").await;
     let lee = system.user_token("lee", "lee-password").await;
 

@@ -110,7 +110,7 @@ pub(crate) async fn rental_until(
 }
 
 async fn register_rent_deliver_return(profile: Profile) {
-    let system = TestSystem::start(MSA, MANIFEST, Options::of(profile)).await;
+    let mut system = TestSystem::start(MSA, MANIFEST, Options::of(profile)).await;
     let kim = system.user_token("kim", "kim-password").await;
     let lee = system.user_token("lee", "lee-password").await;
     let team = system.user_token("product", "product-password").await;

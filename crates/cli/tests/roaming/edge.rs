@@ -16,7 +16,7 @@ async fn bad_tokens_get_401_with_www_authenticate_and_a_good_one_passes() {
 
 #[tokio::test]
 async fn every_api_route_needs_a_valid_token_except_the_public_ones() {
-    let system = System::start(Options::default()).await;
+    let mut system = System::start(Options::default()).await;
     let walked = system.walk_routes().await;
     assert!(
         walked >= 17,

@@ -152,7 +152,7 @@ impl TestSystem {
     /// exactly when the manifest's access rules do not make it public, a secured route answers
     /// 401 without a token and with an invalid one, a public one neither 401 nor 403; the
     /// gateway's own public pages answer 200. Returns how many operations it walked.
-    pub async fn walk_routes(&self) -> usize {
+    pub async fn walk_routes(&mut self) -> usize {
         let response = self
             .client
             .get(format!("{}/api/openapi.json", self.gateway()))
@@ -229,6 +229,8 @@ impl TestSystem {
         }
         self.check_living_documentation().await;
         self.refuses_every_bad_token("/api/me").await;
+        self.refresh_reuse_revokes_the_family().await;
+        self.rate_limit_holds().await;
         walked
     }
     /// The gateway's living documentation: AsyncAPI for anyone, with a channel per event type;

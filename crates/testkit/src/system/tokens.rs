@@ -2,7 +2,7 @@
 //! scheme, garbage, expired, not yet valid, signed by another key, for another audience or
 //! issuer, an unknown key id, `alg: none`, and claims tampered after signing — each a 401 with a
 //! `WWW-Authenticate: Bearer` challenge and a stable code — while a token the issuer's own key
-//! signs passes.
+//! signs passes; a refresh token used twice revokes its family; and the rate limit holds.
 
 use super::TestSystem;
 use base64::Engine as _;
@@ -145,5 +145,67 @@ impl TestSystem {
                 "{case}: {body}"
             );
         }
+    }
+
+    /// A customer signs in (authorization code + PKCE) and refreshes: the refresh token rotates;
+    /// the spent one presented again is refused, and with it the newest of its family.
+    pub async fn refresh_reuse_revokes_the_family(&self) {
+        let customer = self
+            .manifest
+            .demo_users
+            .iter()
+            .find(|u| u.roles.iter().any(|r| r == "customer"))
+            .expect("a demo customer");
+        let password = format!("{}-password", customer.username);
+        let tokens = self.sign_in(&customer.username, &password).await;
+        let first = tokens["refresh_token"].as_str().unwrap();
+        let (status, rotated) = self.refresh(first).await;
+        assert_eq!(status, 200, "a refresh token is honoured: {rotated}");
+        let newest = rotated["refresh_token"].as_str().unwrap();
+        assert_ne!(newest, first, "refresh tokens rotate");
+        for (token, what) in [(first, "the spent token"), (newest, "its newest successor")] {
+            let (status, refused) = self.refresh(token).await;
+            assert_eq!(
+                (status, refused["error"].as_str()),
+                (400, Some("invalid_grant")),
+                "{what} is refused once a spent token came back: {refused}"
+            );
+        }
+    }
+
+    /// A gateway with a burst of five and almost no refill (a second gateway
+    /// process of this system) answers a client's sixth request at once with 429 and
+    /// `Retry-After`.
+    pub async fn rate_limit_holds(&mut self) {
+        let limits = [
+            ("MSA__RATE_LIMIT__PER_SECOND", "0.01"),
+            ("MSA__RATE_LIMIT__BURST", "5"),
+        ];
+        for (key, value) in limits {
+            self.set_service_env("gateway", key, value);
+        }
+        self.spawn("gateway-limited", "gateway", Some(1)).await;
+        self.service_env.retain(|(service, key, _)| {
+            service != "gateway" || !limits.iter().any(|(k, _)| k == key)
+        });
+        self.wait_ready("gateway", Some(1)).await;
+        let url = format!("http://127.0.0.1:{}/api/me", self.port("gateway", Some(1)));
+        let mut answers = Vec::new();
+        for _ in 0..6 {
+            let request = self.client.get(&url).bearer_auth(&self.admin_token);
+            let response = request.send().await.unwrap();
+            let retry_after = response.headers().get("retry-after").is_some();
+            answers.push((response.status().as_u16(), retry_after));
+        }
+        self.stop("gateway-limited").await;
+        assert!(
+            answers[..5].iter().all(|(status, _)| *status == 200),
+            "the burst passes: {answers:?}"
+        );
+        assert_eq!(
+            answers[5],
+            (429, true),
+            "the request past the burst is refused with Retry-After"
+        );
     }
 }

@@ -87,11 +87,13 @@ fn probe(url: &LocalUrl) -> std::io::Result<u16> {
     let mut stream = TcpStream::connect_timeout(&address, TIMEOUT)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
-    write!(
-        stream,
+    // One write: a request sent in pieces may meet a server that answered and closed after the
+    // first piece.
+    let request = format!(
         "GET {} HTTP/1.0\r\nHost: {}:{}\r\nUser-Agent: msa-healthcheck\r\n\r\n",
         url.path, url.host, url.port
-    )?;
+    );
+    stream.write_all(request.as_bytes())?;
     let mut head = [0u8; 64];
     let mut read = 0;
     while read < 12 {
@@ -124,8 +126,14 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
-            let mut request = [0u8; 512];
-            let _ = stream.read(&mut request);
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 512];
+            while !request.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&chunk[..n]),
+                }
+            }
             let _ = stream.write_all(answer.as_bytes());
         });
         port

@@ -15,6 +15,7 @@ const ORDERS: Orders = Orders {
     view_field: "bookingStatus",
     paid_while: Some(&["Booked"]),
     transient: &["PaymentPending", "CancelRequested"],
+    failed: Some("BookFailed"),
     reflects: |recorded, now| match recorded {
         "CancelRequested" => now == "Canceled",
         recorded => now == recorded,

@@ -14,6 +14,7 @@ const ORDERS: Orders = Orders {
     view_field: "orderStatus",
     paid_while: Some(&["Ordered"]),
     transient: &["PaymentPending", "CancelRequested"],
+    failed: Some("OrderFailed"),
     reflects: |recorded, now| match recorded {
         "CancelRequested" => now == "Canceled",
         "Accepted" => now == "Ordered",

@@ -16,6 +16,7 @@ const ORDERS: Orders = Orders {
     view_field: "missionStatus",
     paid_while: None,
     transient: &[],
+    failed: None,
     reflects: |recorded, now| now == recorded,
 };
 

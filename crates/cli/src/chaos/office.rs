@@ -19,6 +19,7 @@ const ORDERS: Orders = Orders {
     view_field: "rentalStatus",
     paid_while: None,
     transient: &["Ordered"],
+    failed: None,
     reflects: |recorded, now| match recorded {
         // Out of stock cancels an order; delivery schedules the rest.
         "Ordered" => now == "Scheduled" || now == "Canceled",

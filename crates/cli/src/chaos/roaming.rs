@@ -16,6 +16,7 @@ const ORDERS: Orders = Orders {
     view_field: "reservationStatus",
     paid_while: Some(&["Reserved", "HandedOut", "Returned", "Completed"]),
     transient: &["PaymentPending", "CancelRequested"],
+    failed: Some("ReserveFailed"),
     reflects: |recorded, now| match recorded {
         "CancelRequested" => now == "Canceled",
         recorded => now == recorded,

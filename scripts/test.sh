@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian machine it installs and starts what the tests talk to
 # (NATS with JetStream, PostgreSQL, MariaDB, Redis) when nothing answers on their usual ports,
-# Chromium for the browser tests, Node's AsyncAPI parser for the generated AsyncAPI documents and
-# podman for the container test; then checks formatting and lints, and runs every test of the
-# workspace.
+# Chromium for the browser tests, Node's AsyncAPI parser for the generated AsyncAPI documents,
+# podman for the container test, Prometheus and Alertmanager for the monitoring test, and Python
+# venvs for the offline Kubernetes validators and the API fuzzer; then checks formatting and lints,
+# and runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

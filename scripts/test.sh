@@ -76,32 +76,30 @@ ensure_asyncapi_parser() {
   npm ci --prefix scripts/asyncapi --no-audit --no-fund --ignore-scripts >/dev/null
 }
 
-ensure_k8s_tools() {
-  # kubernetes-validate, checkov and the KEDA / prometheus-operator CRD models validate the rendered
-  # Kubernetes manifests offline (scripts/k8s/, test-time only).
-  local venv=target/pyvenv
-  if [ -x "$venv/bin/checkov" ] && cmp -s scripts/k8s/requirements.txt "$venv/requirements.txt"; then
+ensure_venv() {
+  # A Python virtual environment $1 with the pinned requirements $2, installed again when the pins
+  # change; $3 is the tool that shows it is there, $4 what it is for.
+  local venv=$1 requirements=$2 marker=$3
+  if [ -x "$venv/bin/$marker" ] && cmp -s "$requirements" "$venv/requirements.txt"; then
     return 0
   fi
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv" 2>/dev/null ||
     { rm -rf "$venv"; apt_install python3-venv; python3 -m venv "$venv"; }
-  log "installing the Kubernetes manifest validators (scripts/k8s/requirements.txt)"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/k8s/requirements.txt
-  cp scripts/k8s/requirements.txt "$venv/requirements.txt"
+  log "installing $4 ($requirements)"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$venv/requirements.txt"
+}
+
+ensure_k8s_tools() {
+  # kubernetes-validate, checkov and the KEDA / prometheus-operator CRD models validate the rendered
+  # Kubernetes manifests offline (scripts/k8s/, test-time only).
+  ensure_venv target/pyvenv scripts/k8s/requirements.txt checkov "the Kubernetes manifest validators"
 }
 
 ensure_fuzz_tools() {
   # schemathesis fuzzes each system's API through its gateway (crates/cli/tests/fuzz.rs, test-time
   # only), in a virtual environment of its own so that its pins and the validators' never meet.
-  local venv=target/fuzzvenv
-  if [ -x "$venv/bin/schemathesis" ] && cmp -s scripts/fuzz/requirements.txt "$venv/requirements.txt"; then
-    return 0
-  fi
-  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv" 2>/dev/null ||
-    { rm -rf "$venv"; apt_install python3-venv; python3 -m venv "$venv"; }
-  log "installing the API fuzzer (scripts/fuzz/requirements.txt)"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/fuzz/requirements.txt
-  cp scripts/fuzz/requirements.txt "$venv/requirements.txt"
+  ensure_venv target/fuzzvenv scripts/fuzz/requirements.txt schemathesis "the API fuzzer"
 }
 
 ensure_prometheus() {

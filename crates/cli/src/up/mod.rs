@@ -199,14 +199,35 @@ impl Process {
     pub(crate) fn successor(&self, label: String) -> Process {
         Process {
             label,
-            system: self.system.clone(),
             service: self.service.clone(),
-            logs: self.logs.clone(),
-            registry: self.registry.clone(),
-            port: 0,
-            env: self.env.clone(),
             shared: self.shared.clone(),
             probe: self.probe,
+            ..Process::new(
+                self.system.clone(),
+                self.logs.clone(),
+                self.registry.clone(),
+                self.env.clone(),
+            )
+        }
+    }
+
+    /// A process of `system` not started yet, for a service, label and port to be said.
+    fn new(
+        system: String,
+        logs: PathBuf,
+        registry: Registry,
+        env: Vec<(String, String)>,
+    ) -> Process {
+        Process {
+            label: String::new(),
+            system,
+            service: String::new(),
+            logs,
+            registry,
+            port: 0,
+            env,
+            shared: None,
+            probe: Probe::default(),
             child: None,
             failed_probes: 0,
             last_probe: Instant::now(),
@@ -336,22 +357,15 @@ fn processes_of(
     };
     let process = |label: String, service: &str, port: u16, probe: Probe| Process {
         label: format!("{prefix}{label}"),
-        system: manifest.name.clone(),
         service: service.to_owned(),
-        logs: logs.clone(),
-        registry: registry.clone(),
         port,
-        env: env.to_vec(),
-        shared: None,
         probe,
-        child: None,
-        failed_probes: 0,
-        last_probe: Instant::now(),
-        restarts: 0,
-        last_restart: None,
-        restart_at: None,
-        backoff: Duration::ZERO,
-        started: Instant::now(),
+        ..Process::new(
+            manifest.name.clone(),
+            logs.clone(),
+            registry.clone(),
+            env.to_vec(),
+        )
     };
     let mut services = Vec::new();
     for service in &manifest.services {

@@ -1,5 +1,6 @@
-//! `msa bench reserve`: an open-loop load of reservations through the gateway, and the event lag
-//! from a reservation to my page.
+//! `msa bench reserve`: an open-loop load of reservations through the gateway, the event lag
+//! from a reservation to my page, and (when `msa up` runs the system from this data directory)
+//! the CPU per reservation and the peak resident set of each of its processes.
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -28,6 +29,75 @@ fn request(customer: &str) -> Value {
         "booth": "ICN-T2",
         "cardNumber": "4242424242424242",
     })
+}
+
+/// The processes of the system under load, as `msa up` lists them in `supervisor.json`, with
+/// their CPU time and their largest resident set seen while the load ran.
+struct Processes {
+    /// Label (service, or service with its replica), pid, CPU ticks at the start, peak RSS (KiB).
+    list: Vec<(String, u32, u64, u64)>,
+}
+
+/// CPU time so far (user + system, in clock ticks of 1/100 s) and resident set (KiB) of `pid`.
+fn usage(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())?;
+    Some((ticks, rss))
+}
+
+impl Processes {
+    /// The processes `supervisor.json` in the system's data directory names; none when it is not
+    /// there (a gateway on another machine), and CPU is then not reported.
+    fn of(data: &str) -> Self {
+        let path = std::path::Path::new(data).join("supervisor.json");
+        let listed: Value = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+        let list = listed["processes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|process| {
+                let pid = u32::try_from(process["pid"].as_u64()?).ok()?;
+                let label = process["label"].as_str()?.to_owned();
+                let (ticks, rss) = usage(pid)?;
+                Some((label, pid, ticks, rss))
+            })
+            .collect();
+        Self { list }
+    }
+
+    /// Notes each process's resident set if it is the largest seen.
+    fn sample(&mut self) {
+        for (_, pid, _, peak) in &mut self.list {
+            if let Some((_, rss)) = usage(*pid) {
+                *peak = (*peak).max(rss);
+            }
+        }
+    }
+
+    /// CPU seconds each process used since [`Self::of`], with its peak RSS in MiB.
+    fn used(&self) -> Vec<(String, f64, f64)> {
+        self.list
+            .iter()
+            .map(|(label, pid, start, peak)| {
+                let now = usage(*pid).map_or(*start, |(ticks, _)| ticks);
+                (
+                    label.clone(),
+                    now.saturating_sub(*start) as f64 / 100.0,
+                    *peak as f64 / 1024.0,
+                )
+            })
+            .collect()
+    }
 }
 
 #[derive(Default)]
@@ -69,6 +139,17 @@ pub(crate) async fn reserve(
     );
     let tally = Arc::new(Mutex::new(Tally::default()));
     let total = (rate * duration) as usize;
+    let processes = Arc::new(std::sync::Mutex::new(Processes::of(data)));
+    let sampler = {
+        let processes = processes.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                processes.lock().expect("processes lock").sample();
+            }
+        })
+    };
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(total);
     for i in 0..total {
@@ -111,6 +192,11 @@ pub(crate) async fn reserve(
     for task in tasks {
         let _ = task.await;
     }
+    // CPU is counted until the last answer; the events it started are mostly handled by then
+    // (the lag below says how long the rest took).
+    sampler.abort();
+    let answered_for = started.elapsed();
+    let used = processes.lock().expect("processes lock").used();
     let mut tally = Arc::try_unwrap(tally)
         .map_err(|_| anyhow::anyhow!("load tasks still running"))?
         .into_inner();
@@ -174,6 +260,54 @@ pub(crate) async fn reserve(
         ms(percentile(&tally.lags, 0.50)),
         ms(percentile(&tally.lags, 0.99)),
         ms(percentile(&tally.lags, 1.0))
+    );
+    let created = tally.statuses.get("201").copied().unwrap_or_default();
+    let per_reservation = |seconds: f64| {
+        if created == 0 {
+            f64::NAN
+        } else {
+            seconds * 1000.0 / created as f64
+        }
+    };
+    if !used.is_empty() {
+        let cpu: f64 = used.iter().map(|(_, seconds, _)| seconds).sum();
+        println!(
+            "  CPU of the system's {} processes over {:.1}s: {:.2} cores, {:.2} ms per reservation created",
+            used.len(),
+            answered_for.as_secs_f64(),
+            cpu / answered_for.as_secs_f64(),
+            per_reservation(cpu)
+        );
+        for (label, seconds, rss) in &used {
+            println!(
+                "    {label:<24} {:>6.1}% CPU  {:>6.2} ms per reservation  peak RSS {rss:>5.1} MiB",
+                seconds * 100.0 / answered_for.as_secs_f64(),
+                per_reservation(*seconds)
+            );
+        }
+    }
+    println!(
+        "| {rate}/s | {} | {:.1} / {:.1} ms | {:.0} / {:.0} ms | {} |",
+        tally
+            .statuses
+            .iter()
+            .map(|(status, n)| format!("{n}× {status}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ms(percentile(&tally.latencies, 0.50)),
+        ms(percentile(&tally.latencies, 0.99)),
+        ms(percentile(&tally.lags, 0.50)),
+        ms(percentile(&tally.lags, 0.99)),
+        if used.is_empty() || created == 0 {
+            "CPU not measured".to_owned()
+        } else {
+            let cpu: f64 = used.iter().map(|(_, seconds, _)| seconds).sum();
+            let peak = used.iter().map(|(_, _, rss)| *rss).fold(0.0, f64::max);
+            format!(
+                "{:.2} ms CPU per reservation, peak RSS {peak:.1} MiB",
+                per_reservation(cpu)
+            )
+        }
     );
     Ok(())
 }

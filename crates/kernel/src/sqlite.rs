@@ -22,8 +22,12 @@ pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
         // Checkpoints run in the background instead (see `checkpoint`).
         .pragma("wal_autocheckpoint", "0")
         .pragma("journal_size_limit", "33554432")
-        // Pages are read through a memory map instead of a read() per page.
-        .pragma("mmap_size", "268435456")
+        // No memory map: SQLite maps the whole file and maps it afresh whenever the file grew,
+        // which a log like the bus's does after every checkpoint; under load strace showed every
+        // connection of every process unmapping and mapping the 35 MB bus file several times a
+        // second (a TLB shootdown on every core each time). Reads through the page cache cost
+        // the same CPU per reservation, within the noise, without that churn.
+        .pragma("mmap_size", "0")
         .disable_statement_logging();
     let path = options.get_filename().to_owned();
     if let Some(dir) = path.parent()
@@ -40,6 +44,10 @@ pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
     let pool = loop {
         let opened = SqlitePoolOptions::new()
             .max_connections(4)
+            // A file on this machine does not go stale the way a network connection does; a
+            // ping before each use was one more round trip to the connection's thread per
+            // statement.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await;

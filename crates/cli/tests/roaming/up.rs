@@ -283,3 +283,65 @@ async fn a_data_directory_of_the_earlier_layout_is_refused_with_what_to_do() {
         "nothing is written into it"
     );
 }
+
+/// The benchmarks' smoke run (the benchmarks themselves stay out of CI): `msa bench reserve`
+/// against a system `msa up` runs reports latency, the lag to my page and the CPU and memory of
+/// each process; `msa bench bus` reports the local pipeline.
+#[tokio::test]
+async fn the_benchmarks_run_briefly_and_report_what_they_measure() {
+    let dir = TempDir::new("bench");
+    let offset = 11_000 + (std::process::id() % 100) as u16 * 100 + 73;
+    let (child, _) = up(&dir, "roaming", offset, &[]).await;
+    let gateway = format!("http://127.0.0.1:{}", 8080 + offset);
+    let reserve = Command::new(MSA)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["bench", "reserve", "--gateway", &gateway])
+        .args(["--rate", "20", "--duration", "2", "--lag-every", "5"])
+        .output()
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&reserve.stdout).into_owned();
+    assert!(
+        reserve.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&reserve.stderr)
+    );
+    assert!(report.contains("answers: {\"201\": 40}"), "{report}");
+    assert!(report.contains("(8 samples)"), "{report}");
+    for service in ["reservation", "payment", "rental", "customer", "gateway"] {
+        let line = report
+            .lines()
+            .find(|line| line.trim_start().starts_with(service))
+            .unwrap_or_else(|| panic!("no CPU line for {service}: {report}"));
+        assert!(
+            line.contains("ms per reservation") && line.contains("MiB"),
+            "{line}"
+        );
+    }
+    assert!(
+        report.contains("| 20/s | 40× 201 |") && report.contains("ms CPU per reservation"),
+        "{report}"
+    );
+    interrupt(child).await;
+
+    let bus = Command::new(MSA)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["bench", "bus", "--events", "200", "--paths", "local"])
+        .output()
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&bus.stdout).into_owned();
+    assert!(
+        bus.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&bus.stderr)
+    );
+    let local = report
+        .lines()
+        .find(|line| line.starts_with("local bus"))
+        .unwrap_or_else(|| panic!("no local line: {report}"));
+    let handled: f64 = local.split_whitespace().nth(4).unwrap().parse().unwrap();
+    assert!(handled > 0.0, "{local}");
+}

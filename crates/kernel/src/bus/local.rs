@@ -110,9 +110,9 @@ struct Heads {
 }
 
 impl Heads {
-    /// Looks for positions appended or archived since the last look; two queries whatever the
-    /// partition count.
-    async fn refresh(&self) -> anyhow::Result<()> {
+    /// Looks for positions appended since the last look, and with `archive` also for segments
+    /// archived since: one query (two) whatever the partition count.
+    async fn refresh(&self, archive: bool) -> anyhow::Result<()> {
         let since = self.seen.load(Ordering::SeqCst);
         // `+stream` keeps SQLite on the rowid range (new rows only) instead of walking the
         // stream's whole index.
@@ -124,13 +124,21 @@ impl Heads {
         .fetch_all(&self.pool)
         .await
         .context("cannot read the bus heads")?;
-        let (archived, segment) = retention::archived_heads(
-            &self.pool,
-            &self.stream,
-            self.archived.load(Ordering::SeqCst),
-        )
-        .await?;
-        self.archived.fetch_max(segment, Ordering::SeqCst);
+        // Retention only archives events every group consumed long ago, so a head that moved
+        // by archiving alone (events this process never saw hot) is news the periodic look
+        // brings soon enough; a publish's poke looks at the hot log only.
+        let archived = if archive {
+            let (archived, segment) = retention::archived_heads(
+                &self.pool,
+                &self.stream,
+                self.archived.load(Ordering::SeqCst),
+            )
+            .await?;
+            self.archived.fetch_max(segment, Ordering::SeqCst);
+            archived
+        } else {
+            Vec::new()
+        };
         let top = grown.iter().map(|(_, position)| *position).max();
         self.seen.fetch_max(top.unwrap_or(since), Ordering::SeqCst);
         if grown.is_empty() && archived.is_empty() {
@@ -153,16 +161,30 @@ impl Heads {
 }
 
 /// Refreshes the heads when poked (a publish here or a doorbell from another process) and
-/// every `every` in case a doorbell was missed.
-async fn watch_heads(heads: Arc<Heads>, every: Duration, stop: CancellationToken) {
+/// every `every` in case a doorbell was missed. After a poked refresh it lets `coalesce` pass
+/// before the next one, so that under load the pokes of many publishes make one look (and the
+/// readers one fetch of several events) instead of a look and a fetch per event in every
+/// process; an idle bus answers the first poke at once.
+async fn watch_heads(
+    heads: Arc<Heads>,
+    every: Duration,
+    coalesce: Duration,
+    stop: CancellationToken,
+) {
     loop {
-        tokio::select! {
+        let poked = tokio::select! {
             _ = stop.cancelled() => return,
-            _ = heads.poke.notified() => {}
-            _ = tokio::time::sleep(every) => {}
-        }
-        if let Err(error) = heads.refresh().await {
+            _ = heads.poke.notified() => true,
+            _ = tokio::time::sleep(every) => false,
+        };
+        if let Err(error) = heads.refresh(!poked).await {
             tracing::debug!(error = format!("{error:#}"), "cannot refresh the bus heads");
+        }
+        if poked && !coalesce.is_zero() {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(coalesce) => {}
+            }
         }
     }
 }
@@ -214,11 +236,12 @@ impl LocalBus {
             sender: watch::Sender::new(vec![0; settings.partitions as usize]),
             poke: Notify::new(),
         });
-        heads.refresh().await?;
+        heads.refresh(true).await?;
         let stop = CancellationToken::new();
         tokio::spawn(watch_heads(
             heads.clone(),
             Duration::from_millis(settings.poll_ms.max(1)),
+            Duration::from_millis(settings.coalesce_ms),
             stop.clone(),
         ));
         let doorbell = Doorbell::open(path, heads.clone(), stop.clone()).await;
@@ -347,6 +370,7 @@ impl Bus for LocalBus {
             acked: committed,
             unflushed: 0,
             flushed: Instant::now(),
+            known: committed.is_some(),
         }))
     }
 
@@ -432,6 +456,8 @@ struct LocalReader {
     acked: Option<i64>,
     unflushed: u32,
     flushed: Instant,
+    /// The group has a committed offset here, which retention waits for.
+    known: bool,
 }
 
 impl LocalReader {
@@ -455,8 +481,10 @@ impl LocalReader {
             .await
             .context("cannot read the bus log")?;
         // Looked for after the hot log: whatever retention moved before that read is in the
-        // archive by now, so finding no segment here means the rows have no gap.
-        if self.read_segment().await? {
+        // archive by now, so finding no segment here means the rows have no gap. Retention
+        // archives only what every group with an offset has consumed, so once this group has
+        // one, no segment can start after the cursor and the look is skipped.
+        if !self.known && self.read_segment().await? {
             return Ok(());
         }
         let end = if rows.len() < FETCH {
@@ -518,6 +546,7 @@ impl LocalReader {
         .context("cannot commit the group offset")?;
         self.unflushed = 0;
         self.flushed = Instant::now();
+        self.known = true;
         Ok(())
     }
 }

@@ -76,6 +76,7 @@ impl Fixture {
             ack_wait_ms: 2_000,
             poll_ms: 10,
             retention_ms,
+            ..BusSettings::default()
         };
         Self {
             producer_url: dir.sqlite_url("producer.db"),

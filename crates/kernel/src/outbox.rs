@@ -48,8 +48,8 @@ pub struct RelaySettings {
     pub lease_ms: u64,
     /// How long published outbox rows and inbox records are kept, in hours.
     pub retention_hours: u64,
-    /// After publishing less than a full batch, how long to let commits gather before the next
-    /// round, in milliseconds (0: publish each as it commits).
+    /// After publishing several events but less than a full batch (busy), how long to let
+    /// commits gather before the next round, in milliseconds (0: publish each as it commits).
     pub coalesce_ms: u64,
 }
 
@@ -60,7 +60,7 @@ impl Default for RelaySettings {
             poll_ms: 100,
             lease_ms: 5_000,
             retention_hours: 72,
-            coalesce_ms: 2,
+            coalesce_ms: 0,
         }
     }
 }
@@ -174,11 +174,13 @@ impl Relay {
                 }
                 Ok(published) => {
                     failures = 0;
-                    // A part batch means the outbox is drained for now: under load, letting the
+                    // Several events but a part batch: busy, and drained for now. Letting the
                     // commits of a moment gather makes one bus transaction (and one marking) of
-                    // them instead of one per event; when idle the first event still leaves at
-                    // once.
-                    if published < self.settings.batch as usize && self.settings.coalesce_ms > 0 {
+                    // them instead of one per event; a quiet outbox publishes each at once.
+                    if published > 1
+                        && published < self.settings.batch as usize
+                        && self.settings.coalesce_ms > 0
+                    {
                         tokio::select! {
                             _ = stop.cancelled() => {}
                             _ = tokio::time::sleep(Duration::from_millis(self.settings.coalesce_ms)) => {}

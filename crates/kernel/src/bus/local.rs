@@ -112,7 +112,7 @@ struct Heads {
 impl Heads {
     /// Looks for positions appended since the last look, and with `archive` also for segments
     /// archived since: one query (two) whatever the partition count.
-    async fn refresh(&self, archive: bool) -> anyhow::Result<()> {
+    async fn refresh(&self, archive: bool) -> anyhow::Result<i64> {
         let since = self.seen.load(Ordering::SeqCst);
         // `+stream` keeps SQLite on the rowid range (new rows only) instead of walking the
         // stream's whole index.
@@ -141,8 +141,9 @@ impl Heads {
         };
         let top = grown.iter().map(|(_, position)| *position).max();
         self.seen.fetch_max(top.unwrap_or(since), Ordering::SeqCst);
+        let moved = top.map_or(0, |top| top - since);
         if grown.is_empty() && archived.is_empty() {
-            return Ok(());
+            return Ok(moved);
         }
         self.sender.send_if_modified(|heads| {
             let mut changed = false;
@@ -156,15 +157,15 @@ impl Heads {
             }
             changed
         });
-        Ok(())
+        Ok(moved)
     }
 }
 
 /// Refreshes the heads when poked (a publish here or a doorbell from another process) and
-/// every `every` in case a doorbell was missed. After a poked refresh it lets `coalesce` pass
-/// before the next one, so that under load the pokes of many publishes make one look (and the
-/// readers one fetch of several events) instead of a look and a fetch per event in every
-/// process; an idle bus answers the first poke at once.
+/// every `every` in case a doorbell was missed. When a poked look found several new events (the
+/// bus is busy) it lets `coalesce` pass before the next one, so that under load the pokes of many
+/// publishes make one look (and the readers one fetch of several events) instead of a look and a
+/// fetch per event in every process; a quiet bus answers every poke at once.
 async fn watch_heads(
     heads: Arc<Heads>,
     every: Duration,
@@ -177,10 +178,14 @@ async fn watch_heads(
             _ = heads.poke.notified() => true,
             _ = tokio::time::sleep(every) => false,
         };
-        if let Err(error) = heads.refresh(!poked).await {
-            tracing::debug!(error = format!("{error:#}"), "cannot refresh the bus heads");
-        }
-        if poked && !coalesce.is_zero() {
+        let moved = match heads.refresh(!poked).await {
+            Ok(moved) => moved,
+            Err(error) => {
+                tracing::debug!(error = format!("{error:#}"), "cannot refresh the bus heads");
+                0
+            }
+        };
+        if poked && moved > 1 && !coalesce.is_zero() {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(coalesce) => {}

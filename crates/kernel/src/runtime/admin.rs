@@ -218,7 +218,15 @@ async fn replay(
 
 async fn recent_events(State(state): State<AdminState>) -> Json<Vec<crate::consumer::RecentEvent>> {
     let mut events: Vec<_> = state.consumers.iter().flat_map(|c| c.recent()).collect();
-    events.sort_by(|a, b| b.handled_at.cmp(&a.handled_at));
+    // By time, not by the RFC 3339 text, whose fraction has no fixed length.
+    let at = |event: &crate::consumer::RecentEvent| {
+        time::OffsetDateTime::parse(
+            &event.handled_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+    };
+    events.sort_by_cached_key(|event| std::cmp::Reverse(at(event)));
     Json(events)
 }
 

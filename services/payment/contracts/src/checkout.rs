@@ -359,29 +359,34 @@ impl<A: Payable> Checkout<A> {
             Ok(PaymentOutcome::Approved { payment_id }) => {
                 // A crash here leaves a paid order pending: reconciliation confirms it.
                 kernel::crash::point(PAID_NOT_RECORDED);
-                return self
-                    .change(&id, None, |o| o.paid(&payment_id))
-                    .await
-                    .map_err(unknown);
+                return match self.change(&id, None, |o| o.paid(&payment_id)).await {
+                    Err(ChangeError::Rejected(_)) => self.settled_meanwhile(&id, None).await,
+                    other => other.map_err(unknown),
+                };
             }
             Ok(PaymentOutcome::Declined { reason }) => (Unpaid::Declined(reason), None),
             Err(PaymentFailure::Unavailable { retry_after }) => {
                 (Unpaid::Unavailable, Some(retry_after))
             }
             Err(PaymentFailure::Unknown { retry_after }) => {
-                self.change(&id, None, A::unconfirmed)
-                    .await
-                    .map_err(unknown)?;
-                return Err(CheckoutError::Busy {
-                    retry_after,
-                    order_id: id,
-                });
+                return match self.change(&id, None, A::unconfirmed).await {
+                    Ok(_) => Err(CheckoutError::Busy {
+                        retry_after,
+                        order_id: id,
+                    }),
+                    Err(ChangeError::Rejected(_)) => {
+                        self.settled_meanwhile(&id, Some(retry_after)).await
+                    }
+                    Err(error) => Err(unknown(error)),
+                };
             }
             Err(PaymentFailure::Voided) => (Unpaid::TimedOut, None),
         };
-        self.change(&id, None, |o| o.unpaid(&why))
-            .await
-            .map_err(unknown)?;
+        match self.change(&id, None, |o| o.unpaid(&why)).await {
+            Ok(_) => {}
+            Err(ChangeError::Rejected(_)) => return self.settled_meanwhile(&id, busy).await,
+            Err(error) => return Err(unknown(error)),
+        }
         Err(match (why, busy) {
             (_, Some(retry_after)) => CheckoutError::Busy {
                 retry_after,
@@ -392,6 +397,36 @@ impl<A: Payable> Checkout<A> {
                 reason: why.code().to_owned(),
             },
         })
+    }
+
+    /// The answer for an order that reconciliation settled while this request was still waiting
+    /// for payment (a slow answer on a loaded machine), so that the request's own record of the
+    /// outcome no longer applies: the order as it stands now, never an internal error.
+    async fn settled_meanwhile(
+        &self,
+        id: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<A, CheckoutError> {
+        let order = self
+            .store
+            .get(id)
+            .await
+            .map_err(CheckoutError::Unknown)?
+            .ok_or_else(|| CheckoutError::Unknown(anyhow::anyhow!("order {id} vanished")))?;
+        let retry_after = retry_after.unwrap_or(Duration::from_secs(1));
+        match order.progress() {
+            Progress::Settled => Ok(order),
+            Progress::Failed(Unpaid::Declined(code)) => Err(CheckoutError::Declined {
+                code,
+                order_id: id.to_owned(),
+            }),
+            // Failed for want of payment's answer (a retry makes a fresh attempt), or still
+            // pending: the customer tries again shortly.
+            _ => Err(CheckoutError::Busy {
+                retry_after,
+                order_id: id.to_owned(),
+            }),
+        }
     }
 
     /// Settles orders pending payment since before `before` (at most 100 a call, the longest

@@ -174,9 +174,17 @@ async fn ledger(
         Reader::Customer(customer) => vec![app.month(customer, &month).await?],
         Reader::Shop => app.shop(&month).await?,
     };
-    let mut all: Vec<RowDto> = months.iter().flat_map(rows).collect();
-    all.sort_by(|a, b| a.at.cmp(&b.at));
-    Ok(Json(Ledger { month, rows: all }))
+    // By time, not by its RFC 3339 text (".1Z" sorts after ".15Z"); the sort is stable, so a
+    // month's rows keep their order where the times are equal.
+    let mut all: Vec<_> = months
+        .iter()
+        .flat_map(|month| month.rows.iter().map(|r| r.at).zip(rows(month)))
+        .collect();
+    all.sort_by_key(|(at, _)| *at);
+    Ok(Json(Ledger {
+        month,
+        rows: all.into_iter().map(|(_, row)| row).collect(),
+    }))
 }
 
 /// The OpenAPI description of these routes.

@@ -284,6 +284,25 @@ async fn a_data_directory_of_the_earlier_layout_is_refused_with_what_to_do() {
     );
 }
 
+/// Runs `msa bench <args>` on `dir` and returns what it printed, failing on a non-zero exit.
+async fn bench(dir: &TempDir, args: &[&str]) -> String {
+    let run = Command::new(MSA)
+        .arg("--data")
+        .arg(dir.path())
+        .arg("bench")
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        run.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    report
+}
+
 /// The benchmarks' smoke run (the benchmarks themselves stay out of CI): `msa bench reserve`
 /// against a system `msa up` runs reports latency, the lag to my page and the CPU and memory of
 /// each process; `msa bench bus` reports the local pipeline.
@@ -293,20 +312,21 @@ async fn the_benchmarks_run_briefly_and_report_what_they_measure() {
     let offset = 11_000 + (std::process::id() % 100) as u16 * 100 + 73;
     let (child, _) = up(&dir, "roaming", offset, &[]).await;
     let gateway = format!("http://127.0.0.1:{}", 8080 + offset);
-    let reserve = Command::new(MSA)
-        .arg("--data")
-        .arg(dir.path())
-        .args(["bench", "reserve", "--gateway", &gateway])
-        .args(["--rate", "20", "--duration", "2", "--lag-every", "5"])
-        .output()
-        .await
-        .unwrap();
-    let report = String::from_utf8_lossy(&reserve.stdout).into_owned();
-    assert!(
-        reserve.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&reserve.stderr)
-    );
+    let report = bench(
+        &dir,
+        &[
+            "reserve",
+            "--gateway",
+            &gateway,
+            "--rate",
+            "20",
+            "--duration",
+            "2",
+            "--lag-every",
+            "5",
+        ],
+    )
+    .await;
     assert!(report.contains("answers: {\"201\": 40}"), "{report}");
     assert!(report.contains("(8 samples)"), "{report}");
     for service in ["reservation", "payment", "rental", "customer", "gateway"] {
@@ -325,19 +345,7 @@ async fn the_benchmarks_run_briefly_and_report_what_they_measure() {
     );
     interrupt(child).await;
 
-    let bus = Command::new(MSA)
-        .arg("--data")
-        .arg(dir.path())
-        .args(["bench", "bus", "--events", "200", "--paths", "local"])
-        .output()
-        .await
-        .unwrap();
-    let report = String::from_utf8_lossy(&bus.stdout).into_owned();
-    assert!(
-        bus.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&bus.stderr)
-    );
+    let report = bench(&dir, &["bus", "--events", "200", "--paths", "local"]).await;
     let local = report
         .lines()
         .find(|line| line.starts_with("local bus"))

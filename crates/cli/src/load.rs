@@ -38,18 +38,21 @@ struct Processes {
     list: Vec<(String, u32, u64, u64)>,
 }
 
-/// CPU time so far (user + system, in clock ticks of 1/100 s) and resident set (KiB) of `pid`.
-fn usage(pid: u32) -> Option<(u64, u64)> {
+/// CPU time so far of `pid`: user + system, in clock ticks of 1/100 s.
+fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
-    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The resident set of `pid`, in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss = status
+    status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())?;
-    Some((ticks, rss))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 impl Processes {
@@ -68,8 +71,7 @@ impl Processes {
             .filter_map(|process| {
                 let pid = u32::try_from(process["pid"].as_u64()?).ok()?;
                 let label = process["label"].as_str()?.to_owned();
-                let (ticks, rss) = usage(pid)?;
-                Some((label, pid, ticks, rss))
+                Some((label, pid, cpu_ticks(pid)?, rss_kib(pid)?))
             })
             .collect();
         Self { list }
@@ -78,7 +80,7 @@ impl Processes {
     /// Notes each process's resident set if it is the largest seen.
     fn sample(&mut self) {
         for (_, pid, _, peak) in &mut self.list {
-            if let Some((_, rss)) = usage(*pid) {
+            if let Some(rss) = rss_kib(*pid) {
                 *peak = (*peak).max(rss);
             }
         }
@@ -89,7 +91,7 @@ impl Processes {
         self.list
             .iter()
             .map(|(label, pid, start, peak)| {
-                let now = usage(*pid).map_or(*start, |(ticks, _)| ticks);
+                let now = cpu_ticks(*pid).unwrap_or(*start);
                 (
                     label.clone(),
                     now.saturating_sub(*start) as f64 / 100.0,
@@ -269,8 +271,8 @@ pub(crate) async fn reserve(
             seconds * 1000.0 / created as f64
         }
     };
+    let cpu: f64 = used.iter().map(|(_, seconds, _)| seconds).sum();
     if !used.is_empty() {
-        let cpu: f64 = used.iter().map(|(_, seconds, _)| seconds).sum();
         println!(
             "  CPU of the system's {} processes over {:.1}s: {:.2} cores, {:.2} ms per reservation created",
             used.len(),
@@ -301,7 +303,6 @@ pub(crate) async fn reserve(
         if used.is_empty() || created == 0 {
             "CPU not measured".to_owned()
         } else {
-            let cpu: f64 = used.iter().map(|(_, seconds, _)| seconds).sum();
             let peak = used.iter().map(|(_, _, rss)| *rss).fold(0.0, f64::max);
             format!(
                 "{:.2} ms CPU per reservation, peak RSS {peak:.1} MiB",

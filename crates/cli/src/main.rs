@@ -264,28 +264,27 @@ fn main() -> std::process::ExitCode {
     }
     let cli = Cli::parse();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    // A service process runs its work on one thread (as many cores as a replica gets are better
-    // spent on more replicas): with a thread per core in each of a system's processes, every
-    // hand-off woke a parked thread on the other core. The gateway keeps a thread per core (it
-    // also verifies passwords, which takes a while). `TOKIO_WORKER_THREADS` overrides both.
-    if let Command::Serve { target, .. } = &cli.command
-        && !target.ends_with("/gateway")
-        && std::env::var_os("TOKIO_WORKER_THREADS").is_none()
-    {
-        builder.worker_threads(1);
-    }
-    if let Command::Serve { .. } = &cli.command
-        && let Some(cpu) = std::env::var(up::PIN_CPU)
+    if let Command::Serve { target, .. } = &cli.command {
+        // A service process runs its work on one thread (as many cores as a replica gets are
+        // better spent on more replicas): with a thread per core in each of a system's
+        // processes, every hand-off woke a parked thread on the other core. The gateway keeps a
+        // thread per core (it also verifies passwords, which takes a while).
+        // `TOKIO_WORKER_THREADS` overrides both.
+        if !target.ends_with("/gateway") && std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+            builder.worker_threads(1);
+        }
+        // Pinned before any thread starts, so that every thread of the process inherits it.
+        if let Some(cpu) = std::env::var(up::PIN_CPU)
             .ok()
             .and_then(|cpu| cpu.parse::<usize>().ok())
-    {
-        // Before any thread starts, so that every thread of the process inherits it.
-        let mut set = nix::sched::CpuSet::new();
-        if let Err(error) = set
-            .set(cpu)
-            .and_then(|()| nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set))
         {
-            eprintln!("cannot run on core {cpu} only ({error}); running on all");
+            let mut set = nix::sched::CpuSet::new();
+            if let Err(error) = set
+                .set(cpu)
+                .and_then(|()| nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set))
+            {
+                eprintln!("cannot run on core {cpu} only ({error}); running on all");
+            }
         }
     }
     let runtime = match builder.enable_all().build() {

@@ -10,6 +10,7 @@ use axum::routing::get;
 use kernel::http::{ApiError, Caller, ErrorBody, Json, Query};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// The scoping claim of customers.
@@ -148,14 +149,20 @@ struct Ledger {
     rows: Vec<RowDto>,
 }
 
-fn rows(month: &MonthlySales) -> impl Iterator<Item = RowDto> + '_ {
-    month.rows.iter().map(|r| RowDto {
-        customer_id: month.customer_id.clone(),
-        order_id: r.order_id.clone(),
-        entry: r.entry.as_str(),
-        amount: r.amount,
-        total: r.total,
-        at: r.at.format(&Rfc3339).unwrap_or_default(),
+/// A month's rows, each with its time (to sort by).
+fn rows(month: &MonthlySales) -> impl Iterator<Item = (OffsetDateTime, RowDto)> + '_ {
+    month.rows.iter().map(|r| {
+        (
+            r.at,
+            RowDto {
+                customer_id: month.customer_id.clone(),
+                order_id: r.order_id.clone(),
+                entry: r.entry.as_str(),
+                amount: r.amount,
+                total: r.total,
+                at: r.at.format(&Rfc3339).unwrap_or_default(),
+            },
+        )
     })
 }
 
@@ -176,10 +183,7 @@ async fn ledger(
     };
     // By time, not by its RFC 3339 text (".1Z" sorts after ".15Z"); the sort is stable, so a
     // month's rows keep their order where the times are equal.
-    let mut all: Vec<_> = months
-        .iter()
-        .flat_map(|month| month.rows.iter().map(|r| r.at).zip(rows(month)))
-        .collect();
+    let mut all: Vec<_> = months.iter().flat_map(rows).collect();
     all.sort_by_key(|(at, _)| *at);
     Ok(Json(Ledger {
         month,

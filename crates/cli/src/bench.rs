@@ -12,7 +12,7 @@ use futures_util::StreamExt as _;
 use kernel::bus::{self, BusSettings};
 use kernel::consumer::{ConsumerGroup, ConsumerSettings, EventHandler, HandleError, Subscription};
 use kernel::metrics::Metrics;
-use kernel::outbox::{Relay, RelaySettings};
+use kernel::outbox::{OutboxSource as _, Relay, RelaySettings};
 use kernel::sql::{SqlStore, connect_sqlite};
 use kernel::{Envelope, NewEvent};
 use sqlx::Sqlite;
@@ -62,6 +62,10 @@ pub(crate) enum BenchCommand {
         /// The NATS server.
         #[arg(long, default_value = "nats://127.0.0.1:4222")]
         nats: String,
+        /// Catch-up after an outage: the consumer starts only once every event is on the bus,
+        /// and handled/s is the rate at which it drains that backlog.
+        #[arg(long)]
+        catch_up: bool,
     },
 }
 
@@ -90,17 +94,23 @@ pub(crate) async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()>
             rate,
             paths,
             nats,
+            catch_up,
         } => {
             anyhow::ensure!(
                 events > 0 && subjects > 0,
                 "--events and --subjects must be positive"
             );
             println!(
-                "{events} events of {size} bytes over {subjects} subjects, offered {}",
+                "{events} events of {size} bytes over {subjects} subjects, offered {}{}",
                 if rate == 0 {
                     "as fast as they commit".to_owned()
                 } else {
                     format!("at {rate}/s")
+                },
+                if catch_up {
+                    "; the consumer starts once all are on the bus (handled/s: the drain rate)"
+                } else {
+                    ""
                 }
             );
             println!(
@@ -108,11 +118,17 @@ pub(crate) async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()>
                 "path", "offered/s", "handled/s", "p50 ms", "p99 ms", "max ms"
             );
             let mut results = Vec::new();
+            let load = Load {
+                events,
+                size,
+                subjects,
+                rate,
+                catch_up,
+            };
             for path in &paths {
                 let result = match path.as_str() {
-                    "local" => pipeline(data, "local", events, size, subjects, rate, &nats).await?,
-                    "nats" => pipeline(data, "nats", events, size, subjects, rate, &nats).await?,
-                    "raw" => raw_jetstream(&nats, events, size, rate).await?,
+                    "local" | "nats" => pipeline(data, path, &load, &nats).await?,
+                    "raw" => raw_jetstream(&nats, &load).await?,
                     other => anyhow::bail!("unknown path {other}: use local, nats or raw"),
                 };
                 println!(
@@ -199,15 +215,23 @@ async fn pace(rate: u64, started: Instant, sent: usize) {
     }
 }
 
-async fn pipeline(
-    data: &str,
-    adapter: &str,
+/// What a benchmark run offers.
+struct Load {
     events: usize,
     size: usize,
     subjects: usize,
     rate: u64,
-    nats: &str,
-) -> anyhow::Result<Outcome> {
+    catch_up: bool,
+}
+
+async fn pipeline(data: &str, adapter: &str, load: &Load, nats: &str) -> anyhow::Result<Outcome> {
+    let Load {
+        events,
+        size,
+        subjects,
+        rate,
+        catch_up,
+    } = *load;
     let unique = format!("bench{:x}", fastrand_suffix());
     let dir = std::path::Path::new(data).join("bench").join(&unique);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -248,7 +272,8 @@ async fn pipeline(
         ConsumerSettings::default(),
         Metrics::default(),
     );
-    let consumer = tokio::spawn(group.clone().run(stop.clone()));
+    let consume = || tokio::spawn(group.clone().run(stop.clone()));
+    let mut consumer = (!catch_up).then(consume);
     let relay = Relay::new(
         Arc::new(producer.clone()),
         bus::connect(&settings).await?,
@@ -257,13 +282,19 @@ async fn pipeline(
         Metrics::default(),
     );
     let relaying = tokio::spawn(relay.run(stop.clone()));
-    let ready = Instant::now();
-    while group.status().partitions.len() < settings.partitions as usize {
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(30),
-            "the consumer did not take its partitions"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let ready = |group: Arc<ConsumerGroup>| async move {
+        let asked = Instant::now();
+        while group.status().partitions.len() < settings.partitions as usize {
+            anyhow::ensure!(
+                asked.elapsed() < Duration::from_secs(30),
+                "the consumer did not take its partitions"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        anyhow::Ok(())
+    };
+    if !catch_up {
+        ready(group.clone()).await?;
     }
     let payload = serde_json::json!({ "pad": "x".repeat(size.saturating_sub(32)) });
     let event_type = format!("{unique}.bench.happened.v1");
@@ -282,6 +313,19 @@ async fn pipeline(
     }
     let offered_in = started.elapsed();
     let patience = Duration::from_secs(300);
+    let mut started = started;
+    if catch_up {
+        // The outage ends once the relay has put every event on the bus.
+        while producer.backlog().await? > 0 {
+            anyhow::ensure!(
+                started.elapsed() < patience,
+                "the relay did not publish every event in time"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        started = Instant::now();
+        consumer = Some(consume());
+    }
     let waited = Instant::now();
     while recorder.latencies.lock().expect("latencies lock").len() < events {
         anyhow::ensure!(
@@ -292,7 +336,9 @@ async fn pipeline(
     }
     let elapsed = started.elapsed();
     stop.cancel();
-    let _ = consumer.await;
+    if let Some(consumer) = consumer {
+        let _ = consumer.await;
+    }
     let _ = relaying.await;
     if adapter == "nats"
         && let Ok(client) = async_nats::connect(nats).await
@@ -305,7 +351,14 @@ async fn pipeline(
     let _ = std::fs::remove_dir_all(&dir);
     let latencies = recorder.latencies.lock().expect("latencies lock").clone();
     Ok(summarize(
-        &format!("{adapter} bus: outbox→relay→inbox"),
+        &format!(
+            "{adapter} bus: {}",
+            if catch_up {
+                "catch-up→inbox"
+            } else {
+                "outbox→relay→inbox"
+            }
+        ),
         latencies,
         offered_in,
         elapsed,
@@ -320,12 +373,14 @@ fn fastrand_suffix() -> u64 {
     nanos ^ u64::from(std::process::id()).rotate_left(32)
 }
 
-async fn raw_jetstream(
-    url: &str,
-    events: usize,
-    size: usize,
-    rate: u64,
-) -> anyhow::Result<Outcome> {
+async fn raw_jetstream(url: &str, load: &Load) -> anyhow::Result<Outcome> {
+    let Load {
+        events,
+        size,
+        rate,
+        catch_up,
+        ..
+    } = *load;
     use async_nats::jetstream::{self, consumer::pull, stream};
     let client = async_nats::connect(url)
         .await
@@ -352,31 +407,39 @@ async fn raw_jetstream(
         )
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the raw consumer: {e}"))?;
-    let receiving = tokio::spawn(async move {
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot consume: {e}"))?;
-        let mut latencies = Vec::with_capacity(events);
-        while latencies.len() < events {
-            let Some(message) = messages.next().await else {
-                anyhow::bail!("the raw consumer ended early");
-            };
-            let message = message.map_err(|e| anyhow::anyhow!("raw delivery failed: {e}"))?;
-            let sent: i128 = std::str::from_utf8(&message.payload[..20])
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or_default();
-            message
-                .ack()
+    let receive = move || {
+        tokio::spawn(async move {
+            let mut messages = consumer
+                .messages()
                 .await
-                .map_err(|e| anyhow::anyhow!("raw ack failed: {e}"))?;
-            let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
-            latencies.push((now - sent) as f64 / 1e9);
-        }
-        anyhow::Ok(latencies)
-    });
-    let started = Instant::now();
+                .map_err(|e| anyhow::anyhow!("cannot consume: {e}"))?;
+            let mut latencies = Vec::with_capacity(events);
+            while latencies.len() < events {
+                let Some(message) = messages.next().await else {
+                    anyhow::bail!("the raw consumer ended early");
+                };
+                let message = message.map_err(|e| anyhow::anyhow!("raw delivery failed: {e}"))?;
+                let sent: i128 = std::str::from_utf8(&message.payload[..20])
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or_default();
+                message
+                    .ack()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("raw ack failed: {e}"))?;
+                let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
+                latencies.push((now - sent) as f64 / 1e9);
+            }
+            anyhow::Ok(latencies)
+        })
+    };
+    let mut receive = Some(receive);
+    let mut receiving = if catch_up {
+        None
+    } else {
+        receive.take().map(|receive| receive())
+    };
+    let mut started = Instant::now();
     let mut pending = Vec::new();
     for i in 0..events {
         pace(rate, started, i).await;
@@ -400,13 +463,22 @@ async fn raw_jetstream(
             .map_err(|e| anyhow::anyhow!("raw publish not confirmed: {e}"))?;
     }
     let offered_in = started.elapsed();
+    if let Some(receive) = receive.take() {
+        started = Instant::now();
+        receiving = Some(receive());
+    }
+    let receiving = receiving.context("the raw consumer never started")?;
     let latencies = tokio::time::timeout(Duration::from_secs(300), receiving)
         .await
         .context("the raw consumer did not finish in time")???;
     let elapsed = started.elapsed();
     let _ = js.delete_stream(&stream_name).await;
     Ok(summarize(
-        "raw async-nats JetStream (bound)",
+        if catch_up {
+            "raw async-nats JetStream catch-up (bound)"
+        } else {
+            "raw async-nats JetStream (bound)"
+        },
         latencies,
         offered_in,
         elapsed,

@@ -305,7 +305,7 @@ async fn bench(dir: &TempDir, args: &[&str]) -> String {
 
 /// The benchmarks' smoke run (the benchmarks themselves stay out of CI): `msa bench reserve`
 /// against a system `msa up` runs reports latency, the lag to my page and the CPU and memory of
-/// each process; `msa bench bus` reports the local pipeline.
+/// each process; `msa bench bus` reports the local pipeline, live and catching up on a backlog.
 #[tokio::test]
 async fn the_benchmarks_run_briefly_and_report_what_they_measure() {
     let dir = TempDir::new("bench");
@@ -345,11 +345,18 @@ async fn the_benchmarks_run_briefly_and_report_what_they_measure() {
     );
     interrupt(child).await;
 
-    let report = bench(&dir, &["bus", "--events", "200", "--paths", "local"]).await;
-    let local = report
-        .lines()
-        .find(|line| line.starts_with("local bus"))
-        .unwrap_or_else(|| panic!("no local line: {report}"));
-    let handled: f64 = local.split_whitespace().nth(4).unwrap().parse().unwrap();
-    assert!(handled > 0.0, "{local}");
+    for (mode, line) in [
+        (None, "local bus: outbox→relay→inbox"),
+        (Some("--catch-up"), "local bus: catch-up→inbox"),
+    ] {
+        let mut args = vec!["bus", "--events", "200", "--paths", "local"];
+        args.extend(mode);
+        let report = bench(&dir, &args).await;
+        let local = report
+            .lines()
+            .find(|l| l.starts_with(line))
+            .unwrap_or_else(|| panic!("no {line:?} line: {report}"));
+        let handled: f64 = local.split_whitespace().nth(4).unwrap().parse().unwrap();
+        assert!(handled > 0.0, "{local}");
+    }
 }

@@ -2,9 +2,10 @@
 //!
 //! It holds a partitioned log per system, each group's committed offset per partition, group
 //! membership and partition leases with heartbeats. Each bus instance tracks the head of every
-//! partition with one query per change, so that an idle reader wakes only when its own partition
-//! grew: at once for publishers in this process or in others (a doorbell datagram), within
-//! `poll_ms` otherwise. Readers fetch only the event types their group wants. Events every
+//! partition, so that an idle reader wakes only when its own partition grew: at once for
+//! publishers in this process or in others (a doorbell datagram carries the heads a publish
+//! committed, so nobody queries the log to learn them), within `poll_ms` otherwise (one query for
+//! whatever no doorbell told). Readers fetch only the event types their group wants. Events every
 //! group has consumed move, after `retention_ms`, into compressed archive segments that readers
 //! still read ([`retention`]). It is meant for one machine; anything larger uses NATS JetStream.
 
@@ -106,6 +107,8 @@ struct Heads {
     /// process saw them in the hot log.
     archived: AtomicI64,
     sender: watch::Sender<Vec<i64>>,
+    /// Heads a publish told about (here or through the doorbell), not sent to the readers yet.
+    told: std::sync::Mutex<Vec<(u32, i64)>>,
     poke: Notify,
 }
 
@@ -141,23 +144,53 @@ impl Heads {
         };
         let top = grown.iter().map(|(_, position)| *position).max();
         self.seen.fetch_max(top.unwrap_or(since), Ordering::SeqCst);
-        let moved = top.map_or(0, |top| top - since);
-        if grown.is_empty() && archived.is_empty() {
-            return Ok(moved);
-        }
+        let moved = self.raise(grown.iter().chain(&archived).copied());
+        Ok(moved)
+    }
+
+    /// Raises the heads the readers see to `positions` (partition, position) where higher;
+    /// returns by how much in all.
+    fn raise(&self, positions: impl Iterator<Item = (i64, i64)>) -> i64 {
+        let mut moved = 0;
         self.sender.send_if_modified(|heads| {
-            let mut changed = false;
-            for (partition, position) in grown.iter().chain(&archived) {
-                if let Some(head) = heads.get_mut(*partition as usize)
-                    && *position > *head
+            for (partition, position) in positions {
+                if let Some(head) = usize::try_from(partition)
+                    .ok()
+                    .and_then(|partition| heads.get_mut(partition))
+                    && position > *head
                 {
-                    *head = *position;
-                    changed = true;
+                    moved += position - *head;
+                    *head = position;
                 }
             }
-            changed
+            moved > 0
         });
-        Ok(moved)
+        moved
+    }
+
+    /// A publish committed events up to these positions (partition, position): the readers
+    /// learn it without a look at the log. `seen` stays where the last look left it, so the
+    /// periodic look still finds a partition whose publish nobody told about.
+    fn tell(&self, positions: &[(u32, i64)]) {
+        self.told
+            .lock()
+            .expect("told heads")
+            .extend_from_slice(positions);
+        self.poke.notify_one();
+    }
+
+    /// Sends what publishes told about; `None` when nothing was told (a bare poke: look).
+    fn deliver_told(&self) -> Option<i64> {
+        let told = std::mem::take(&mut *self.told.lock().expect("told heads"));
+        if told.is_empty() {
+            return None;
+        }
+        Some(
+            self.raise(
+                told.into_iter()
+                    .map(|(p, position)| (i64::from(p), position)),
+            ),
+        )
     }
 }
 
@@ -178,12 +211,16 @@ async fn watch_heads(
             _ = heads.poke.notified() => true,
             _ = tokio::time::sleep(every) => false,
         };
-        let moved = match heads.refresh(!poked).await {
-            Ok(moved) => moved,
-            Err(error) => {
-                tracing::debug!(error = format!("{error:#}"), "cannot refresh the bus heads");
-                0
-            }
+        let told = if poked { heads.deliver_told() } else { None };
+        let moved = match told {
+            Some(moved) => moved,
+            None => match heads.refresh(!poked).await {
+                Ok(moved) => moved,
+                Err(error) => {
+                    tracing::debug!(error = format!("{error:#}"), "cannot refresh the bus heads");
+                    0
+                }
+            },
         };
         if poked && moved > 1 && !coalesce.is_zero() {
             tokio::select! {
@@ -239,6 +276,7 @@ impl LocalBus {
             seen: AtomicI64::new(0),
             archived: AtomicI64::new(0),
             sender: watch::Sender::new(vec![0; settings.partitions as usize]),
+            told: std::sync::Mutex::new(Vec::new()),
             poke: Notify::new(),
         });
         heads.refresh(true).await?;
@@ -305,6 +343,8 @@ impl Bus for LocalBus {
         if events.is_empty() {
             return Ok(());
         }
+        // The head of every partition this publish appended to.
+        let mut appended: Vec<(u32, i64)> = Vec::new();
         {
             let _writer = self.writer.lock().await;
             let mut tx = self
@@ -314,12 +354,13 @@ impl Bus for LocalBus {
                 .context("cannot begin a bus transaction")?;
             let now = now_millis();
             for event in events {
-                sqlx::query(
+                let partition = partition_of(&event.subject, self.partitions);
+                let inserted = sqlx::query(
                     "INSERT INTO bus_log (stream, partition, event_id, subject, event_type, envelope, appended_at)
                      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 )
                 .bind(&*self.stream)
-                .bind(i64::from(partition_of(&event.subject, self.partitions)))
+                .bind(i64::from(partition))
                 .bind(event.id.to_string())
                 .bind(&event.subject)
                 .bind(&event.event_type)
@@ -328,11 +369,21 @@ impl Bus for LocalBus {
                 .execute(&mut *tx)
                 .await
                 .context("cannot append to the bus log")?;
+                // A duplicate (a relay publishing again after a crash) appends nothing.
+                if inserted.rows_affected() > 0 {
+                    let position = inserted.last_insert_rowid();
+                    match appended.iter_mut().find(|(p, _)| *p == partition) {
+                        Some((_, head)) => *head = position,
+                        None => appended.push((partition, position)),
+                    }
+                }
             }
             tx.commit().await.context("cannot commit to the bus log")?;
         }
-        self.heads.poke.notify_one();
-        self.doorbell.ring();
+        if !appended.is_empty() {
+            self.heads.tell(&appended);
+            self.doorbell.ring(&appended);
+        }
         Ok(())
     }
 

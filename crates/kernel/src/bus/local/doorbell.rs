@@ -12,6 +12,44 @@ pub(super) struct Doorbell {
     dir: std::path::PathBuf,
     own: Option<std::path::PathBuf>,
     sender: Option<std::os::unix::net::UnixDatagram>,
+    peers: std::sync::Mutex<Peers>,
+}
+
+/// The other bus instances' sockets as last listed.
+#[derive(Default)]
+struct Peers {
+    paths: Vec<std::path::PathBuf>,
+    listed: Option<std::time::Instant>,
+}
+
+/// How long a listing of the peers' sockets is trusted: a bus instance that starts meanwhile
+/// learns of new events by its periodic look until then.
+const PEERS_TTL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A datagram: (partition u32, position i64) pairs, little endian.
+const PAIR: usize = 12;
+
+fn encode(positions: &[(u32, i64)]) -> Vec<u8> {
+    let mut datagram = Vec::with_capacity(positions.len() * PAIR);
+    for (partition, position) in positions {
+        datagram.extend_from_slice(&partition.to_le_bytes());
+        datagram.extend_from_slice(&position.to_le_bytes());
+    }
+    datagram
+}
+
+fn decode(datagram: &[u8]) -> Option<Vec<(u32, i64)>> {
+    if datagram.is_empty() || !datagram.len().is_multiple_of(PAIR) {
+        return None;
+    }
+    datagram
+        .chunks_exact(PAIR)
+        .map(|pair| {
+            let partition = u32::from_le_bytes(pair[..4].try_into().ok()?);
+            let position = i64::from_le_bytes(pair[4..].try_into().ok()?);
+            Some((partition, position))
+        })
+        .collect()
 }
 
 impl Doorbell {
@@ -28,15 +66,17 @@ impl Doorbell {
             (Ok(socket), Ok(sender)) => {
                 let path = own.clone();
                 tokio::spawn(async move {
-                    let mut buffer = [0u8; 16];
+                    let mut buffer = vec![0u8; 64 * 1024];
                     loop {
                         tokio::select! {
                             _ = stop.cancelled() => break,
                             received = socket.recv(&mut buffer) => {
-                                if received.is_err() {
-                                    break;
+                                let Ok(length) = received else { break };
+                                match decode(&buffer[..length]) {
+                                    Some(positions) => heads.tell(&positions),
+                                    // Not a list of heads: look at the log.
+                                    None => heads.poke.notify_one(),
                                 }
-                                heads.poke.notify_one();
                             }
                         }
                     }
@@ -46,6 +86,7 @@ impl Doorbell {
                     dir,
                     own: Some(own),
                     sender: Some(sender),
+                    peers: std::sync::Mutex::new(Peers::default()),
                 }
             }
             (bound, sender) => {
@@ -59,31 +100,59 @@ impl Doorbell {
                     dir,
                     own: None,
                     sender: None,
+                    peers: std::sync::Mutex::new(Peers::default()),
                 }
             }
         }
     }
 
-    /// Wakes every other bus instance of this file.
-    pub(super) fn ring(&self) {
+    /// Tells every other bus instance of this file the heads a publish committed.
+    pub(super) fn ring(&self, positions: &[(u32, i64)]) {
         let Some(sender) = &self.sender else { return };
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if Some(&path) == self.own.as_ref() {
-                continue;
-            }
-            if let Err(error) = sender.send_to(b"!", &path) {
-                // Nobody listens there any more (a process that was killed): forget it.
-                if matches!(
-                    error.kind(),
-                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
-                ) {
-                    let _ = std::fs::remove_file(&path);
-                }
-            }
+        let datagram = encode(positions);
+        let mut peers = self.peers.lock().expect("doorbell peers");
+        if peers
+            .listed
+            .is_none_or(|listed| listed.elapsed() >= PEERS_TTL)
+        {
+            let Ok(entries) = std::fs::read_dir(&self.dir) else {
+                return;
+            };
+            peers.paths = entries
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| Some(path) != self.own.as_ref())
+                .collect();
+            peers.listed = Some(std::time::Instant::now());
         }
+        peers
+            .paths
+            .retain(|path| match sender.send_to(&datagram, path) {
+                // Nobody listens there any more (a process that was killed): forget it.
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+                    ) =>
+                {
+                    let _ = std::fs::remove_file(path);
+                    false
+                }
+                _ => true,
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_travel_as_pairs_and_anything_else_is_not_heads() {
+        let heads = vec![(0, 1), (7, i64::MAX), (u32::MAX, 42)];
+        assert_eq!(decode(&encode(&heads)), Some(heads));
+        assert_eq!(decode(b"!"), None);
+        assert_eq!(decode(b""), None);
+        assert_eq!(decode(&[0; PAIR + 1]), None);
     }
 }

@@ -382,7 +382,7 @@ impl Bus for LocalBus {
         }
         if !appended.is_empty() {
             self.heads.tell(&appended);
-            self.doorbell.ring(&appended);
+            self.doorbell.ring(&self.stream, &appended);
         }
         Ok(())
     }
@@ -764,5 +764,68 @@ impl Coordinator for LocalCoordinator {
             .await
             .context("cannot leave the group")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::NewEvent;
+
+    /// A reader in one bus instance learns of another instance's publish from the doorbell alone,
+    /// without a look at the log (the periodic look is an hour away).
+    #[tokio::test]
+    async fn a_publish_wakes_a_reader_of_another_instance_through_the_doorbell() {
+        let dir = std::env::temp_dir().join(format!(
+            "msa-doorbell-{}-{:08x}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        let path = dir.join("bus.db").display().to_string();
+        let settings = BusSettings {
+            system: "doorbell".to_owned(),
+            partitions: 2,
+            poll_ms: 3_600_000,
+            ..BusSettings::default()
+        };
+        let publisher = LocalBus::open(&path, &settings).await.unwrap();
+        let reading = LocalBus::open(&path, &settings).await.unwrap();
+        // Another stream on the same file hears the datagram and leaves it alone.
+        let elsewhere = LocalBus::open(
+            &path,
+            &BusSettings {
+                system: "elsewhere".to_owned(),
+                ..settings.clone()
+            },
+        )
+        .await
+        .unwrap();
+        let event = NewEvent::raw("doorbell.test.rang.v1", "k1", 1, serde_json::json!({}))
+            .unwrap()
+            .into_envelope("doorbell/test", None, None);
+        let partition = partition_of("k1", 2);
+        let mut reader = reading.open("g", partition, &[]).await.unwrap();
+        let mut other = elsewhere.open("g", partition, &[]).await.unwrap();
+        publisher
+            .publish(RelayPermit::new(), std::slice::from_ref(&event))
+            .await
+            .unwrap();
+        let delivery = tokio::time::timeout(Duration::from_secs(5), reader.next())
+            .await
+            .expect("the doorbell woke the reader")
+            .unwrap();
+        assert_eq!(delivery.envelope.unwrap().id, event.id);
+        assert_eq!(
+            reading.heads.seen.load(Ordering::SeqCst),
+            0,
+            "the reader's instance queried the log instead of taking the heads from the datagram"
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), other.next())
+                .await
+                .is_err(),
+            "a reader of another stream got a delivery"
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

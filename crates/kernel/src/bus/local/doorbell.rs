@@ -26,11 +26,14 @@ struct Peers {
 /// learns of new events by its periodic look until then.
 const PEERS_TTL: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// A datagram: (partition u32, position i64) pairs, little endian.
+/// A datagram: the stream's name, a newline, then (partition u32, position i64) pairs, little
+/// endian. A bus file may hold several streams; each instance listens to its own.
 const PAIR: usize = 12;
 
-fn encode(positions: &[(u32, i64)]) -> Vec<u8> {
-    let mut datagram = Vec::with_capacity(positions.len() * PAIR);
+fn encode(stream: &str, positions: &[(u32, i64)]) -> Vec<u8> {
+    let mut datagram = Vec::with_capacity(stream.len() + 1 + positions.len() * PAIR);
+    datagram.extend_from_slice(stream.as_bytes());
+    datagram.push(b'\n');
     for (partition, position) in positions {
         datagram.extend_from_slice(&partition.to_le_bytes());
         datagram.extend_from_slice(&position.to_le_bytes());
@@ -38,18 +41,37 @@ fn encode(positions: &[(u32, i64)]) -> Vec<u8> {
     datagram
 }
 
-fn decode(datagram: &[u8]) -> Option<Vec<(u32, i64)>> {
-    if datagram.is_empty() || !datagram.len().is_multiple_of(PAIR) {
-        return None;
+/// What a datagram said to the instance of `stream`.
+#[derive(Debug, PartialEq, Eq)]
+enum Heard {
+    /// The heads a publish to this stream committed.
+    Heads(Vec<(u32, i64)>),
+    /// A publish to another stream of the file.
+    Elsewhere,
+    /// Not understood: the log is worth a look.
+    Unknown,
+}
+
+fn decode(stream: &str, datagram: &[u8]) -> Heard {
+    let Some(newline) = datagram.iter().position(|byte| *byte == b'\n') else {
+        return Heard::Unknown;
+    };
+    let (name, pairs) = (&datagram[..newline], &datagram[newline + 1..]);
+    if name != stream.as_bytes() {
+        return Heard::Elsewhere;
     }
-    datagram
+    if pairs.is_empty() || !pairs.len().is_multiple_of(PAIR) {
+        return Heard::Unknown;
+    }
+    let heads: Option<Vec<(u32, i64)>> = pairs
         .chunks_exact(PAIR)
         .map(|pair| {
             let partition = u32::from_le_bytes(pair[..4].try_into().ok()?);
             let position = i64::from_le_bytes(pair[4..].try_into().ok()?);
             Some((partition, position))
         })
-        .collect()
+        .collect();
+    heads.map_or(Heard::Unknown, Heard::Heads)
 }
 
 impl Doorbell {
@@ -72,10 +94,11 @@ impl Doorbell {
                             _ = stop.cancelled() => break,
                             received = socket.recv(&mut buffer) => {
                                 let Ok(length) = received else { break };
-                                match decode(&buffer[..length]) {
-                                    Some(positions) => heads.tell(&positions),
+                                match decode(&heads.stream, &buffer[..length]) {
+                                    Heard::Heads(positions) => heads.tell(&positions),
+                                    Heard::Elsewhere => {}
                                     // Not a list of heads: look at the log.
-                                    None => heads.poke.notify_one(),
+                                    Heard::Unknown => heads.poke.notify_one(),
                                 }
                             }
                         }
@@ -107,9 +130,9 @@ impl Doorbell {
     }
 
     /// Tells every other bus instance of this file the heads a publish committed.
-    pub(super) fn ring(&self, positions: &[(u32, i64)]) {
+    pub(super) fn ring(&self, stream: &str, positions: &[(u32, i64)]) {
         let Some(sender) = &self.sender else { return };
-        let datagram = encode(positions);
+        let datagram = encode(stream, positions);
         let mut peers = self.peers.lock().expect("doorbell peers");
         if peers
             .listed
@@ -148,11 +171,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn heads_travel_as_pairs_and_anything_else_is_not_heads() {
+    fn heads_travel_as_pairs_of_their_stream_and_anything_else_is_not_heads() {
         let heads = vec![(0, 1), (7, i64::MAX), (u32::MAX, 42)];
-        assert_eq!(decode(&encode(&heads)), Some(heads));
-        assert_eq!(decode(b"!"), None);
-        assert_eq!(decode(b""), None);
-        assert_eq!(decode(&[0; PAIR + 1]), None);
+        assert_eq!(
+            decode("roaming", &encode("roaming", &heads)),
+            Heard::Heads(heads.clone())
+        );
+        assert_eq!(
+            decode("roaming", &encode("booking", &heads)),
+            Heard::Elsewhere
+        );
+        assert_eq!(decode("roaming", b"!"), Heard::Unknown);
+        assert_eq!(decode("roaming", b""), Heard::Unknown);
+        assert_eq!(decode("roaming", b"roaming\n"), Heard::Unknown);
+        let mut torn = encode("roaming", &heads);
+        torn.pop();
+        assert_eq!(decode("roaming", &torn), Heard::Unknown);
     }
 }

@@ -3,7 +3,9 @@
 # at a fixed rate against its main command (roaming: POST /api/reservations; booking: POST
 # /api/bookings on the arena night), the same against its public catalog as the bound (what the
 # gateway and one service cost with no store write, no payment call, no event), and for roaming
-# `msa bench reserve` for the lag from reserve to my page.
+# `msa bench reserve` for the lag from reserve to my page and the CPU per reservation, and on the
+# prod profile pgbench running one reservation's SQL (scripts/pgbench/reservation.sql) as the
+# bound of the PostgreSQL part.
 #
 #   scripts/measure.sh                 # SYSTEM=roaming RATE=100 DURATION=20 PROFILES="embedded prod"
 #   SYSTEM=booking scripts/measure.sh
@@ -66,7 +68,24 @@ for profile in $PROFILES; do
     | grep -E 'Success rate|Requests/sec|50.00%|90.00%|99.00%|99.90%|^ *\[[0-9]{3}\] '
   if [ "$SYSTEM" = roaming ]; then
     log "$profile: msa bench reserve (latency and reserve → my page lag)"
-    MSA_TOKEN="$token" "$msa" bench reserve --gateway "$GATEWAY" --rate "$RATE" --duration 10
+    MSA_TOKEN="$token" "$msa" bench reserve --data "$data" --gateway "$GATEWAY" --rate "$RATE" --duration 10
+  fi
+  if [ "$SYSTEM" = roaming ] && [ "$profile" = prod ]; then
+    # The bound for the prod profile: the reservation service's own SQL (scripts/pgbench/
+    # reservation.sql: its statements and commits per reservation) on the same PostgreSQL, in a
+    # scratch database with the service's tables, as fast as 4 clients go and at the same rate.
+    scratch="msa_pgbench_$$"
+    pg=(-U postgres -h 127.0.0.1)
+    psql "${pg[@]}" -qc "DROP DATABASE IF EXISTS $scratch" -c "CREATE DATABASE $scratch" 2>/dev/null
+    pg_dump "${pg[@]}" -s -t msa_aggregates -t msa_keys -t msa_outbox msa_roaming_reservation \
+      | psql "${pg[@]}" -q "$scratch" >/dev/null
+    log "prod: bound, pgbench of one reservation's SQL, 4 clients, as fast as it goes for ${DURATION}s"
+    pgbench "${pg[@]}" -n -M prepared -f scripts/pgbench/reservation.sql -c 4 -j 1 -T "$DURATION" "$scratch" \
+      | grep -E '^(tps|latency average|number of failed)'
+    log "prod: bound at $RATE reservations/s"
+    pgbench "${pg[@]}" -n -M prepared -f scripts/pgbench/reservation.sql -c 4 -j 1 -T "$DURATION" -R "$RATE" "$scratch" \
+      | grep -E '^(tps|latency average|latency stddev|number of failed)'
+    psql "${pg[@]}" -qc "DROP DATABASE $scratch"
   fi
 
   kill -INT "$up"

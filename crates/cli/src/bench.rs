@@ -298,7 +298,7 @@ async fn pipeline(data: &str, adapter: &str, load: &Load, nats: &str) -> anyhow:
     }
     let payload = serde_json::json!({ "pad": "x".repeat(size.saturating_sub(32)) });
     let event_type = format!("{unique}.bench.happened.v1");
-    let started = Instant::now();
+    let mut started = Instant::now();
     for i in 0..events {
         pace(rate, started, i).await;
         let mut tx = producer.begin().await?;
@@ -313,7 +313,6 @@ async fn pipeline(data: &str, adapter: &str, load: &Load, nats: &str) -> anyhow:
     }
     let offered_in = started.elapsed();
     let patience = Duration::from_secs(300);
-    let mut started = started;
     if catch_up {
         // The outage ends once the relay has put every event on the bus.
         while producer.backlog().await? > 0 {
@@ -374,6 +373,7 @@ fn fastrand_suffix() -> u64 {
 }
 
 async fn raw_jetstream(url: &str, load: &Load) -> anyhow::Result<Outcome> {
+    use async_nats::jetstream::{self, consumer::pull, stream};
     let Load {
         events,
         size,
@@ -381,7 +381,6 @@ async fn raw_jetstream(url: &str, load: &Load) -> anyhow::Result<Outcome> {
         catch_up,
         ..
     } = *load;
-    use async_nats::jetstream::{self, consumer::pull, stream};
     let client = async_nats::connect(url)
         .await
         .with_context(|| format!("cannot connect to NATS at {url}"))?;

@@ -194,11 +194,11 @@ impl Heads {
     }
 }
 
-/// Refreshes the heads when poked (a publish here or a doorbell from another process) and
-/// every `every` in case a doorbell was missed. When a poked look found several new events (the
-/// bus is busy) it lets `coalesce` pass before the next one, so that under load the pokes of many
-/// publishes make one look (and the readers one fetch of several events) instead of a look and a
-/// fetch per event in every process; a quiet bus answers every poke at once.
+/// Passes on the heads publishes told about (here, or in another process through the doorbell)
+/// when poked, looks at the log when poked without them, and every `every` in case a doorbell was
+/// missed. When a poke brought several new events (the bus is busy) it lets `coalesce` pass
+/// before the next one, so that under load the publishes of a moment wake the readers once (one
+/// fetch of several events) instead of once per event; a quiet bus answers every poke at once.
 async fn watch_heads(
     heads: Arc<Heads>,
     every: Duration,

@@ -345,40 +345,43 @@ impl Bus for LocalBus {
         }
         // The head of every partition this publish appended to.
         let mut appended: Vec<(u32, i64)> = Vec::new();
+        let now = now_millis();
+        let append = |event| append(&self.stream, self.partitions, event, now);
+        let mut inserted = Vec::with_capacity(events.len());
         {
             let _writer = self.writer.lock().await;
-            let mut tx = self
-                .pool
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .context("cannot begin a bus transaction")?;
-            let now = now_millis();
-            for event in events {
-                let partition = partition_of(&event.subject, self.partitions);
-                let inserted = sqlx::query(
-                    "INSERT INTO bus_log (stream, partition, event_id, subject, event_type, envelope, appended_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                )
-                .bind(&*self.stream)
-                .bind(i64::from(partition))
-                .bind(event.id.to_string())
-                .bind(&event.subject)
-                .bind(&event.event_type)
-                .bind(event.to_json())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .context("cannot append to the bus log")?;
-                // A duplicate (a relay publishing again after a crash) appends nothing.
-                if inserted.rows_affected() > 0 {
-                    let position = inserted.last_insert_rowid();
-                    match appended.iter_mut().find(|(p, _)| *p == partition) {
-                        Some((_, head)) => *head = position,
-                        None => appended.push((partition, position)),
-                    }
+            if let [event] = events {
+                // One event (a quiet system's every publish) is one statement, its own commit.
+                inserted.extend(
+                    append(event)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .context("cannot append to the bus log")?,
+                );
+            } else {
+                let mut tx = self
+                    .pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .context("cannot begin a bus transaction")?;
+                for event in events {
+                    inserted.extend(
+                        append(event)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .context("cannot append to the bus log")?,
+                    );
                 }
+                tx.commit().await.context("cannot commit to the bus log")?;
             }
-            tx.commit().await.context("cannot commit to the bus log")?;
+        }
+        // A duplicate (a relay publishing again after a crash) appends nothing and returns no row.
+        for (partition, position) in inserted {
+            let partition = u32::try_from(partition).context("a partition out of range")?;
+            match appended.iter_mut().find(|(p, _)| *p == partition) {
+                Some((_, head)) => *head = (*head).max(position),
+                None => appended.push((partition, position)),
+            }
         }
         if !appended.is_empty() {
             self.heads.tell(&appended);
@@ -481,6 +484,27 @@ impl Bus for LocalBus {
             self.path, self.stream, self.partitions
         )
     }
+}
+
+/// The statement appending `event` to `stream`'s log: the row's partition and position, or no
+/// row when the event is there already.
+fn append<'q>(
+    stream: &'q str,
+    partitions: u32,
+    event: &'q Envelope,
+    now: i64,
+) -> sqlx::query::QueryAs<'q, Sqlite, (i64, i64), sqlx::sqlite::SqliteArguments<'q>> {
+    sqlx::query_as(
+        "INSERT INTO bus_log (stream, partition, event_id, subject, event_type, envelope, appended_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING partition, position",
+    )
+    .bind(stream)
+    .bind(i64::from(partition_of(&event.subject, partitions)))
+    .bind(event.id.to_string())
+    .bind(&event.subject)
+    .bind(&event.event_type)
+    .bind(event.to_json())
+    .bind(now)
 }
 
 /// Rows fetched per query.

@@ -113,11 +113,15 @@ impl ConsumerGroup {
             correlation = %envelope.subject,
             trace_id = envelope.traceparent.as_deref().and_then(context::trace_id).unwrap_or_default(),
         );
+        // Runs of the handler, and of those the ones that count against the event (see
+        // [`super::unavailable`]).
+        let mut tries = 0u32;
         let mut attempts = 0u32;
         loop {
+            tries += 1;
             attempts += 1;
             let result = self
-                .handle_traced(envelope, attempts)
+                .handle_traced(envelope, tries)
                 .instrument(span.clone())
                 .await;
             match result {
@@ -140,28 +144,34 @@ impl ConsumerGroup {
                     span.in_scope(|| {
                         tracing::error!(error, "handler rejected the event; parking it")
                     });
-                    self.park(&envelope.to_json(), Some(envelope), &error, attempts)
+                    self.park(&envelope.to_json(), Some(envelope), &error, tries)
                         .await;
                     self.count(&envelope.event_type, "dead_letter");
                     self.ack(reader, &delivery).await;
                     return true;
                 }
-                Err(HandleError::Transient(error)) if attempts >= self.settings.max_attempts => {
+                Err(HandleError::Transient(error))
+                    if attempts >= self.settings.max_attempts && !super::unavailable(&error) =>
+                {
                     let error = format!("{error:#}");
                     span.in_scope(|| {
                         tracing::error!(error, attempts, "handler keeps failing; parking the event")
                     });
-                    self.park(&envelope.to_json(), Some(envelope), &error, attempts)
+                    self.park(&envelope.to_json(), Some(envelope), &error, tries)
                         .await;
                     self.count(&envelope.event_type, "dead_letter");
                     self.ack(reader, &delivery).await;
                     return true;
                 }
                 Err(HandleError::Transient(error)) => {
-                    let backoff = self.backoff(attempts);
+                    if super::unavailable(&error) {
+                        attempts -= 1;
+                    }
+                    let backoff = self.backoff(tries);
                     span.in_scope(|| {
                         tracing::warn!(
                             error = format!("{error:#}"),
+                            tries,
                             attempts,
                             ?backoff,
                             "handler failed; retrying"
@@ -287,5 +297,114 @@ impl ConsumerGroup {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::local::LocalBus;
+    use crate::bus::{BusSettings, RelayPermit};
+    use crate::envelope::NewEvent;
+    use crate::sql::{SqlStore, connect_sqlite_memory};
+    use std::sync::atomic::AtomicU32;
+
+    /// Fails its first `failures` runs with `error()`, then succeeds.
+    struct Flaky {
+        failures: u32,
+        runs: AtomicU32,
+        error: fn() -> anyhow::Error,
+    }
+
+    #[async_trait]
+    impl EventHandler for Flaky {
+        async fn handle(&self, _event: &Envelope) -> Result<(), HandleError> {
+            if self.runs.fetch_add(1, Ordering::SeqCst) < self.failures {
+                return Err(HandleError::Transient((self.error)()));
+            }
+            Ok(())
+        }
+    }
+
+    /// Runs one event through a group whose handler fails `failures` times with `error()`
+    /// (2 attempts allowed); returns the handler's runs and the parked dead letters once the
+    /// event is settled either way.
+    async fn settle(failures: u32, error: fn() -> anyhow::Error) -> (u32, u64) {
+        let dir = std::env::temp_dir().join(format!(
+            "msa-outage-{}-{:08x}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        let settings = BusSettings {
+            system: "outage".to_owned(),
+            partitions: 1,
+            ..BusSettings::default()
+        };
+        let bus = Arc::new(
+            LocalBus::open(&dir.join("bus.db").display().to_string(), &settings)
+                .await
+                .unwrap(),
+        );
+        let store = SqlStore::new(connect_sqlite_memory().await.unwrap(), "outage/test");
+        store.migrate_kernel().await.unwrap();
+        let handler = Arc::new(Flaky {
+            failures,
+            runs: AtomicU32::new(0),
+            error,
+        });
+        let group = ConsumerGroup::new(
+            bus.clone(),
+            Subscription {
+                group: "outage/test".to_owned(),
+                types: Vec::new(),
+                handler: handler.clone(),
+                dead_letters: Arc::new(store.clone()),
+            },
+            ConsumerSettings {
+                max_attempts: 2,
+                backoff_ms: 1,
+                max_backoff_ms: 4,
+                heartbeat_ms: 20,
+                lease_ms: 1_000,
+            },
+            Metrics::default(),
+        );
+        let stop = CancellationToken::new();
+        let running = tokio::spawn(group.clone().run(stop.clone()));
+        let event = NewEvent::raw("outage.test.happened.v1", "k", 1, serde_json::json!({}))
+            .unwrap()
+            .into_envelope("outage/test", None, None);
+        bus.publish(RelayPermit::new(), &[event]).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let parked = loop {
+            let parked = store.parked().await.unwrap();
+            if parked > 0 || !group.recent().is_empty() || Instant::now() > deadline {
+                break parked;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        stop.cancel();
+        let _ = running.await;
+        let _ = std::fs::remove_dir_all(dir);
+        (handler.runs.load(Ordering::SeqCst), parked)
+    }
+
+    #[tokio::test]
+    async fn a_store_outage_longer_than_the_attempts_is_waited_out_not_parked() {
+        let outage = || {
+            anyhow::Error::from(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "expected to read 4 bytes, got 0 bytes at EOF",
+            )))
+            .context("cannot look up payments by order")
+        };
+        // Six failed runs where two attempts are allowed: handled on the seventh, nothing parked.
+        assert_eq!(settle(6, outage).await, (7, 0));
+    }
+
+    #[tokio::test]
+    async fn a_handler_that_keeps_failing_otherwise_is_parked_after_its_attempts() {
+        let broken = || anyhow::anyhow!("the handler cannot make sense of it");
+        assert_eq!(settle(6, broken).await, (2, 1));
     }
 }

@@ -58,6 +58,34 @@ impl From<crate::envelope::EnvelopeError> for HandleError {
     }
 }
 
+/// Whether `error` says that a store or server could not be reached, not that anything is wrong
+/// with the event: the connection broke or was refused, the pool timed out. Such a failure does
+/// not count against the event's attempts: the consumer keeps retrying (its lag grows, which
+/// monitoring watches) instead of parking a good event because its store was down for longer than
+/// the retries last. Anything else keeps counting.
+pub(crate) fn unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        if let Some(error) = cause.downcast_ref::<sqlx::Error>() {
+            return matches!(
+                error,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            );
+        }
+        if let Some(error) = cause.downcast_ref::<redis::RedisError>() {
+            return error.is_io_error()
+                || error.is_connection_refusal()
+                || error.is_connection_dropped()
+                || error.is_timeout();
+        }
+        cause.downcast_ref::<std::io::Error>().is_some()
+    })
+}
+
 /// A policy that reacts to events. It must make its effect exactly once, by recording the event
 /// in its inbox in the same transaction as the effect (see [`crate::sql::SqlStore::begin_handling`]).
 #[async_trait]

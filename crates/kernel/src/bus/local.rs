@@ -429,7 +429,10 @@ impl Bus for LocalBus {
             acked: committed,
             unflushed: 0,
             flushed: Instant::now(),
+            // A reader opened on an offset looks at the archive first (`in_archive`), after
+            // the offset was written.
             known: committed.is_some(),
+            offset_written: committed.is_some(),
         }))
     }
 
@@ -536,8 +539,11 @@ struct LocalReader {
     acked: Option<i64>,
     unflushed: u32,
     flushed: Instant,
-    /// The group has a committed offset here, which retention waits for.
+    /// The group has a committed offset here, which retention waits for, and the archive was
+    /// looked at since it was written: no segment can start after the cursor.
     known: bool,
+    /// This reader has written the group's offset.
+    offset_written: bool,
 }
 
 impl LocalReader {
@@ -563,9 +569,14 @@ impl LocalReader {
         // Looked for after the hot log: whatever retention moved before that read is in the
         // archive by now, so finding no segment here means the rows have no gap. Retention
         // archives only what every group with an offset has consumed, so once this group has
-        // one, no segment can start after the cursor and the look is skipped.
-        if !self.known && self.read_segment().await? {
-            return Ok(());
+        // one, no segment can start after the cursor and the look is skipped; but a pass that
+        // committed just before the group's first offset did not wait for it, so the look stops
+        // only after one more made once that offset was written.
+        if !self.known {
+            if self.read_segment().await? {
+                return Ok(());
+            }
+            self.known = self.offset_written;
         }
         let end = if rows.len() < FETCH {
             head
@@ -626,7 +637,7 @@ impl LocalReader {
         .context("cannot commit the group offset")?;
         self.unflushed = 0;
         self.flushed = Instant::now();
-        self.known = true;
+        self.offset_written = true;
         Ok(())
     }
 }

@@ -263,12 +263,39 @@ async fn events(State(state): State<PagesState>, Query(query): Query<EventsQuery
         }
     }
     let mut events: Vec<Value> = by_id.into_values().collect();
-    events.sort_by(|a, b| b["time"].as_str().cmp(&a["time"].as_str()));
+    newest_first(&mut events);
     events.truncate(limit);
     Json(json!({ "events": events }))
+}
+
+/// Sorts events newest first by their `time`, not by its RFC 3339 text (".1Z" sorts after
+/// ".15Z").
+fn newest_first(events: &mut [Value]) {
+    events.sort_by_cached_key(|event| {
+        std::cmp::Reverse(event["time"].as_str().and_then(|at| {
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
+        }))
+    });
 }
 
 /// The OpenAPI description of the gateway's own routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(me, openapi, docs, system, events))]
 pub(crate) struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_newest_first_by_time_whatever_the_length_of_the_fraction() {
+        let mut events = vec![
+            json!({"id": "a", "time": "2026-12-06T10:00:00.1Z"}),
+            json!({"id": "b", "time": "2026-12-06T10:00:00.15Z"}),
+            json!({"id": "c", "time": "2026-12-06T10:00:00Z"}),
+        ];
+        newest_first(&mut events);
+        let order: Vec<&str> = events.iter().filter_map(|e| e["id"].as_str()).collect();
+        assert_eq!(order, ["b", "a", "c"]);
+    }
+}

@@ -145,9 +145,9 @@ pub struct BusSettings {
     pub ack_wait_ms: u64,
     /// Local only: how often an idle reader looks for events appended by other processes, in ms.
     pub poll_ms: u64,
-    /// Local only: when a look at the heads found several new events (a busy bus), how long a
-    /// process waits before looking again, in ms: under load one look (and one fetch per reader)
-    /// covers the events of that moment instead of one each; 0 looks once per publish.
+    /// Local only: when publishes told a process of several new events at once (a busy bus), how
+    /// long it waits before passing on the next ones to its readers, in ms: under load one fetch
+    /// per reader covers the events of that moment instead of one each; 0 passes each on at once.
     pub coalesce_ms: u64,
     /// Local only: how long an event that every known group has consumed stays in the hot log
     /// before it moves to a compressed archive segment (still read by new groups and rebuilds),

@@ -124,6 +124,12 @@ impl ConsumerGroup {
                 .handle_traced(envelope, tries)
                 .instrument(span.clone())
                 .await;
+            if let Err(HandleError::Transient(error)) = &result
+                && super::unavailable(error)
+            {
+                // An outage says nothing about the event.
+                attempts -= 1;
+            }
             match result {
                 Ok(()) => {
                     crash::point(crash::CONSUMER_AFTER_COMMIT);
@@ -150,9 +156,7 @@ impl ConsumerGroup {
                     self.ack(reader, &delivery).await;
                     return true;
                 }
-                Err(HandleError::Transient(error))
-                    if attempts >= self.settings.max_attempts && !super::unavailable(&error) =>
-                {
+                Err(HandleError::Transient(error)) if attempts >= self.settings.max_attempts => {
                     let error = format!("{error:#}");
                     span.in_scope(|| {
                         tracing::error!(error, attempts, "handler keeps failing; parking the event")
@@ -164,9 +168,6 @@ impl ConsumerGroup {
                     return true;
                 }
                 Err(HandleError::Transient(error)) => {
-                    if super::unavailable(&error) {
-                        attempts -= 1;
-                    }
                     let backoff = self.backoff(tries);
                     span.in_scope(|| {
                         tracing::warn!(

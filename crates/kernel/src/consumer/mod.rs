@@ -188,10 +188,12 @@ pub struct RecentEvent {
     pub subject: String,
     /// Producing service.
     pub source: String,
-    /// When it was committed (RFC 3339).
-    pub time: String,
-    /// When this group handled it (RFC 3339).
-    pub handled_at: String,
+    /// When it was committed (RFC 3339 in JSON).
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: time::OffsetDateTime,
+    /// When this group handled it (RFC 3339 in JSON).
+    #[serde(with = "time::serde::rfc3339")]
+    pub handled_at: time::OffsetDateTime,
     /// The group.
     pub group: String,
 }
@@ -271,10 +273,6 @@ impl ConsumerGroup {
     }
 
     fn remember(&self, envelope: &Envelope) {
-        let rfc3339 = |t: time::OffsetDateTime| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        };
         let mut recent = self.recent.lock().expect("recent lock");
         if recent.len() == RECENT {
             recent.pop_front();
@@ -284,8 +282,8 @@ impl ConsumerGroup {
             event_type: envelope.event_type.clone(),
             subject: envelope.subject.clone(),
             source: envelope.source.clone(),
-            time: rfc3339(envelope.time),
-            handled_at: rfc3339(time::OffsetDateTime::now_utc()),
+            time: envelope.time,
+            handled_at: time::OffsetDateTime::now_utc(),
             group: self.subscription.group.clone(),
         });
     }

@@ -13,9 +13,8 @@ use kernel::bus::{self, BusSettings};
 use kernel::consumer::{ConsumerGroup, ConsumerSettings, EventHandler, HandleError, Subscription};
 use kernel::metrics::Metrics;
 use kernel::outbox::{OutboxSource as _, Relay, RelaySettings};
-use kernel::sql::{SqlStore, connect_sqlite};
+use kernel::sql::{Lite, SqlStore, connect_lite};
 use kernel::{Envelope, NewEvent};
-use sqlx::Sqlite;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -185,7 +184,7 @@ fn summarize(
 }
 
 struct Recorder {
-    store: SqlStore<Sqlite>,
+    store: SqlStore<Lite>,
     latencies: Mutex<Vec<f64>>,
     expected: usize,
     done: Notify,
@@ -244,13 +243,13 @@ async fn pipeline(data: &str, adapter: &str, load: &Load, nats: &str) -> anyhow:
         partitions: 8,
         ..BusSettings::default()
     };
-    let producer = SqlStore::new(
-        connect_sqlite(&format!("sqlite://{}", dir.join("producer.db").display())).await?,
+    let producer = SqlStore::<Lite>::new(
+        connect_lite(&format!("sqlite://{}", dir.join("producer.db").display())).await?,
         &format!("{unique}/producer"),
     );
     producer.migrate("bench", &[]).await?;
-    let consumer_store = SqlStore::new(
-        connect_sqlite(&format!("sqlite://{}", dir.join("consumer.db").display())).await?,
+    let consumer_store = SqlStore::<Lite>::new(
+        connect_lite(&format!("sqlite://{}", dir.join("consumer.db").display())).await?,
         "bench-consumer",
     );
     consumer_store.migrate("bench", &[]).await?;

@@ -10,7 +10,7 @@ use kernel::consumer::{
 };
 use kernel::metrics::Metrics;
 use kernel::outbox::{Relay, RelaySettings};
-use kernel::sql::{Migration, SqlStore, connect_sqlite};
+use kernel::sql::{Backend, Bind, Lite, Migration, SqlStore, connect_lite, connect_sqlite};
 use kernel::{Envelope, NewEvent};
 use sqlx::Sqlite;
 use std::collections::HashMap;
@@ -48,7 +48,7 @@ const EFFECTS: &[Migration] = &[Migration {
 
 /// A producing service: an outbox in its own SQLite file and a relay to the bus.
 pub struct Producer {
-    store: SqlStore<Sqlite>,
+    store: SqlStore<Lite>,
     system: String,
     sequences: HashMap<String, u64>,
     stop: CancellationToken,
@@ -73,8 +73,8 @@ impl Producer {
 
     /// Opens the producer's store without relaying yet: what it commits stays in the outbox.
     pub async fn open(store_url: &str, bus: &BusSettings) -> anyhow::Result<Self> {
-        let store = SqlStore::new(
-            connect_sqlite(store_url).await?,
+        let store = SqlStore::<Lite>::new(
+            connect_lite(store_url).await?,
             &format!("{}/producer", bus.system),
         );
         store.migrate("producer", &[]).await?;
@@ -156,7 +156,7 @@ impl Producer {
 }
 
 struct RecordingHandler {
-    store: SqlStore<Sqlite>,
+    store: SqlStore<Lite>,
     group: String,
     replica: String,
     deliveries: Arc<Mutex<Vec<Uuid>>>,
@@ -171,13 +171,18 @@ impl EventHandler for RecordingHandler {
             .expect("deliveries lock")
             .push(event.id);
         // Recorded outside the effect's transaction, so that it survives a crash after the commit.
-        sqlx::query("INSERT INTO deliveries (grp, event_id, replica) VALUES (?, ?, ?)")
-            .bind(&self.group)
-            .bind(event.id.to_string())
-            .bind(&self.replica)
-            .execute(self.store.pool())
-            .await
-            .context("cannot record a delivery")?;
+        let event_id = event.id.to_string();
+        Lite::execute_on(
+            self.store.pool(),
+            "INSERT INTO deliveries (grp, event_id, replica) VALUES (?, ?, ?)",
+            &[
+                Bind::Text(&self.group),
+                Bind::Text(&event_id),
+                Bind::Text(&self.replica),
+            ],
+        )
+        .await
+        .context("cannot record a delivery")?;
         if event.data.get("poison") == Some(&serde_json::Value::Bool(true))
             && self.reject_poison.load(Ordering::SeqCst)
         {
@@ -189,23 +194,21 @@ impl EventHandler for RecordingHandler {
         let Some(mut tx) = self.store.begin_handling(event).await? else {
             return Ok(());
         };
-        let previous: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(sequence) FROM effects WHERE grp = ? AND subject = ?")
-                .bind(&self.group)
-                .bind(&event.subject)
-                .fetch_one(tx.conn())
-                .await
-                .context("cannot read effects")?;
-        sqlx::query(
-            "INSERT INTO effects (grp, event_id, subject, sequence, previous, replica) VALUES (?, ?, ?, ?, ?, ?)",
+        // `previous`: the sequence of the subject's effect before this one, read in the same
+        // transaction.
+        tx.exec(
+            "INSERT INTO effects (grp, event_id, subject, sequence, previous, replica) VALUES (?, ?, ?, ?, \
+             (SELECT MAX(sequence) FROM effects WHERE grp = ? AND subject = ?), ?)",
+            &[
+                Bind::Text(&self.group),
+                Bind::Text(&event_id),
+                Bind::Text(&event.subject),
+                Bind::Int(event.sequence as i64),
+                Bind::Text(&self.group),
+                Bind::Text(&event.subject),
+                Bind::Text(&self.replica),
+            ],
         )
-        .bind(&self.group)
-        .bind(event.id.to_string())
-        .bind(&event.subject)
-        .bind(event.sequence as i64)
-        .bind(previous)
-        .bind(&self.replica)
-        .execute(tx.conn())
         .await
         .context("cannot record an effect")?;
         tx.commit().await?;
@@ -234,7 +237,7 @@ pub async fn recording_group(
     deliveries: Arc<Mutex<Vec<Uuid>>>,
     reject_poison: Arc<AtomicBool>,
 ) -> anyhow::Result<Arc<ConsumerGroup>> {
-    let store = SqlStore::new(connect_sqlite(&options.effects_url).await?, &options.group);
+    let store = SqlStore::<Lite>::new(connect_lite(&options.effects_url).await?, &options.group);
     store.migrate("testkit", EFFECTS).await?;
     let bus: Arc<dyn Bus> = bus::connect(&options.bus).await?;
     let handler = RecordingHandler {
@@ -406,10 +409,10 @@ pub struct Effects {
 impl Effects {
     /// Opens the effects store (creating its table if no replica did yet).
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let store = SqlStore::new(connect_sqlite(url).await?, "reader");
+        let store = SqlStore::<Lite>::new(connect_lite(url).await?, "reader");
         store.migrate("testkit", EFFECTS).await?;
         Ok(Self {
-            pool: store.pool().clone(),
+            pool: connect_sqlite(url).await?,
         })
     }
 

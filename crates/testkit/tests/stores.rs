@@ -7,7 +7,7 @@
 use kernel::Envelope;
 use kernel::deadletter::DeadLetterStore;
 use kernel::outbox::OutboxSource;
-use kernel::sql::{Migration, SqlStore, connect_mysql, connect_postgres, connect_sqlite};
+use kernel::sql::{Bind, Migration, SqlStore, connect_lite, connect_mysql, connect_postgres};
 use std::time::Duration;
 use testkit::servers::{drop_mysql, drop_postgres, mysql_url, postgres_url};
 use testkit::{TempDir, unique_name};
@@ -29,9 +29,9 @@ fn event(n: u64) -> kernel::NewEvent {
 }
 
 macro_rules! store_guarantees {
-    ($name:ident, $connect:expr, $insert:literal) => {
+    ($name:ident, $db:ty, $connect:expr, $insert:literal) => {
         async fn $name(url: String) {
-            let store = SqlStore::new($connect(&url).await.unwrap(), "demo/things");
+            let store = SqlStore::<$db>::new($connect(&url).await.unwrap(), "demo/things");
             store.migrate("demo", EFFECTS).await.unwrap();
             store
                 .migrate("demo", EFFECTS)
@@ -61,10 +61,8 @@ macro_rules! store_guarantees {
                 .await
                 .unwrap()
                 .expect("first delivery");
-            sqlx::query($insert)
-                .bind(delivered.id.to_string())
-                .bind("applied")
-                .execute(tx.conn())
+            let delivered_id = delivered.id.to_string();
+            tx.exec($insert, &[Bind::Text(&delivered_id), Bind::Text("applied")])
                 .await
                 .unwrap();
             let caused = tx.publish(event(4)).await.unwrap();
@@ -130,16 +128,19 @@ macro_rules! store_guarantees {
 
 store_guarantees!(
     sqlite_guarantees,
-    connect_sqlite,
+    kernel::sql::Lite,
+    connect_lite,
     "INSERT INTO effects (id, note) VALUES (?, ?)"
 );
 store_guarantees!(
     postgres_guarantees,
+    sqlx::Postgres,
     connect_postgres,
     "INSERT INTO effects (id, note) VALUES ($1, $2)"
 );
 store_guarantees!(
     mysql_guarantees,
+    sqlx::MySql,
     connect_mysql,
     "INSERT INTO effects (id, note) VALUES (?, ?)"
 );

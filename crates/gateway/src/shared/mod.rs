@@ -15,10 +15,10 @@ use crate::identity::AuthSettings;
 use auth::GrantStore;
 use kernel::redis::RedisStore;
 use kernel::sql::{
-    Backend, SqlStore, StoreKind, connect_mysql, connect_postgres, connect_sqlite, redact,
+    Backend, Lite, SqlStore, StoreKind, connect_lite, connect_mysql, connect_postgres, redact,
 };
 use sha2::{Digest as _, Sha256};
-use sqlx::{MySql, Postgres, Sqlite};
+use sqlx::{MySql, Postgres};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,7 +80,7 @@ impl Gcra {
 #[derive(Clone, Debug)]
 pub enum SharedStore {
     /// A SQLite file (replicas on one machine).
-    Sqlite(SqlStore<Sqlite>),
+    Sqlite(SqlStore<Lite>),
     /// PostgreSQL.
     Postgres(SqlStore<Postgres>),
     /// MariaDB / MySQL.
@@ -101,14 +101,18 @@ impl SharedStore {
         tracing::info!(store = %redact(url), "the gateway shares grants and budgets");
         Ok(match StoreKind::of(url)? {
             StoreKind::Sqlite => {
-                Self::Sqlite(migrated(SqlStore::new(connect_sqlite(url).await?, name)).await?)
+                Self::Sqlite(migrated(SqlStore::<Lite>::new(connect_lite(url).await?, name)).await?)
             }
-            StoreKind::Postgres => {
-                Self::Postgres(migrated(SqlStore::new(connect_postgres(url).await?, name)).await?)
-            }
-            StoreKind::MySql => {
-                Self::MySql(migrated(SqlStore::new(connect_mysql(url).await?, name)).await?)
-            }
+            StoreKind::Postgres => Self::Postgres(
+                migrated(SqlStore::<Postgres>::new(
+                    connect_postgres(url).await?,
+                    name,
+                ))
+                .await?,
+            ),
+            StoreKind::MySql => Self::MySql(
+                migrated(SqlStore::<MySql>::new(connect_mysql(url).await?, name)).await?,
+            ),
             StoreKind::Redis => Self::Redis(RedisStore::connect(url, name).await?),
         })
     }

@@ -123,7 +123,7 @@ pub(super) async fn purge<DB: Backend>(store: &SqlStore<DB>) -> anyhow::Result<(
 
 /// The issuer's codes and refresh tokens in a SQL database.
 #[derive(Clone, Debug)]
-pub struct SqlGrantStore<DB: sqlx::Database> {
+pub struct SqlGrantStore<DB: Backend> {
     store: SqlStore<DB>,
 }
 
@@ -259,7 +259,7 @@ impl<DB: Backend> GrantStore for SqlGrantStore<DB> {
 
 /// Budgets in a SQL database.
 #[derive(Clone, Debug)]
-pub struct SqlRateLimiter<DB: sqlx::Database> {
+pub struct SqlRateLimiter<DB: Backend> {
     store: SqlStore<DB>,
     gcra: Gcra,
 }

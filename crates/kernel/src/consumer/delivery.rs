@@ -307,7 +307,7 @@ mod tests {
     use crate::bus::local::LocalBus;
     use crate::bus::{BusSettings, RelayPermit};
     use crate::envelope::NewEvent;
-    use crate::sql::{SqlStore, connect_sqlite_memory};
+    use crate::sql::{Lite, SqlStore, connect_lite_memory};
     use std::sync::atomic::AtomicU32;
 
     /// Fails its first `failures` runs with `error()`, then succeeds.
@@ -346,7 +346,7 @@ mod tests {
                 .await
                 .unwrap(),
         );
-        let store = SqlStore::new(connect_sqlite_memory().await.unwrap(), "outage/test");
+        let store = SqlStore::<Lite>::new(connect_lite_memory().await.unwrap(), "outage/test");
         store.migrate_kernel().await.unwrap();
         let handler = Arc::new(Flaky {
             failures,

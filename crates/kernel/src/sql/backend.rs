@@ -1,7 +1,7 @@
 //! The databases the kernel's SQL store runs on (SQLite, PostgreSQL, MySQL/MariaDB) and the few
-//! kinds of statement it runs, written once over sqlx's generic API. The bounds that API needs
-//! are stated here, once, on a blanket implementation: the store itself is plain generic code
-//! over `DB: Backend`.
+//! kinds of statement it runs. PostgreSQL and MariaDB run on sqlx's generic API, whose bounds
+//! are stated here, once, on a blanket implementation; SQLite runs on rusqlite ([`super::Lite`],
+//! lite.rs). The store itself is plain generic code over `DB: Backend`.
 
 use super::DeadLetterRow;
 use super::dialect::{self, Dialect};
@@ -9,114 +9,106 @@ use super::documents::Bind;
 use async_trait::async_trait;
 use sqlx::mysql::MySql;
 use sqlx::postgres::Postgres;
-use sqlx::sqlite::Sqlite;
 use sqlx::{Database, Executor, Pool, Row as _, Transaction};
 use std::path::PathBuf;
 
-/// What sets one database apart for the store: its SQL, how it begins a write transaction, and
-/// whether it has a single writer.
+/// What sets one of sqlx's databases apart for the store: its SQL, how it begins a write
+/// transaction, and how it counts changed rows. (SQLite runs on [`super::Lite`] instead.)
 pub trait Flavor: Database {
     /// Its statements.
-    const DIALECT: &'static Dialect;
+    const SQL: &'static Dialect;
     /// The statement that begins a write transaction; empty for the default `BEGIN`.
     const BEGIN: &'static str;
-    /// The file of a database that allows a single writer (SQLite), `None` for the others.
-    fn single_writer_file(pool: &Pool<Self>) -> Option<PathBuf>;
     /// The rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
-    /// `sql` written with `$1, $2, ...` placeholders (each used once, in order), rewritten in this
-    /// database's placeholder style.
-    fn statement(sql: &str) -> String {
-        super::documents::numbered(sql, Self::DIALECT.placeholder)
-    }
-}
-
-impl Flavor for Sqlite {
-    const DIALECT: &'static Dialect = &dialect::SQLITE;
-    // Takes the write lock at once: a deferred transaction that writes later can fail busy.
-    const BEGIN: &'static str = "BEGIN IMMEDIATE";
-    fn single_writer_file(pool: &Pool<Self>) -> Option<PathBuf> {
-        Some(pool.connect_options().get_filename().to_owned())
-    }
-    fn rows_affected(result: &Self::QueryResult) -> u64 {
-        result.rows_affected()
-    }
 }
 
 impl Flavor for Postgres {
-    const DIALECT: &'static Dialect = &dialect::POSTGRES;
+    const SQL: &'static Dialect = &dialect::POSTGRES;
     const BEGIN: &'static str = "";
-    fn single_writer_file(_: &Pool<Self>) -> Option<PathBuf> {
-        None
-    }
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
 }
 
 impl Flavor for MySql {
-    const DIALECT: &'static Dialect = &dialect::MYSQL;
+    const SQL: &'static Dialect = &dialect::MYSQL;
     const BEGIN: &'static str = "";
-    fn single_writer_file(_: &Pool<Self>) -> Option<PathBuf> {
-        None
-    }
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
 }
 
-/// The statements the store runs, with their parameters bound in order, on the pool or on a
-/// transaction's connection.
+/// A database the store runs on: its dialect, its pool and write transaction, and the
+/// statements the store runs, with their parameters bound in order, on the pool or in a
+/// transaction.
 #[async_trait]
-pub trait Backend: Flavor {
+pub trait Backend: Send + Sync + 'static {
+    /// Its statements.
+    const DIALECT: &'static Dialect;
+    /// Its pool of connections.
+    type Pool: Clone + Send + Sync + 'static;
+    /// A write transaction on one of the pool's connections.
+    type Tx: Send + 'static;
+    /// The file of a database that allows a single writer (SQLite), `None` for the others.
+    fn single_writer_file(pool: &Self::Pool) -> Option<PathBuf>;
+    /// `sql` written with `$1, $2, ...` placeholders (each used once, in order), rewritten in this
+    /// database's placeholder style.
+    fn statement(sql: &str) -> String {
+        super::documents::numbered(sql, Self::DIALECT.placeholder)
+    }
     /// Begins a write transaction.
-    async fn begin_tx(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error>;
+    async fn begin_tx(pool: &Self::Pool) -> Result<Self::Tx, sqlx::Error>;
+    /// Commits it.
+    async fn commit(tx: Self::Tx) -> Result<(), sqlx::Error>;
+    /// Rolls it back.
+    async fn rollback(tx: Self::Tx) -> Result<(), sqlx::Error>;
     /// Runs a statement on the pool; the rows it changed.
     async fn execute_on(
-        pool: &Pool<Self>,
+        pool: &Self::Pool,
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<u64, sqlx::Error>;
     /// Runs a statement in a transaction; the rows it changed.
     async fn execute_in(
-        conn: &mut Self::Connection,
+        tx: &mut Self::Tx,
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<u64, sqlx::Error>;
     /// The first column of the first row, an integer, if there is a row.
     async fn integer_on(
-        pool: &Pool<Self>,
+        pool: &Self::Pool,
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Option<i64>, sqlx::Error>;
     /// [`Self::integer_on`] in a transaction.
     async fn integer_in(
-        conn: &mut Self::Connection,
+        tx: &mut Self::Tx,
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Option<i64>, sqlx::Error>;
     /// The first column of every row, as text.
     async fn texts_on(
-        pool: &Pool<Self>,
+        pool: &Self::Pool,
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Vec<String>, sqlx::Error>;
     /// Rows of an integer and a text (outbox positions and envelopes).
     async fn pairs_on(
-        pool: &Pool<Self>,
+        pool: &Self::Pool,
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Vec<(i64, String)>, sqlx::Error>;
     /// Dead-letter rows.
     async fn dead_letters_on(
-        pool: &Pool<Self>,
+        pool: &Self::Pool,
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Vec<DeadLetterRow>, sqlx::Error>;
     /// Runs statements without parameters (a schema) on the pool.
-    async fn raw_on(pool: &Pool<Self>, sql: &str) -> Result<(), sqlx::Error>;
+    async fn raw_on(pool: &Self::Pool, sql: &str) -> Result<(), sqlx::Error>;
     /// Runs statements without parameters (a migration) in a transaction.
-    async fn raw_in(conn: &mut Self::Connection, sql: &str) -> Result<(), sqlx::Error>;
+    async fn raw_in(tx: &mut Self::Tx, sql: &str) -> Result<(), sqlx::Error>;
 }
 
 /// A query with `binds` bound in order.
@@ -165,7 +157,7 @@ where
 #[async_trait]
 impl<DB> Backend for DB
 where
-    DB: Flavor,
+    DB: Flavor + Sync,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> <DB as Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -177,6 +169,14 @@ where
     Option<i64>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
+    const DIALECT: &'static Dialect = <DB as Flavor>::SQL;
+    type Pool = Pool<DB>;
+    type Tx = Transaction<'static, DB>;
+
+    fn single_writer_file(_: &Pool<DB>) -> Option<PathBuf> {
+        None
+    }
+
     async fn begin_tx(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         if Self::BEGIN.is_empty() {
             pool.begin().await
@@ -194,12 +194,20 @@ where
         Ok(DB::rows_affected(&result))
     }
 
+    async fn commit(tx: Transaction<'static, DB>) -> Result<(), sqlx::Error> {
+        tx.commit().await
+    }
+
+    async fn rollback(tx: Transaction<'static, DB>) -> Result<(), sqlx::Error> {
+        tx.rollback().await
+    }
+
     async fn execute_in(
-        conn: &mut Self::Connection,
+        tx: &mut Transaction<'static, DB>,
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<u64, sqlx::Error> {
-        let result = bound::<DB>(sql, binds).execute(conn).await?;
+        let result = bound::<DB>(sql, binds).execute(&mut **tx).await?;
         Ok(DB::rows_affected(&result))
     }
 
@@ -216,12 +224,12 @@ where
     }
 
     async fn integer_in(
-        conn: &mut Self::Connection,
+        tx: &mut Transaction<'static, DB>,
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Option<i64>, sqlx::Error> {
         bound::<DB>(sql, binds)
-            .fetch_optional(conn)
+            .fetch_optional(&mut **tx)
             .await?
             .map(|row| row.try_get(0))
             .transpose()
@@ -270,7 +278,7 @@ where
         pool.execute(sqlx::raw_sql(sql)).await.map(|_| ())
     }
 
-    async fn raw_in(conn: &mut Self::Connection, sql: &str) -> Result<(), sqlx::Error> {
-        conn.execute(sqlx::raw_sql(sql)).await.map(|_| ())
+    async fn raw_in(tx: &mut Transaction<'static, DB>, sql: &str) -> Result<(), sqlx::Error> {
+        (&mut **tx).execute(sqlx::raw_sql(sql)).await.map(|_| ())
     }
 }

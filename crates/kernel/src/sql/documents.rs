@@ -9,7 +9,6 @@ use crate::aggregate::{Cause, Change, CounterChange, DocumentStore, Key, StoreEr
 use crate::envelope::NewEvent;
 use anyhow::Context as _;
 use async_trait::async_trait;
-use sqlx::Database;
 
 /// A bound parameter (also of the statements of components that keep tables of their own and run
 /// them through [`super::Backend`]).
@@ -128,7 +127,7 @@ fn key_binds<'a>(collection: &'a str, key: &'a Key, id: &'a str) -> [Bind<'a>; 4
     ]
 }
 
-impl<DB: Database> SqlStore<DB>
+impl<DB: super::Backend> SqlStore<DB>
 where
     Self: DocumentSql,
 {
@@ -245,7 +244,7 @@ where
 }
 
 #[async_trait]
-impl<DB: Database> DocumentStore for SqlStore<DB>
+impl<DB: super::Backend> DocumentStore for SqlStore<DB>
 where
     Self: DocumentSql,
 {

@@ -8,6 +8,7 @@
 mod backend;
 mod dialect;
 mod documents;
+mod lite;
 mod store;
 
 use crate::aggregate::{Cause, DocumentStore};
@@ -21,9 +22,10 @@ use async_trait::async_trait;
 pub use backend::{Backend, Flavor};
 pub use documents::Bind;
 use documents::{DocumentSql, DocumentTx};
+pub use lite::{Lite, LiteConn, LiteError, LitePool, LiteTx, connect_lite, connect_lite_memory};
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, Postgres};
-use sqlx::{ConnectOptions as _, Database, Pool, Transaction};
+use sqlx::{ConnectOptions as _, Pool};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,13 +103,17 @@ impl Storage {
     pub async fn open(url: &str, name: &str) -> anyhow::Result<Self> {
         match StoreKind::of(url)? {
             StoreKind::Sqlite => {
-                Self::migrated(SqlStore::new(connect_sqlite(url).await?, name)).await
+                Self::migrated(SqlStore::<Lite>::new(connect_lite(url).await?, name)).await
             }
             StoreKind::Postgres => {
-                Self::migrated(SqlStore::new(connect_postgres(url).await?, name)).await
+                Self::migrated(SqlStore::<Postgres>::new(
+                    connect_postgres(url).await?,
+                    name,
+                ))
+                .await
             }
             StoreKind::MySql => {
-                Self::migrated(SqlStore::new(connect_mysql(url).await?, name)).await
+                Self::migrated(SqlStore::<MySql>::new(connect_mysql(url).await?, name)).await
             }
             StoreKind::Redis => {
                 let store = Arc::new(crate::redis::RedisStore::connect(url, name).await?);
@@ -125,10 +131,10 @@ impl Storage {
 
     /// A private in-memory store for service `name`: for application tests.
     pub async fn memory(name: &str) -> anyhow::Result<Self> {
-        Self::migrated(SqlStore::new(connect_sqlite_memory().await?, name)).await
+        Self::migrated(SqlStore::<Lite>::new(connect_lite_memory().await?, name)).await
     }
 
-    async fn migrated<DB: Database>(store: SqlStore<DB>) -> anyhow::Result<Self>
+    async fn migrated<DB: Backend>(store: SqlStore<DB>) -> anyhow::Result<Self>
     where
         SqlStore<DB>: DocumentSql + DocumentStore + OutboxSource + DeadLetterStore + ReadinessCheck,
     {
@@ -250,15 +256,15 @@ pub async fn connect_mysql(url: &str) -> anyhow::Result<Pool<MySql>> {
 
 /// A service's relational store: a pool, the service's name (outbox source and inbox consumer),
 /// and the relay to wake after each commit.
-pub struct SqlStore<DB: Database> {
-    pool: Pool<DB>,
+pub struct SqlStore<DB: Backend> {
+    pool: DB::Pool,
     name: Arc<str>,
     wake: Arc<Notify>,
     /// The file's writer queue, for SQLite (see [`sqlite_writer`]).
     writer: Arc<std::sync::OnceLock<Arc<tokio::sync::Mutex<()>>>>,
 }
 
-impl<DB: Database> Clone for SqlStore<DB> {
+impl<DB: Backend> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
@@ -269,7 +275,7 @@ impl<DB: Database> Clone for SqlStore<DB> {
     }
 }
 
-impl<DB: Database> std::fmt::Debug for SqlStore<DB> {
+impl<DB: Backend> std::fmt::Debug for SqlStore<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqlStore")
             .field("name", &self.name)
@@ -277,10 +283,10 @@ impl<DB: Database> std::fmt::Debug for SqlStore<DB> {
     }
 }
 
-impl<DB: Database> SqlStore<DB> {
+impl<DB: Backend> SqlStore<DB> {
     /// Wraps `pool` for service `name` (`<system>/<service>`), which is the outbox `source` and
     /// the inbox consumer name.
-    pub fn new(pool: Pool<DB>, name: &str) -> Self {
+    pub fn new(pool: DB::Pool, name: &str) -> Self {
         Self {
             pool,
             name: name.into(),
@@ -290,7 +296,7 @@ impl<DB: Database> SqlStore<DB> {
     }
 
     /// The pool, for queries that only read.
-    pub fn pool(&self) -> &Pool<DB> {
+    pub fn pool(&self) -> &DB::Pool {
         &self.pool
     }
 
@@ -302,8 +308,8 @@ impl<DB: Database> SqlStore<DB> {
 
 /// A database transaction of a service: its state changes, its outbox appends and its inbox
 /// record commit together or not at all.
-pub struct Tx<DB: Database> {
-    tx: Transaction<'static, DB>,
+pub struct Tx<DB: Backend> {
+    tx: DB::Tx,
     source: Arc<str>,
     wake: Arc<Notify>,
     traceparent: Option<String>,
@@ -312,16 +318,33 @@ pub struct Tx<DB: Database> {
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-impl<DB: Database> std::fmt::Debug for Tx<DB> {
+impl<DB: Backend> std::fmt::Debug for Tx<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tx").field("source", &self.source).finish()
     }
 }
 
-impl<DB: Database> Tx<DB> {
-    /// The connection inside the transaction, for the service's own statements.
-    pub fn conn(&mut self) -> &mut DB::Connection {
+impl<DB: Backend> Tx<DB> {
+    /// The database's transaction inside, for the service's own statements (through
+    /// [`Backend`]'s `*_in` calls).
+    pub fn conn(&mut self) -> &mut DB::Tx {
         &mut self.tx
+    }
+
+    /// Runs one of the service's own statements in the transaction (written with this
+    /// database's placeholders, or with `$n` through [`Backend::statement`]); the rows it changed.
+    pub async fn exec(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, sqlx::Error> {
+        DB::execute_in(&mut self.tx, sql, binds).await
+    }
+
+    /// The integer the first column of the first row holds, if there is a row, read in the
+    /// transaction.
+    pub async fn scalar(
+        &mut self,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Option<i64>, sqlx::Error> {
+        DB::integer_in(&mut self.tx, sql, binds).await
     }
 
     /// Events appended so far.
@@ -427,13 +450,12 @@ mod tests {
 #[cfg(test)]
 mod send_checks {
     use super::*;
-    use sqlx::sqlite::Sqlite;
     fn assert_send<T: Send>(_: T) {}
     #[allow(dead_code)]
     fn futures_are_send(
-        store: SqlStore<Sqlite>,
-        tx: Tx<Sqlite>,
-        mut tx2: Tx<Sqlite>,
+        store: SqlStore<Lite>,
+        tx: Tx<Lite>,
+        mut tx2: Tx<Lite>,
         e: Envelope,
         n: NewEvent,
     ) {

@@ -56,7 +56,7 @@ impl<DB: Backend> SqlStore<DB> {
             .await
             .context("cannot record the event in the inbox")?;
         if inserted == 0 {
-            tx.tx.rollback().await.context("cannot roll back")?;
+            DB::rollback(tx.tx).await.context("cannot roll back")?;
             return Ok(None);
         }
         tx.causation = Some(event.event_id);
@@ -124,7 +124,9 @@ impl<DB: Backend> SqlStore<DB> {
                 Bind::Int(now_millis()),
             ];
             match DB::execute_in(&mut tx.tx, DB::DIALECT.migration_record, &record).await {
-                Ok(_) => tx.tx.commit().await.context("cannot commit a migration")?,
+                Ok(_) => DB::commit(tx.tx)
+                    .await
+                    .context("cannot commit a migration")?,
                 // A replica starting at the same time applied it first.
                 Err(error) if is_unique_violation(&error) => {}
                 Err(error) => return Err(error).context("cannot record a migration"),
@@ -179,7 +181,7 @@ impl<DB: Backend> Tx<DB> {
 
     /// Commits state, outbox and inbox together, then wakes the relay.
     pub async fn commit(self) -> anyhow::Result<()> {
-        self.tx.commit().await.context("cannot commit")?;
+        DB::commit(self.tx).await.context("cannot commit")?;
         if self.published > 0 {
             self.wake.notify_one();
         }
@@ -188,7 +190,7 @@ impl<DB: Backend> Tx<DB> {
 
     /// Abandons the transaction.
     pub async fn rollback(self) -> anyhow::Result<()> {
-        self.tx.rollback().await.context("cannot roll back")
+        DB::rollback(self.tx).await.context("cannot roll back")
     }
 }
 

@@ -73,8 +73,8 @@ fn spans_are_encoded_as_otlp_json() {
 
 #[tokio::test]
 async fn events_appended_while_handling_an_event_carry_the_handlers_span() {
-    let store = crate::sql::SqlStore::new(
-        crate::sql::connect_sqlite_memory().await.unwrap(),
+    let store = crate::sql::SqlStore::<crate::sql::Lite>::new(
+        crate::sql::connect_lite_memory().await.unwrap(),
         "test/handler",
     );
     store.migrate_kernel().await.unwrap();

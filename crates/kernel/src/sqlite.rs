@@ -2,6 +2,10 @@
 //! retries, one writer queue per file and process, background checkpoints, in-memory databases
 //! for application tests. No dependency on the stores or the buses (no import circle).
 
+mod lite;
+
+pub use lite::{Bind, LiteConn, LiteError, LitePool, LiteTx, connect_lite, connect_lite_memory};
+
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Pool, Sqlite};

@@ -18,11 +18,10 @@ use super::{
 };
 use crate::clock::now_millis;
 use crate::envelope::Envelope;
-use crate::sqlite::{connect_sqlite, sqlite_writer};
+use crate::sqlite::{Bind, LitePool, connect_lite, sqlite_writer};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use bytes::Bytes;
-use sqlx::{Pool, Sqlite};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -79,7 +78,7 @@ type Writer = Arc<tokio::sync::Mutex<()>>;
 
 /// The SQLite-file bus.
 pub struct LocalBus {
-    pool: Pool<Sqlite>,
+    pool: LitePool,
     stream: Arc<str>,
     partitions: u32,
     path: String,
@@ -99,7 +98,7 @@ impl std::fmt::Debug for LocalBus {
 
 /// The last position of every partition of the stream, as this process knows it.
 struct Heads {
-    pool: Pool<Sqlite>,
+    pool: LitePool,
     stream: Arc<str>,
     /// The highest position seen in any partition: the next query only looks beyond it.
     seen: AtomicI64,
@@ -119,14 +118,15 @@ impl Heads {
         let since = self.seen.load(Ordering::SeqCst);
         // `+stream` keeps SQLite on the rowid range (new rows only) instead of walking the
         // stream's whole index.
-        let grown: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT partition, MAX(position) FROM bus_log WHERE position > ? AND +stream = ? GROUP BY partition",
-        )
-        .bind(since)
-        .bind(&*self.stream)
-        .fetch_all(&self.pool)
-        .await
-        .context("cannot read the bus heads")?;
+        let grown: Vec<(i64, i64)> = self
+            .pool
+            .rows(
+                "SELECT partition, MAX(position) FROM bus_log WHERE position > ? AND +stream = ? GROUP BY partition",
+                &[Bind::Int(since), Bind::Text(&self.stream)],
+                pair,
+            )
+            .await
+            .context("cannot read the bus heads")?;
         // Retention only archives events every group consumed long ago, so a head that moved
         // by archiving alone (events this process never saw hot) is news the periodic look
         // brings soon enough; a publish's poke looks at the hot log only.
@@ -238,31 +238,36 @@ impl LocalBus {
             !path.is_empty(),
             "local bus url needs a file path: local://data/bus.db"
         );
-        let pool = connect_sqlite(&format!("sqlite://{path}")).await?;
+        let pool = connect_lite(&format!("sqlite://{path}")).await?;
         let writer = sqlite_writer(std::path::Path::new(path));
         {
             let _writer = writer.lock().await;
             for statement in SCHEMA.iter().chain(retention::SCHEMA) {
-                sqlx::raw_sql(statement)
-                    .execute(&pool)
+                pool.with(|c| c.execute_batch(statement))
                     .await
                     .context("cannot create the bus tables")?;
             }
-            sqlx::query(
+            pool.execute(
                 "INSERT INTO bus_streams (stream, partitions) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                &[
+                    Bind::Text(&settings.system),
+                    Bind::Int(i64::from(settings.partitions)),
+                ],
             )
-            .bind(&settings.system)
-            .bind(i64::from(settings.partitions))
-            .execute(&pool)
             .await
             .context("cannot register the stream")?;
         }
-        let partitions: i64 =
-            sqlx::query_scalar("SELECT partitions FROM bus_streams WHERE stream = ?")
-                .bind(&settings.system)
-                .fetch_one(&pool)
-                .await
-                .context("cannot read the stream")?;
+        let partitions = pool
+            .rows(
+                "SELECT partitions FROM bus_streams WHERE stream = ?",
+                &[Bind::Text(&settings.system)],
+                |row| row.get::<_, i64>(0),
+            )
+            .await
+            .context("cannot read the stream")?
+            .first()
+            .copied()
+            .context("the stream was not registered")?;
         anyhow::ensure!(
             partitions == i64::from(settings.partitions),
             "stream {} on {path} has {partitions} partitions, but this process is configured with {}",
@@ -346,28 +351,30 @@ impl Bus for LocalBus {
         // The head of every partition this publish appended to.
         let mut appended: Vec<(u32, i64)> = Vec::new();
         let now = now_millis();
-        let append = |event| append(&self.stream, self.partitions, event, now);
+        let rows: Vec<Appended> = events
+            .iter()
+            .map(|event| Appended::of(event, self.partitions))
+            .collect();
         let mut inserted = Vec::with_capacity(events.len());
         {
             let _writer = self.writer.lock().await;
-            if let [event] = events {
+            if let [row] = rows.as_slice() {
                 // One event (a quiet system's every publish) is one statement, its own commit.
                 inserted.extend(
-                    append(event)
-                        .fetch_optional(&self.pool)
+                    self.pool
+                        .rows(APPEND, &row.binds(&self.stream, now), pair)
                         .await
                         .context("cannot append to the bus log")?,
                 );
             } else {
                 let mut tx = self
                     .pool
-                    .begin_with("BEGIN IMMEDIATE")
+                    .begin()
                     .await
                     .context("cannot begin a bus transaction")?;
-                for event in events {
+                for row in &rows {
                     inserted.extend(
-                        append(event)
-                            .fetch_optional(&mut *tx)
+                        tx.rows(APPEND, &row.binds(&self.stream, now), pair)
                             .await
                             .context("cannot append to the bus log")?,
                     );
@@ -396,15 +403,21 @@ impl Bus for LocalBus {
         partition: u32,
         types: &[String],
     ) -> anyhow::Result<Box<dyn PartitionReader>> {
-        let committed: Option<i64> = sqlx::query_scalar(
-            "SELECT position FROM bus_offsets WHERE stream = ? AND grp = ? AND partition = ?",
-        )
-        .bind(&*self.stream)
-        .bind(group)
-        .bind(i64::from(partition))
-        .fetch_optional(&self.pool)
-        .await
-        .context("cannot read the group offset")?;
+        let committed: Option<i64> = self
+            .pool
+            .rows(
+                "SELECT position FROM bus_offsets WHERE stream = ? AND grp = ? AND partition = ?",
+                &[
+                    Bind::Text(&self.stream),
+                    Bind::Text(group),
+                    Bind::Int(i64::from(partition)),
+                ],
+                |row| row.get(0),
+            )
+            .await
+            .context("cannot read the group offset")?
+            .first()
+            .copied();
         let filter = if types.is_empty() {
             String::new()
         } else {
@@ -443,26 +456,30 @@ impl Bus for LocalBus {
     async fn lag(&self, group: &str, partition: u32) -> anyhow::Result<u64> {
         // Archived events count by whole segments: a segment the group is halfway through
         // counts in full, so the lag never reads 0 before the group has read everything.
-        let lag: i64 = sqlx::query_scalar(
-            "WITH o AS (SELECT COALESCE((SELECT position FROM bus_offsets
-                         WHERE stream = ?1 AND grp = ?2 AND partition = ?3), 0) AS position)
-             SELECT (SELECT COUNT(*) FROM bus_log, o
-                     WHERE stream = ?1 AND partition = ?3 AND bus_log.position > o.position)
-                  + (SELECT COALESCE(SUM(events), 0) FROM bus_archive, o
-                     WHERE stream = ?1 AND partition = ?3 AND last_position > o.position)",
-        )
-        .bind(&*self.stream)
-        .bind(group)
-        .bind(i64::from(partition))
-        .fetch_one(&self.pool)
-        .await
-        .context("cannot compute consumer lag")?;
-        Ok(lag as u64)
+        let lag: Vec<i64> = self
+            .pool
+            .rows(
+                "WITH o AS (SELECT COALESCE((SELECT position FROM bus_offsets
+                             WHERE stream = ?1 AND grp = ?2 AND partition = ?3), 0) AS position)
+                 SELECT (SELECT COUNT(*) FROM bus_log, o
+                         WHERE stream = ?1 AND partition = ?3 AND bus_log.position > o.position)
+                      + (SELECT COALESCE(SUM(events), 0) FROM bus_archive, o
+                         WHERE stream = ?1 AND partition = ?3 AND last_position > o.position)",
+                &[
+                    Bind::Text(&self.stream),
+                    Bind::Text(group),
+                    Bind::Int(i64::from(partition)),
+                ],
+                |row| row.get(0),
+            )
+            .await
+            .context("cannot compute consumer lag")?;
+        Ok(lag.first().copied().unwrap_or(0) as u64)
     }
 
     async fn check(&self) -> anyhow::Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        self.pool
+            .execute("SELECT 1", &[])
             .await
             .context("the bus file is not readable")?;
         Ok(())
@@ -471,10 +488,11 @@ impl Bus for LocalBus {
     async fn delete_group(&self, group: &str) -> anyhow::Result<()> {
         let _writer = self.writer.lock().await;
         for table in ["bus_offsets", "bus_leases", "bus_members"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE stream = ? AND grp = ?"))
-                .bind(&*self.stream)
-                .bind(group)
-                .execute(&self.pool)
+            self.pool
+                .execute(
+                    &format!("DELETE FROM {table} WHERE stream = ? AND grp = ?"),
+                    &[Bind::Text(&self.stream), Bind::Text(group)],
+                )
                 .await
                 .with_context(|| format!("cannot forget group {group}"))?;
         }
@@ -489,25 +507,45 @@ impl Bus for LocalBus {
     }
 }
 
-/// The statement appending `event` to `stream`'s log: the row's partition and position, or no
+/// The statement appending an event to a stream's log: the row's partition and position, or no
 /// row when the event is there already.
-fn append<'q>(
-    stream: &'q str,
-    partitions: u32,
-    event: &'q Envelope,
-    now: i64,
-) -> sqlx::query::QueryAs<'q, Sqlite, (i64, i64), sqlx::sqlite::SqliteArguments<'q>> {
-    sqlx::query_as(
-        "INSERT INTO bus_log (stream, partition, event_id, subject, event_type, envelope, appended_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING partition, position",
-    )
-    .bind(stream)
-    .bind(i64::from(partition_of(&event.subject, partitions)))
-    .bind(event.id.to_string())
-    .bind(&event.subject)
-    .bind(&event.event_type)
-    .bind(event.to_json())
-    .bind(now)
+const APPEND: &str = "INSERT INTO bus_log (stream, partition, event_id, subject, event_type, envelope, appended_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING partition, position";
+
+/// An event as [`APPEND`] writes it.
+struct Appended<'a> {
+    partition: i64,
+    id: String,
+    event: &'a Envelope,
+    json: String,
+}
+
+impl<'a> Appended<'a> {
+    fn of(event: &'a Envelope, partitions: u32) -> Self {
+        Self {
+            partition: i64::from(partition_of(&event.subject, partitions)),
+            id: event.id.to_string(),
+            event,
+            json: event.to_json(),
+        }
+    }
+
+    fn binds<'b>(&'b self, stream: &'b str, now: i64) -> [Bind<'b>; 7] {
+        [
+            Bind::Text(stream),
+            Bind::Int(self.partition),
+            Bind::Text(&self.id),
+            Bind::Text(&self.event.subject),
+            Bind::Text(&self.event.event_type),
+            Bind::Text(&self.json),
+            Bind::Int(now),
+        ]
+    }
+}
+
+/// A row of two integers.
+fn pair(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64)> {
+    Ok((row.get(0)?, row.get(1)?))
 }
 
 /// Rows fetched per query.
@@ -521,7 +559,7 @@ const OFFSET_BATCH: u32 = 256;
 const OFFSET_EVERY: Duration = Duration::from_millis(200);
 
 struct LocalReader {
-    pool: Pool<Sqlite>,
+    pool: LitePool,
     stream: Arc<str>,
     group: String,
     partition: i64,
@@ -554,16 +592,16 @@ impl LocalReader {
         if self.in_archive && self.read_segment().await? {
             return Ok(());
         }
-        let mut query = sqlx::query_as(&self.fetch)
-            .bind(&*self.stream)
-            .bind(self.partition)
-            .bind(self.cursor)
-            .bind(head);
-        for event_type in &self.types {
-            query = query.bind(event_type);
-        }
-        let rows: Vec<(i64, String)> = query
-            .fetch_all(&self.pool)
+        let mut binds = vec![
+            Bind::Text(&self.stream),
+            Bind::Int(self.partition),
+            Bind::Int(self.cursor),
+            Bind::Int(head),
+        ];
+        binds.extend(self.types.iter().map(|event_type| Bind::Text(event_type)));
+        let rows: Vec<(i64, String)> = self
+            .pool
+            .rows(&self.fetch, &binds, |row| Ok((row.get(0)?, row.get(1)?)))
             .await
             .context("cannot read the bus log")?;
         // Looked for after the hot log: whatever retention moved before that read is in the
@@ -624,17 +662,19 @@ impl LocalReader {
             return Ok(());
         }
         let _writer = self.writer.lock().await;
-        sqlx::query(
-            "INSERT INTO bus_offsets (stream, grp, partition, position) VALUES (?, ?, ?, ?)
-             ON CONFLICT (stream, grp, partition) DO UPDATE SET position = MAX(position, excluded.position)",
-        )
-        .bind(&*self.stream)
-        .bind(&self.group)
-        .bind(self.partition)
-        .bind(position)
-        .execute(&self.pool)
-        .await
-        .context("cannot commit the group offset")?;
+        self.pool
+            .execute(
+                "INSERT INTO bus_offsets (stream, grp, partition, position) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (stream, grp, partition) DO UPDATE SET position = MAX(position, excluded.position)",
+                &[
+                    Bind::Text(&self.stream),
+                    Bind::Text(&self.group),
+                    Bind::Int(self.partition),
+                    Bind::Int(position),
+                ],
+            )
+            .await
+            .context("cannot commit the group offset")?;
         self.unflushed = 0;
         self.flushed = Instant::now();
         self.offset_written = true;
@@ -706,7 +746,7 @@ impl PartitionReader for LocalReader {
 }
 
 struct LocalCoordinator {
-    pool: Pool<Sqlite>,
+    pool: LitePool,
     stream: Arc<str>,
     writer: Writer,
 }
@@ -721,26 +761,28 @@ impl Coordinator for LocalCoordinator {
     ) -> anyhow::Result<Vec<String>> {
         let _writer = self.writer.lock().await;
         let now = now_millis();
-        sqlx::query(
-            "INSERT INTO bus_members (stream, grp, member, expires_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (stream, grp, member) DO UPDATE SET expires_at = excluded.expires_at",
-        )
-        .bind(&*self.stream)
-        .bind(group)
-        .bind(member)
-        .bind(now + ttl.as_millis() as i64)
-        .execute(&self.pool)
-        .await
-        .context("cannot record the heartbeat")?;
-        let members: Vec<String> = sqlx::query_scalar(
-            "SELECT member FROM bus_members WHERE stream = ? AND grp = ? AND expires_at >= ? ORDER BY member",
-        )
-        .bind(&*self.stream)
-        .bind(group)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .context("cannot list group members")?;
+        self.pool
+            .execute(
+                "INSERT INTO bus_members (stream, grp, member, expires_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (stream, grp, member) DO UPDATE SET expires_at = excluded.expires_at",
+                &[
+                    Bind::Text(&self.stream),
+                    Bind::Text(group),
+                    Bind::Text(member),
+                    Bind::Int(now + ttl.as_millis() as i64),
+                ],
+            )
+            .await
+            .context("cannot record the heartbeat")?;
+        let members: Vec<String> = self
+            .pool
+            .rows(
+                "SELECT member FROM bus_members WHERE stream = ? AND grp = ? AND expires_at >= ? ORDER BY member",
+                &[Bind::Text(&self.stream), Bind::Text(group), Bind::Int(now)],
+                |row| row.get(0),
+            )
+            .await
+            .context("cannot list group members")?;
         Ok(members)
     }
 
@@ -757,45 +799,49 @@ impl Coordinator for LocalCoordinator {
             owner: member.to_owned(),
             expires_at: now + ttl.as_millis() as i64,
         };
-        let taken = sqlx::query(
-            "INSERT INTO bus_leases (stream, grp, partition, owner, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (stream, grp, partition) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-             WHERE bus_leases.owner = excluded.owner OR bus_leases.expires_at < ?6",
-        )
-        .bind(&*self.stream)
-        .bind(group)
-        .bind(i64::from(partition))
-        .bind(&record.owner)
-        .bind(record.expires_at)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .context("cannot take a partition lease")?
-        .rows_affected();
+        let taken = self
+            .pool
+            .execute(
+                "INSERT INTO bus_leases (stream, grp, partition, owner, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (stream, grp, partition) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                 WHERE bus_leases.owner = excluded.owner OR bus_leases.expires_at < ?6",
+                &[
+                    Bind::Text(&self.stream),
+                    Bind::Text(group),
+                    Bind::Int(i64::from(partition)),
+                    Bind::Text(&record.owner),
+                    Bind::Int(record.expires_at),
+                    Bind::Int(now),
+                ],
+            )
+            .await
+            .context("cannot take a partition lease")?;
         Ok(taken > 0)
     }
 
     async fn release(&self, group: &str, partition: u32, member: &str) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE bus_leases SET expires_at = 0 WHERE stream = ? AND grp = ? AND partition = ? AND owner = ?",
-        )
-        .bind(&*self.stream)
-        .bind(group)
-        .bind(i64::from(partition))
-        .bind(member)
-        .execute(&self.pool)
-        .await
-        .context("cannot release a partition lease")?;
+        self.pool
+            .execute(
+                "UPDATE bus_leases SET expires_at = 0 WHERE stream = ? AND grp = ? AND partition = ? AND owner = ?",
+                &[
+                    Bind::Text(&self.stream),
+                    Bind::Text(group),
+                    Bind::Int(i64::from(partition)),
+                    Bind::Text(member),
+                ],
+            )
+            .await
+            .context("cannot release a partition lease")?;
         Ok(())
     }
 
     async fn leave(&self, group: &str, member: &str) -> anyhow::Result<()> {
         let _writer = self.writer.lock().await;
-        sqlx::query("DELETE FROM bus_members WHERE stream = ? AND grp = ? AND member = ?")
-            .bind(&*self.stream)
-            .bind(group)
-            .bind(member)
-            .execute(&self.pool)
+        self.pool
+            .execute(
+                "DELETE FROM bus_members WHERE stream = ? AND grp = ? AND member = ?",
+                &[Bind::Text(&self.stream), Bind::Text(group), Bind::Text(member)],
+            )
             .await
             .context("cannot leave the group")?;
         Ok(())

@@ -5,7 +5,7 @@
 
 use super::DeadLetterRow;
 use super::dialect::{self, Dialect};
-use super::documents::Bind;
+use crate::sqlite::Bind;
 use async_trait::async_trait;
 use sqlx::mysql::MySql;
 use sqlx::postgres::Postgres;

@@ -10,17 +10,7 @@ use crate::envelope::NewEvent;
 use anyhow::Context as _;
 use async_trait::async_trait;
 
-/// A bound parameter (also of the statements of components that keep tables of their own and run
-/// them through [`super::Backend`]).
-#[derive(Clone, Copy, Debug)]
-pub enum Bind<'a> {
-    /// Text.
-    Text(&'a str),
-    /// An integer.
-    Int(i64),
-    /// Text or `NULL`.
-    OptText(Option<&'a str>),
-}
+use crate::sqlite::Bind;
 
 /// (Sealed: the module is private.) What a database supplies for documents: statements with bound parameters, and transactions
 /// that carry the outbox and the inbox. Written with `$n` placeholders; each database rewrites

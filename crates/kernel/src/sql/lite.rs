@@ -1,322 +1,17 @@
-//! SQLite for the stores, through rusqlite, with every statement run on the calling thread.
-//!
-//! sqlx keeps a thread per SQLite connection and hands it every statement and every row over a
-//! channel: two thread switches per statement at least, measured at 79 µs of CPU for a
-//! `BEGIN IMMEDIATE; INSERT; COMMIT` against 22 µs on the calling thread, 22.5 µs against 4.3 µs
-//! for a point `SELECT` (docs/scaling.md). A service runs on one thread, a statement on a local
-//! file takes microseconds, so here it simply runs where it is asked for.
-//!
-//! What a thread of its own bought sqlx, waiting, is done here without blocking the thread:
-//! connections have no busy handler (SQLite's sleeps inside the call), and a statement that
-//! finds the file locked by another process (`SQLITE_BUSY`) is tried again after an async pause,
-//! for up to [`BUSY_WAIT`]. Writers of this process queue on the file's writer lock before they
-//! begin ([`super::sqlite_writer`]) and never meet each other here. The checkpoints, which write
-//! and sync the database file, run on the blocking pool.
-//!
-//! Errors are sqlx's (`sqlx::Error::Database` carrying SQLite's extended code and its constraint
-//! kind), so the store, the consumer's outage rule and the callers read them one way for every
-//! database.
+//! The store's statements on SQLite ([`Lite`]): each runs on the calling thread through the
+//! rusqlite pool of [`crate::sqlite`] (`sqlite/lite.rs` says why and how a locked file is waited
+//! for).
 
 use super::Backend;
 use super::DeadLetterRow;
 use super::dialect::{self, Dialect};
-use super::documents::Bind;
-use crate::sqlite::sqlite_writer;
-use anyhow::Context as _;
+use crate::sqlite::{Bind, LitePool, LiteTx};
 use async_trait::async_trait;
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::{Connection, OpenFlags};
-use sqlx::error::ErrorKind;
-use std::borrow::Cow;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-/// How long a statement keeps trying while another process holds the file's write lock.
-const BUSY_WAIT: Duration = Duration::from_secs(10);
-
-/// How long a caller waits for one of the pool's connections.
-const ACQUIRE_WAIT: Duration = Duration::from_secs(10);
-
-/// Connections a file's pool keeps (a service runs on one thread; one connection is held by a
-/// write transaction, the others serve reads meanwhile).
-const CONNECTIONS: usize = 4;
-
-/// SQLite through rusqlite, on the calling thread (see the module's documentation).
+/// SQLite through rusqlite, each statement on the calling thread.
 #[derive(Clone, Copy, Debug)]
 pub struct Lite;
-
-/// A pool of connections to one SQLite file (or one private in-memory database).
-#[derive(Clone)]
-pub struct LitePool {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    /// The file; `None` for the in-memory database.
-    path: Option<PathBuf>,
-    idle: std::sync::Mutex<Vec<Connection>>,
-    permits: Arc<tokio::sync::Semaphore>,
-}
-
-impl std::fmt::Debug for LitePool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LitePool")
-            .field("path", &self.inner.path)
-            .finish()
-    }
-}
-
-/// Opens a SQLite file in WAL mode, creating it (and its directory) if missing; checkpoints run
-/// in the background. `url` is `sqlite://<path>` (a `?query` is ignored) or `sqlite::memory:`.
-pub async fn connect_lite(url: &str) -> anyhow::Result<LitePool> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .with_context(|| format!("bad sqlite url {url:?}"))?;
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() {
-        anyhow::bail!("sqlite url {url:?} names no file");
-    }
-    if path == ":memory:" {
-        return connect_lite_memory().await;
-    }
-    let path = PathBuf::from(path);
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create directory {}", dir.display()))?;
-    }
-    let pool = LitePool {
-        inner: Arc::new(Inner {
-            path: Some(path.clone()),
-            idle: std::sync::Mutex::default(),
-            permits: Arc::new(tokio::sync::Semaphore::new(CONNECTIONS)),
-        }),
-    };
-    // The first connection switches the file to WAL and proves it can be opened.
-    let first = pool
-        .open()
-        .await
-        .with_context(|| format!("cannot open sqlite database {url}"))?;
-    pool.give_back(first);
-    let checkpointer = pool
-        .open()
-        .await
-        .with_context(|| format!("cannot open sqlite database {url}"))?;
-    tokio::spawn(checkpoint(
-        Arc::downgrade(&pool.inner),
-        checkpointer,
-        sqlite_writer(&path),
-    ));
-    Ok(pool)
-}
-
-/// A private in-memory SQLite database (one connection, so that every statement sees the same
-/// database): the store of application tests.
-pub async fn connect_lite_memory() -> anyhow::Result<LitePool> {
-    let conn = Connection::open_in_memory().context("cannot open an in-memory sqlite database")?;
-    conn.execute_batch("PRAGMA foreign_keys = ON")
-        .context("cannot set up an in-memory sqlite database")?;
-    conn.set_prepared_statement_cache_capacity(64);
-    Ok(LitePool {
-        inner: Arc::new(Inner {
-            path: None,
-            idle: std::sync::Mutex::new(vec![conn]),
-            permits: Arc::new(tokio::sync::Semaphore::new(1)),
-        }),
-    })
-}
-
-/// Opens one connection to `path` with the stores' settings.
-fn open_file(path: &Path) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)?;
-    // No busy handler: a locked file answers at once and the caller waits without blocking its
-    // thread (`retry`).
-    conn.busy_timeout(Duration::ZERO)?;
-    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-    // The same settings as the bus's sqlx pools (crate::sqlite::connect_sqlite), which says why.
-    conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = memory; \
-         PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 33554432; PRAGMA mmap_size = 0;",
-    )?;
-    conn.set_prepared_statement_cache_capacity(64);
-    Ok(conn)
-}
-
-impl LitePool {
-    /// Opens a connection, waiting while another process holds the file (switching it to WAL).
-    async fn open(&self) -> Result<Connection, sqlx::Error> {
-        let Some(path) = &self.inner.path else {
-            return Err(sqlx::Error::PoolClosed);
-        };
-        let started = Instant::now();
-        let mut attempt = 0u64;
-        loop {
-            match open_file(path) {
-                Ok(conn) => return Ok(conn),
-                Err(error) if is_busy(&error) && started.elapsed() < BUSY_WAIT => {
-                    attempt += 1;
-                    let pause = 5 + fastrand::u64(0..20) * attempt.min(4);
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
-                }
-                Err(error) => return Err(to_sqlx(error)),
-            }
-        }
-    }
-
-    /// One of the pool's connections, for as long as the guard lives.
-    pub async fn acquire(&self) -> Result<LiteConn, sqlx::Error> {
-        let permit = tokio::time::timeout(ACQUIRE_WAIT, self.inner.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?
-            .map_err(|_| sqlx::Error::PoolClosed)?;
-        let idle = self.take_idle();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => self.open().await?,
-        };
-        Ok(LiteConn {
-            conn: Some(conn),
-            pool: self.clone(),
-            _permit: permit,
-        })
-    }
-
-    /// Runs `work` on one of the pool's connections, on this thread, again after a pause while
-    /// another process holds the file (`work` must be safe to repeat: one statement, or a
-    /// transaction it begins and ends itself).
-    pub async fn with<T>(
-        &self,
-        work: impl FnMut(&mut Connection) -> rusqlite::Result<T> + Send,
-    ) -> Result<T, sqlx::Error> {
-        let mut conn = self.acquire().await?;
-        retry(conn.conn(), work).await
-    }
-
-    fn take_idle(&self) -> Option<Connection> {
-        self.inner.idle.lock().ok().and_then(|mut idle| idle.pop())
-    }
-
-    fn give_back(&self, conn: Connection) {
-        if let Ok(mut idle) = self.inner.idle.lock() {
-            idle.push(conn);
-        }
-    }
-
-    /// The file, `None` for the in-memory database.
-    pub fn path(&self) -> Option<&Path> {
-        self.inner.path.as_deref()
-    }
-}
-
-/// A connection taken from a [`LitePool`]; back to the pool when dropped (a transaction left
-/// open is rolled back first).
-pub struct LiteConn {
-    conn: Option<Connection>,
-    pool: LitePool,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl LiteConn {
-    fn conn(&mut self) -> &mut Connection {
-        self.conn.as_mut().expect("a connection until dropped")
-    }
-}
-
-impl Drop for LiteConn {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
-                // A connection that cannot say where its transaction stands is not reused.
-                return;
-            }
-            self.pool.give_back(conn);
-        }
-    }
-}
-
-/// A write transaction (`BEGIN IMMEDIATE`) on one of the pool's connections; rolled back when
-/// dropped without a commit.
-pub struct LiteTx {
-    conn: LiteConn,
-}
-
-/// Runs `statement` on `conn`, again after a pause while another process holds the file.
-async fn retry<T>(
-    conn: &mut Connection,
-    mut statement: impl FnMut(&mut Connection) -> rusqlite::Result<T> + Send,
-) -> Result<T, sqlx::Error> {
-    let started = Instant::now();
-    let mut pause = Duration::from_micros(500);
-    loop {
-        match statement(conn) {
-            Err(error) if is_busy(&error) && started.elapsed() < BUSY_WAIT => {
-                let jitter = Duration::from_micros(fastrand::u64(0..=pause.as_micros() as u64));
-                tokio::time::sleep(pause + jitter).await;
-                pause = (pause * 2).min(Duration::from_millis(20));
-            }
-            result => return result.map_err(to_sqlx),
-        }
-    }
-}
-
-fn is_busy(error: &rusqlite::Error) -> bool {
-    matches!(
-        error.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-impl rusqlite::ToSql for Bind<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match *self {
-            Bind::Text(text) | Bind::OptText(Some(text)) => {
-                ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes()))
-            }
-            Bind::Int(value) => ToSqlOutput::Owned(Value::Integer(value)),
-            Bind::OptText(None) => ToSqlOutput::Owned(Value::Null),
-        })
-    }
-}
-
-/// Runs one statement to its end; the rows it changed (none for a statement that only reads).
-fn execute(conn: &mut Connection, sql: &str, binds: &[Bind<'_>]) -> rusqlite::Result<u64> {
-    let mut statement = conn.prepare_cached(sql)?;
-    let reads = statement.readonly();
-    let mut rows = statement.query(rusqlite::params_from_iter(binds))?;
-    while rows.next()?.is_some() {}
-    drop(rows);
-    drop(statement);
-    Ok(if reads { 0 } else { conn.changes() })
-}
-
-/// Every row of `sql`, each made by `row`.
-fn rows<T>(
-    conn: &mut Connection,
-    sql: &str,
-    binds: &[Bind<'_>],
-    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Vec<T>> {
-    let mut statement = conn.prepare_cached(sql)?;
-    let found = statement.query_map(rusqlite::params_from_iter(binds), row)?;
-    found.collect()
-}
-
-/// The first column of the first row, if there is a row (and it is not `NULL`).
-fn integer(conn: &mut Connection, sql: &str, binds: &[Bind<'_>]) -> rusqlite::Result<Option<i64>> {
-    let mut statement = conn.prepare_cached(sql)?;
-    let mut found = statement.query(rusqlite::params_from_iter(binds))?;
-    match found.next()? {
-        Some(row) => row.get::<_, Option<i64>>(0),
-        None => Ok(None),
-    }
-}
 
 fn dead_letter(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeadLetterRow> {
     Ok((
@@ -340,22 +35,19 @@ impl Backend for Lite {
     type Tx = LiteTx;
 
     fn single_writer_file(pool: &LitePool) -> Option<PathBuf> {
-        pool.inner.path.clone()
+        pool.path().map(ToOwned::to_owned)
     }
 
     async fn begin_tx(pool: &LitePool) -> Result<LiteTx, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        // Takes the write lock at once: a deferred transaction that writes later can fail busy.
-        retry(conn.conn(), |c| c.execute_batch("BEGIN IMMEDIATE")).await?;
-        Ok(LiteTx { conn })
+        pool.begin().await
     }
 
-    async fn commit(mut tx: LiteTx) -> Result<(), sqlx::Error> {
-        retry(tx.conn.conn(), |c| c.execute_batch("COMMIT")).await
+    async fn commit(tx: LiteTx) -> Result<(), sqlx::Error> {
+        tx.commit().await
     }
 
-    async fn rollback(mut tx: LiteTx) -> Result<(), sqlx::Error> {
-        tx.conn.conn().execute_batch("ROLLBACK").map_err(to_sqlx)
+    async fn rollback(tx: LiteTx) -> Result<(), sqlx::Error> {
+        tx.rollback().await
     }
 
     async fn execute_on(
@@ -363,8 +55,7 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<u64, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        retry(conn.conn(), |c| execute(c, sql, binds)).await
+        pool.execute(sql, binds).await
     }
 
     async fn execute_in(
@@ -372,7 +63,7 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<u64, sqlx::Error> {
-        retry(tx.conn.conn(), |c| execute(c, sql, binds)).await
+        tx.execute(sql, binds).await
     }
 
     async fn integer_on(
@@ -380,8 +71,7 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Option<i64>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        retry(conn.conn(), |c| integer(c, sql, binds)).await
+        pool.integer(sql, binds).await
     }
 
     async fn integer_in(
@@ -389,7 +79,7 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Option<i64>, sqlx::Error> {
-        retry(tx.conn.conn(), |c| integer(c, sql, binds)).await
+        tx.integer(sql, binds).await
     }
 
     async fn texts_on(
@@ -397,8 +87,7 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        retry(conn.conn(), |c| rows(c, sql, binds, |row| row.get(0))).await
+        pool.rows(sql, binds, |row| row.get(0)).await
     }
 
     async fn pairs_on(
@@ -406,11 +95,8 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Vec<(i64, String)>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        retry(conn.conn(), |c| {
-            rows(c, sql, binds, |row| Ok((row.get(0)?, row.get(1)?)))
-        })
-        .await
+        pool.rows(sql, binds, |row| Ok((row.get(0)?, row.get(1)?)))
+            .await
     }
 
     async fn dead_letters_on(
@@ -418,233 +104,14 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Vec<DeadLetterRow>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        retry(conn.conn(), |c| rows(c, sql, binds, dead_letter)).await
+        pool.rows(sql, binds, dead_letter).await
     }
 
     async fn raw_on(pool: &LitePool, sql: &str) -> Result<(), sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        retry(conn.conn(), |c| c.execute_batch(sql)).await
+        pool.with(|c| c.execute_batch(sql)).await
     }
 
     async fn raw_in(tx: &mut LiteTx, sql: &str) -> Result<(), sqlx::Error> {
-        retry(tx.conn.conn(), |c| c.execute_batch(sql)).await
-    }
-}
-
-/// A threshold of write-ahead log pages past which the log is reset under the writer lock.
-const LARGE_WAL_PAGES: i64 = 4_096;
-
-/// Moves the write-ahead log into the database file every half second on the blocking pool, so
-/// that neither a commit nor the service's thread pays for it (the same policy as the bus's
-/// pools, `crate::sqlite`): a passive checkpoint, and a truncating one with this process's
-/// writers held back when the log grew past [`LARGE_WAL_PAGES`].
-async fn checkpoint(pool: Weak<Inner>, conn: Connection, writer: Arc<tokio::sync::Mutex<()>>) {
-    let mut conn = Some(conn);
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if pool.strong_count() == 0 {
-            return;
-        }
-        let Some(taken) = conn.take() else { return };
-        let passive = tokio::task::spawn_blocking(move || {
-            let pages = taken.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-            });
-            (taken, pages)
-        })
-        .await;
-        let Ok((taken, pages)) = passive else { return };
-        let taken = match pages {
-            Ok((log, done)) if log > LARGE_WAL_PAGES && done < log => {
-                let _writer = writer.lock().await;
-                let truncated = tokio::task::spawn_blocking(move || {
-                    let result = taken
-                        .busy_timeout(Duration::from_millis(250))
-                        .and_then(|()| {
-                            taken.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                        });
-                    let reset = taken.busy_timeout(Duration::ZERO);
-                    (taken, result.and(reset))
-                })
-                .await;
-                let Ok((taken, result)) = truncated else {
-                    return;
-                };
-                if let Err(error) = result {
-                    tracing::debug!(%error, "truncating checkpoint failed; retrying later");
-                }
-                taken
-            }
-            Ok(_) => taken,
-            Err(error) => {
-                tracing::debug!(%error, "checkpoint failed; retrying later");
-                taken
-            }
-        };
-        conn = Some(taken);
-    }
-}
-
-/// A SQLite error as sqlx carries a database's: the message, the extended result code, the
-/// constraint kind.
-#[derive(Debug)]
-pub struct LiteError {
-    code: i32,
-    message: String,
-}
-
-impl std::fmt::Display for LiteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "(code: {}) {}", self.code, self.message)
-    }
-}
-
-impl std::error::Error for LiteError {}
-
-impl sqlx::error::DatabaseError for LiteError {
-    fn message(&self) -> &str {
-        &self.message
-    }
-
-    fn code(&self) -> Option<Cow<'_, str>> {
-        Some(Cow::Owned(self.code.to_string()))
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> ErrorKind {
-        use rusqlite::ffi;
-        match self.code {
-            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                ErrorKind::UniqueViolation
-            }
-            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
-            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
-            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
-            _ => ErrorKind::Other,
-        }
-    }
-}
-
-/// rusqlite's error as sqlx's: what SQLite answered is a database error, a value of the wrong
-/// type a decoding error.
-fn to_sqlx(error: rusqlite::Error) -> sqlx::Error {
-    match error {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            sqlx::Error::Database(Box::new(LiteError {
-                code: failure.extended_code,
-                message: message.unwrap_or_else(|| failure.to_string()),
-            }))
-        }
-        other => sqlx::Error::Decode(Box::new(other)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_unique_violation_reads_as_one() {
-        let pool = connect_lite_memory().await.unwrap();
-        Lite::raw_on(&pool, "CREATE TABLE t (k TEXT PRIMARY KEY)")
-            .await
-            .unwrap();
-        let insert = "INSERT INTO t (k) VALUES (?)";
-        assert_eq!(
-            Lite::execute_on(&pool, insert, &[Bind::Text("a")])
-                .await
-                .unwrap(),
-            1
-        );
-        let error = Lite::execute_on(&pool, insert, &[Bind::Text("a")])
-            .await
-            .unwrap_err();
-        assert!(super::super::is_unique_violation(&error), "{error}");
-    }
-
-    #[tokio::test]
-    async fn a_dropped_transaction_leaves_nothing_and_the_connection_usable() {
-        let pool = connect_lite_memory().await.unwrap();
-        Lite::raw_on(&pool, "CREATE TABLE t (k TEXT)")
-            .await
-            .unwrap();
-        let mut tx = Lite::begin_tx(&pool).await.unwrap();
-        Lite::execute_in(&mut tx, "INSERT INTO t (k) VALUES (?)", &[Bind::Text("a")])
-            .await
-            .unwrap();
-        drop(tx);
-        let count = Lite::integer_on(&pool, "SELECT COUNT(*) FROM t", &[])
-            .await
-            .unwrap();
-        assert_eq!(count, Some(0));
-        let mut tx = Lite::begin_tx(&pool).await.unwrap();
-        Lite::execute_in(&mut tx, "INSERT INTO t (k) VALUES (?)", &[Bind::Text("b")])
-            .await
-            .unwrap();
-        Lite::commit(tx).await.unwrap();
-        let texts = Lite::texts_on(&pool, "SELECT k FROM t", &[]).await.unwrap();
-        assert_eq!(texts, vec!["b".to_owned()]);
-    }
-
-    #[tokio::test]
-    async fn a_writer_of_another_process_is_waited_for_without_blocking_the_thread() {
-        let dir = std::env::temp_dir().join(format!("lite-busy-{}", uuid::Uuid::now_v7()));
-        let url = format!("sqlite://{}/x.db", dir.display());
-        let pool = connect_lite(&url).await.unwrap();
-        Lite::raw_on(&pool, "CREATE TABLE t (k TEXT)")
-            .await
-            .unwrap();
-        // Another "process": a connection of its own, holding the write lock for a while.
-        let other = open_file(&dir.join("x.db")).unwrap();
-        other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let holder = tokio::task::spawn_blocking(move || {
-            let _ = released.blocking_recv();
-            other.execute_batch("COMMIT").unwrap();
-        });
-        let ticks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = ticks.clone();
-        let ticker = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        });
-        let waiting = tokio::spawn({
-            let pool = pool.clone();
-            async move {
-                Lite::execute_on(&pool, "INSERT INTO t (k) VALUES (?)", &[Bind::Text("a")]).await
-            }
-        });
-        // The thread keeps running other tasks while the insert waits for the lock.
-        let before = ticks.load(std::sync::atomic::Ordering::Relaxed);
-        crate::testing::eventually(Duration::from_secs(5), || {
-            let ticked = ticks.load(std::sync::atomic::Ordering::Relaxed) >= before + 10;
-            async move { ticked }
-        })
-        .await;
-        assert!(
-            !waiting.is_finished(),
-            "the insert went through a held lock"
-        );
-        release.send(()).unwrap();
-        holder.await.unwrap();
-        assert_eq!(waiting.await.unwrap().unwrap(), 1);
-        ticker.abort();
-        let _ = std::fs::remove_dir_all(dir);
+        tx.with(|c| c.execute_batch(sql)).await
     }
 }

@@ -20,9 +20,11 @@ use crate::outbox::OutboxSource;
 use anyhow::Context as _;
 use async_trait::async_trait;
 pub use backend::{Backend, Flavor};
-pub use documents::Bind;
 use documents::{DocumentSql, DocumentTx};
-pub use lite::{Lite, LiteConn, LiteError, LitePool, LiteTx, connect_lite, connect_lite_memory};
+pub use crate::sqlite::{
+    Bind, LiteConn, LiteError, LitePool, LiteTx, connect_lite, connect_lite_memory,
+};
+pub use lite::Lite;
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, Postgres};
 use sqlx::{ConnectOptions as _, Pool};

@@ -26,7 +26,8 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
-use sqlx::{Pool, Sqlite, SqliteConnection};
+use crate::sqlite::{Bind, LitePool};
+use rusqlite::{Connection, OptionalExtension as _};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,22 +110,22 @@ pub(super) struct SegmentRead {
 /// Reads the first segment of `partition` that ends after `cursor`, if the archive has one:
 /// its events after `cursor` whose type is in `types` (empty: all).
 pub(super) async fn segment_after(
-    pool: &Pool<Sqlite>,
+    pool: &LitePool,
     stream: &str,
     partition: i64,
     cursor: i64,
     types: &[String],
 ) -> anyhow::Result<Option<SegmentRead>> {
-    let found: Option<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT last_position, segment FROM bus_archive
-         WHERE stream = ? AND partition = ? AND last_position > ? ORDER BY last_position LIMIT 1",
-    )
-    .bind(stream)
-    .bind(partition)
-    .bind(cursor)
-    .fetch_optional(pool)
-    .await
-    .context("cannot read the bus archive")?;
+    let found: Option<(i64, Vec<u8>)> = pool
+        .rows(
+            "SELECT last_position, segment FROM bus_archive
+             WHERE stream = ? AND partition = ? AND last_position > ? ORDER BY last_position LIMIT 1",
+            &[Bind::Text(stream), Bind::Int(partition), Bind::Int(cursor)],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .await
+        .context("cannot read the bus archive")?
+        .pop();
     let Some((last, segment)) = found else {
         return Ok(None);
     };
@@ -143,36 +144,39 @@ pub(super) async fn segment_after(
 /// The last archived position of each partition that has segments after segment `since` (an
 /// id), and the last segment's id (`since` when there is none after it).
 pub(super) async fn archived_heads(
-    pool: &Pool<Sqlite>,
+    pool: &LitePool,
     stream: &str,
     since: i64,
 ) -> anyhow::Result<(Vec<(i64, i64)>, i64)> {
     // `+stream` keeps SQLite on the id range (new segments only).
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT partition, MAX(last_position), MAX(id) FROM bus_archive
-         WHERE id > ? AND +stream = ? GROUP BY partition",
-    )
-    .bind(since)
-    .bind(stream)
-    .fetch_all(pool)
-    .await
-    .context("cannot read the archived heads")?;
+    let rows: Vec<(i64, i64, i64)> = pool
+        .rows(
+            "SELECT partition, MAX(last_position), MAX(id) FROM bus_archive
+             WHERE id > ? AND +stream = ? GROUP BY partition",
+            &[Bind::Int(since), Bind::Text(stream)],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .await
+        .context("cannot read the archived heads")?;
     let last = rows.iter().map(|row| row.2).fold(since, i64::max);
     Ok((rows.into_iter().map(|row| (row.0, row.1)).collect(), last))
 }
 
 /// How much of `stream` is hot and how much archived.
-pub(super) async fn log_size(pool: &Pool<Sqlite>, stream: &str) -> anyhow::Result<LogSize> {
-    let (hot, archived, segments, raw, compressed): (i64, i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM bus_log WHERE stream = ?1),
-                COALESCE(SUM(events), 0), COUNT(*), COALESCE(SUM(raw_bytes), 0),
-                COALESCE(SUM(LENGTH(segment)), 0)
-         FROM bus_archive WHERE stream = ?1",
-    )
-    .bind(stream)
-    .fetch_one(pool)
-    .await
-    .context("cannot measure the bus log")?;
+pub(super) async fn log_size(pool: &LitePool, stream: &str) -> anyhow::Result<LogSize> {
+    let (hot, archived, segments, raw, compressed): (i64, i64, i64, i64, i64) = pool
+        .rows(
+            "SELECT (SELECT COUNT(*) FROM bus_log WHERE stream = ?1),
+                    COALESCE(SUM(events), 0), COUNT(*), COALESCE(SUM(raw_bytes), 0),
+                    COALESCE(SUM(LENGTH(segment)), 0)
+             FROM bus_archive WHERE stream = ?1",
+            &[Bind::Text(stream)],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+        )
+        .await
+        .context("cannot measure the bus log")?
+        .pop()
+        .context("the bus log has no size")?;
     Ok(LogSize {
         hot_events: hot as u64,
         archived_events: archived as u64,
@@ -202,7 +206,7 @@ fn decode(segment: &[u8]) -> anyhow::Result<Vec<Line>> {
 
 /// Moves consumed, old events of one stream from the hot log into archive segments.
 pub(super) struct Retention {
-    pub(super) pool: Pool<Sqlite>,
+    pub(super) pool: LitePool,
     pub(super) stream: Arc<str>,
     pub(super) partitions: u32,
     pub(super) writer: super::Writer,
@@ -237,33 +241,43 @@ impl Retention {
     /// segment, in one transaction.
     async fn move_segment(&self, partition: i64, cutoff: i64) -> anyhow::Result<Archived> {
         // A look without the write lock first: most passes find nothing to do.
-        {
-            let mut conn = self.pool.acquire().await.context("no bus connection")?;
-            if self.bound(&mut conn, partition, cutoff).await?.is_none() {
-                return Ok(Archived::default());
-            }
+        let stream = &*self.stream;
+        let first_look = self
+            .pool
+            .with(|c| bound(c, stream, partition, cutoff))
+            .await
+            .context("cannot read the group offsets and the hot log")?;
+        if first_look.is_none() {
+            return Ok(Archived::default());
         }
         let _writer = self.writer.lock().await;
         let mut tx = self
             .pool
-            .begin_with("BEGIN IMMEDIATE")
+            .begin()
             .await
             .context("cannot begin a retention transaction")?;
         // Again under the lock: a group may have appeared meanwhile.
-        let Some(bound) = self.bound(&mut tx, partition, cutoff).await? else {
+        let Some(bound) = tx
+            .with(|c| bound(c, stream, partition, cutoff))
+            .await
+            .context("cannot read the group offsets and the hot log")?
+        else {
             return Ok(Archived::default());
         };
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT position, event_type, envelope FROM bus_log
-             WHERE stream = ? AND partition = ? AND position <= ? ORDER BY position LIMIT ?",
-        )
-        .bind(&*self.stream)
-        .bind(partition)
-        .bind(bound)
-        .bind(SEGMENT_EVENTS as i64)
-        .fetch_all(&mut *tx)
-        .await
-        .context("cannot read events to archive")?;
+        let rows: Vec<(i64, String, String)> = tx
+            .rows(
+                "SELECT position, event_type, envelope FROM bus_log
+                 WHERE stream = ? AND partition = ? AND position <= ? ORDER BY position LIMIT ?",
+                &[
+                    Bind::Text(stream),
+                    Bind::Int(partition),
+                    Bind::Int(bound),
+                    Bind::Int(SEGMENT_EVENTS as i64),
+                ],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .await
+            .context("cannot read events to archive")?;
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
             return Ok(Archived::default());
         };
@@ -282,32 +296,37 @@ impl Retention {
             .await
             .context("the segment encoder stopped")??;
         let compressed_bytes = segment.len() as u64;
-        sqlx::query(
-            "INSERT INTO bus_archive (stream, partition, first_position, last_position, events, raw_bytes, archived_at, segment)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&*self.stream)
-        .bind(partition)
-        .bind(first)
-        .bind(last)
-        .bind(events as i64)
-        .bind(raw_bytes as i64)
-        .bind(now_millis())
-        .bind(segment)
-        .execute(&mut *tx)
+        let now = now_millis();
+        tx.with(|c| {
+            c.prepare_cached(
+                "INSERT INTO bus_archive (stream, partition, first_position, last_position, events, raw_bytes, archived_at, segment)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(rusqlite::params![
+                stream,
+                partition,
+                first,
+                last,
+                events as i64,
+                raw_bytes as i64,
+                now,
+                segment.as_slice()
+            ])
+        })
         .await
         .context("cannot write an archive segment")?;
-        let deleted = sqlx::query(
-            "DELETE FROM bus_log WHERE stream = ? AND partition = ? AND position BETWEEN ? AND ?",
-        )
-        .bind(&*self.stream)
-        .bind(partition)
-        .bind(first)
-        .bind(last)
-        .execute(&mut *tx)
-        .await
-        .context("cannot remove archived events from the hot log")?
-        .rows_affected();
+        let deleted = tx
+            .execute(
+                "DELETE FROM bus_log WHERE stream = ? AND partition = ? AND position BETWEEN ? AND ?",
+                &[
+                    Bind::Text(stream),
+                    Bind::Int(partition),
+                    Bind::Int(first),
+                    Bind::Int(last),
+                ],
+            )
+            .await
+            .context("cannot remove archived events from the hot log")?;
         // Rolled back (the transaction is dropped) if the segment does not hold exactly the rows.
         anyhow::ensure!(
             deleted == events,
@@ -323,53 +342,44 @@ impl Retention {
             compressed_bytes,
         })
     }
+}
 
-    /// The highest position of `partition` that may be archived: consumed by every known group
-    /// and, like every event before it, appended before `cutoff`. `None` when nothing may be.
-    async fn bound(
-        &self,
-        conn: &mut SqliteConnection,
-        partition: i64,
-        cutoff: i64,
-    ) -> anyhow::Result<Option<i64>> {
-        let consumed: Option<i64> = sqlx::query_scalar(
+/// The highest position of `partition` that may be archived: consumed by every known group and,
+/// like every event before it, appended before `cutoff`. `None` when nothing may be.
+fn bound(
+    c: &mut Connection,
+    stream: &str,
+    partition: i64,
+    cutoff: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let consumed: Option<i64> = c
+        .prepare_cached(
             "SELECT MIN(COALESCE(o.position, 0))
              FROM (SELECT DISTINCT grp FROM bus_offsets WHERE stream = ?1) AS g
              LEFT JOIN bus_offsets AS o ON o.stream = ?1 AND o.grp = g.grp AND o.partition = ?2",
-        )
-        .bind(&*self.stream)
-        .bind(partition)
-        .fetch_one(&mut *conn)
-        .await
-        .context("cannot read the group offsets")?;
-        let Some(consumed) = consumed.filter(|position| *position > 0) else {
-            return Ok(None);
-        };
-        // The first event that is too young stops the segment, whatever comes after it, so that
-        // a segment is always a prefix of the hot log.
-        let young: Option<i64> = sqlx::query_scalar(
+        )?
+        .query_row(rusqlite::params![stream, partition], |row| row.get(0))?;
+    let Some(consumed) = consumed.filter(|position| *position > 0) else {
+        return Ok(None);
+    };
+    // The first event that is too young stops the segment, whatever comes after it, so that a
+    // segment is always a prefix of the hot log.
+    let young: Option<i64> = c
+        .prepare_cached(
             "SELECT position FROM bus_log WHERE stream = ? AND partition = ? AND position <= ?
              AND appended_at > ? ORDER BY position LIMIT 1",
-        )
-        .bind(&*self.stream)
-        .bind(partition)
-        .bind(consumed)
-        .bind(cutoff)
-        .fetch_optional(&mut *conn)
-        .await
-        .context("cannot read the hot log")?;
-        let bound = young.map_or(consumed, |young| young - 1);
-        let any: bool = sqlx::query_scalar(
+        )?
+        .query_row(rusqlite::params![stream, partition, consumed, cutoff], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    let bound = young.map_or(consumed, |young| young - 1);
+    let any: bool = c
+        .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM bus_log WHERE stream = ? AND partition = ? AND position <= ?)",
-        )
-        .bind(&*self.stream)
-        .bind(partition)
-        .bind(bound)
-        .fetch_one(&mut *conn)
-        .await
-        .context("cannot read the hot log")?;
-        Ok(any.then_some(bound))
-    }
+        )?
+        .query_row(rusqlite::params![stream, partition, bound], |row| row.get(0))?;
+    Ok(any.then_some(bound))
 }
 
 /// Runs retention passes every little while in whichever process holds the retention lease, so

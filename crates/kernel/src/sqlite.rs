@@ -1,6 +1,8 @@
-//! SQLite connection helpers shared by the stores and the embedded bus: WAL files opened with
-//! retries, one writer queue per file and process, background checkpoints, in-memory databases
-//! for application tests. No dependency on the stores or the buses (no import circle).
+//! SQLite for the stores and the embedded bus: the rusqlite pool they run on (`lite.rs`: WAL files
+//! opened with retries, statements on the calling thread, background checkpoints, in-memory
+//! databases for application tests), one writer queue per file and process, and an sqlx pool on a
+//! file for tools and tests that read one. No dependency on the stores or the buses (no import
+//! circle).
 
 mod lite;
 
@@ -13,7 +15,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Opens a SQLite file in WAL mode, creating it (and its directory) if missing.
+/// Opens a SQLite file in WAL mode through sqlx, creating it (and its directory) if missing: for
+/// tools and tests that look into a store or bus file (the services run on [`connect_lite`]).
 pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
     let options = SqliteConnectOptions::from_str(url)
         .with_context(|| format!("bad sqlite url {url:?}"))?
@@ -23,14 +26,9 @@ pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
         .pragma("temp_store", "memory")
-        // Checkpoints run in the background instead (see `checkpoint`).
+        // The services' connections leave checkpoints to their background task (lite.rs).
         .pragma("wal_autocheckpoint", "0")
         .pragma("journal_size_limit", "33554432")
-        // No memory map: SQLite maps the whole file and maps it afresh whenever the file grew,
-        // which a log like the bus's does after every checkpoint; under load strace showed every
-        // connection of every process unmapping and mapping the 35 MB bus file several times a
-        // second (a TLB shootdown on every core each time). Reads through the page cache cost
-        // the same CPU per reservation, within the noise, without that churn.
         .pragma("mmap_size", "0")
         .disable_statement_logging();
     let path = options.get_filename().to_owned();
@@ -69,7 +67,6 @@ pub async fn connect_sqlite(url: &str) -> anyhow::Result<Pool<Sqlite>> {
             }
         }
     };
-    tokio::spawn(checkpoint(pool.clone(), sqlite_writer(&path)));
     Ok(pool)
 }
 
@@ -100,73 +97,4 @@ pub fn sqlite_writer(path: &std::path::Path) -> Arc<tokio::sync::Mutex<()>> {
         .entry(key)
         .or_default()
         .clone()
-}
-
-/// Checkpoints and truncates the write-ahead log, waiting at most a moment for readers (this
-/// process's writers are held back meanwhile, so the wait must stay short).
-async fn truncate(pool: &Pool<Sqlite>) -> anyhow::Result<()> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query("PRAGMA busy_timeout = 250")
-        .execute(&mut *conn)
-        .await?;
-    let result = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut *conn)
-        .await;
-    sqlx::query("PRAGMA busy_timeout = 10000")
-        .execute(&mut *conn)
-        .await?;
-    result?;
-    Ok(())
-}
-
-/// A write-ahead log this many pages long is reset under the writer lock.
-const LARGE_WAL_PAGES: i64 = 4_096;
-
-/// Moves the write-ahead log into the database file in the background, so that commits never
-/// pay for a checkpoint themselves (SQLite's automatic checkpoint runs inside the commit that
-/// crosses its threshold, and was the slowest percentile of every benchmark). A passive
-/// checkpoint cannot finish while writes keep coming, so a log that grows past
-/// `LARGE_WAL_PAGES` is checkpointed and truncated with this process's writers held back.
-async fn checkpoint(pool: Pool<Sqlite>, writer: Arc<tokio::sync::Mutex<()>>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if pool.is_closed() {
-            return;
-        }
-        let passive: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&pool)
-            .await;
-        match passive {
-            Ok((_, log, done)) if log > LARGE_WAL_PAGES && done < log => {
-                let _writer = writer.lock().await;
-                if let Err(error) = truncate(&pool).await {
-                    tracing::debug!(
-                        error = format!("{error:#}"),
-                        "truncating checkpoint failed; retrying later"
-                    );
-                }
-            }
-            Ok(_) => {}
-            Err(error) => tracing::debug!(%error, "checkpoint failed; retrying later"),
-        }
-    }
-}
-
-/// Opens a private in-memory SQLite database (one connection, so that every statement sees the
-/// same database): the store of application tests.
-pub async fn connect_sqlite_memory() -> anyhow::Result<Pool<Sqlite>> {
-    let options = SqliteConnectOptions::from_str("sqlite::memory:")?
-        .foreign_keys(true)
-        .disable_statement_logging();
-    SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .context("cannot open an in-memory sqlite database")
 }

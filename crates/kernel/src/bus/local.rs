@@ -509,7 +509,8 @@ impl Bus for LocalBus {
 
 /// The statement appending an event to a stream's log: the row's partition and position, or no
 /// row when the event is there already.
-const APPEND: &str = "INSERT INTO bus_log (stream, partition, event_id, subject, event_type, envelope, appended_at)
+const APPEND: &str =
+    "INSERT INTO bus_log (stream, partition, event_id, subject, event_type, envelope, appended_at)
      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING partition, position";
 
 /// An event as [`APPEND`] writes it.
@@ -840,7 +841,11 @@ impl Coordinator for LocalCoordinator {
         self.pool
             .execute(
                 "DELETE FROM bus_members WHERE stream = ? AND grp = ? AND member = ?",
-                &[Bind::Text(&self.stream), Bind::Text(group), Bind::Text(member)],
+                &[
+                    Bind::Text(&self.stream),
+                    Bind::Text(group),
+                    Bind::Text(member),
+                ],
             )
             .await
             .context("cannot leave the group")?;

@@ -17,13 +17,13 @@ use crate::deadletter::{DeadLetter, DeadLetterStore};
 use crate::envelope::{Envelope, NewEvent};
 use crate::health::ReadinessCheck;
 use crate::outbox::OutboxSource;
+pub use crate::sqlite::{
+    Bind, LiteConn, LiteError, LitePool, LiteTx, connect_lite, connect_lite_memory,
+};
 use anyhow::Context as _;
 use async_trait::async_trait;
 pub use backend::{Backend, Flavor};
 use documents::{DocumentSql, DocumentTx};
-pub use crate::sqlite::{
-    Bind, LiteConn, LiteError, LitePool, LiteTx, connect_lite, connect_lite_memory,
-};
 pub use lite::Lite;
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, Postgres};
@@ -37,7 +37,7 @@ use uuid::Uuid;
 // Their own modules now (no import circle through the buses); kept here for the services.
 pub use crate::clock::{from_millis, millis, now_millis};
 pub use crate::config::redact;
-pub use crate::sqlite::{connect_sqlite, connect_sqlite_memory, sqlite_writer};
+pub use crate::sqlite::{connect_sqlite, sqlite_writer};
 
 /// One schema change of a component, applied once and recorded in `msa_migrations`.
 #[derive(Clone, Copy, Debug)]

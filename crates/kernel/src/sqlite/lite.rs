@@ -131,7 +131,11 @@ fn open_file(path: &Path) -> rusqlite::Result<Connection> {
     // thread (`retry`).
     conn.busy_timeout(Duration::ZERO)?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-    // The same settings as the bus's sqlx pools (crate::sqlite::connect_sqlite), which says why.
+    // Checkpoints run in the background (`checkpoint`). No memory map: SQLite maps the whole
+    // file and maps it afresh whenever the file grew, which a log like the bus's does after every
+    // checkpoint; under load strace showed every connection of every process unmapping and mapping
+    // the 35 MB bus file several times a second (a TLB shootdown on every core each time). Reads
+    // through the page cache cost the same CPU per reservation, within the noise.
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = memory; \
          PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 33554432; PRAGMA mmap_size = 0;",
@@ -395,14 +399,14 @@ fn integer(conn: &mut Connection, sql: &str, binds: &[Bind<'_>]) -> rusqlite::Re
     }
 }
 
-
-/// A threshold of write-ahead log pages past which the log is reset under the writer lock.
+/// A write-ahead log this many pages long is reset under the writer lock.
 const LARGE_WAL_PAGES: i64 = 4_096;
 
 /// Moves the write-ahead log into the database file every half second on the blocking pool, so
-/// that neither a commit nor the service's thread pays for it (the same policy as the bus's
-/// pools, `crate::sqlite`): a passive checkpoint, and a truncating one with this process's
-/// writers held back when the log grew past [`LARGE_WAL_PAGES`].
+/// that neither a commit nor the service's thread pays for it (SQLite's automatic checkpoint runs
+/// inside the commit that crosses its threshold, and was the slowest percentile of every
+/// benchmark). A passive checkpoint cannot finish while writes keep coming, so a log that grew
+/// past [`LARGE_WAL_PAGES`] is checkpointed and truncated with this process's writers held back.
 async fn checkpoint(pool: Weak<Inner>, conn: Connection, writer: Arc<tokio::sync::Mutex<()>>) {
     let mut conn = Some(conn);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -528,15 +532,8 @@ mod tests {
             .await
             .unwrap();
         let insert = "INSERT INTO t (k) VALUES (?)";
-        assert_eq!(
-            pool.execute(insert, &[Bind::Text("a")])
-                .await
-                .unwrap(),
-            1
-        );
-        let error = pool.execute(insert, &[Bind::Text("a")])
-            .await
-            .unwrap_err();
+        assert_eq!(pool.execute(insert, &[Bind::Text("a")]).await.unwrap(), 1);
+        let error = pool.execute(insert, &[Bind::Text("a")]).await.unwrap_err();
         assert!(
             error
                 .as_database_error()
@@ -556,16 +553,17 @@ mod tests {
             .await
             .unwrap();
         drop(tx);
-        let count = pool.integer("SELECT COUNT(*) FROM t", &[])
-            .await
-            .unwrap();
+        let count = pool.integer("SELECT COUNT(*) FROM t", &[]).await.unwrap();
         assert_eq!(count, Some(0));
         let mut tx = pool.begin().await.unwrap();
         tx.execute("INSERT INTO t (k) VALUES (?)", &[Bind::Text("b")])
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let texts = pool.rows("SELECT k FROM t", &[], |row| row.get::<_, String>(0)).await.unwrap();
+        let texts = pool
+            .rows("SELECT k FROM t", &[], |row| row.get::<_, String>(0))
+            .await
+            .unwrap();
         assert_eq!(texts, vec!["b".to_owned()]);
     }
 
@@ -596,7 +594,8 @@ mod tests {
         let waiting = tokio::spawn({
             let pool = pool.clone();
             async move {
-                pool.execute("INSERT INTO t (k) VALUES (?)", &[Bind::Text("a")]).await
+                pool.execute("INSERT INTO t (k) VALUES (?)", &[Bind::Text("a")])
+                    .await
             }
         });
         // The thread keeps running other tasks while the insert waits for the lock.

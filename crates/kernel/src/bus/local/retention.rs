@@ -21,13 +21,13 @@
 //! retired group keeps holding retention back until it is deleted (`Bus::delete_group`).
 
 use crate::clock::now_millis;
+use crate::sqlite::{Bind, LitePool};
 use anyhow::Context as _;
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use serde::{Deserialize, Serialize};
-use crate::sqlite::{Bind, LitePool};
 use rusqlite::{Connection, OptionalExtension as _};
+use serde::{Deserialize, Serialize};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,7 +171,15 @@ pub(super) async fn log_size(pool: &LitePool, stream: &str) -> anyhow::Result<Lo
                     COALESCE(SUM(LENGTH(segment)), 0)
              FROM bus_archive WHERE stream = ?1",
             &[Bind::Text(stream)],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            },
         )
         .await
         .context("cannot measure the bus log")?
@@ -369,9 +377,10 @@ fn bound(
             "SELECT position FROM bus_log WHERE stream = ? AND partition = ? AND position <= ?
              AND appended_at > ? ORDER BY position LIMIT 1",
         )?
-        .query_row(rusqlite::params![stream, partition, consumed, cutoff], |row| {
-            row.get(0)
-        })
+        .query_row(
+            rusqlite::params![stream, partition, consumed, cutoff],
+            |row| row.get(0),
+        )
         .optional()?;
     let bound = young.map_or(consumed, |young| young - 1);
     let any: bool = c

@@ -56,8 +56,25 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 impl Processes {
-    /// The processes `supervisor.json` in the system's data directory names; none when it is not
-    /// there (a gateway on another machine), and CPU is then not reported.
+    /// The processes `supervisor.json` in the system's data directory names, waiting a moment
+    /// for `msa up` to list them (it writes the file once every process is up, a little after
+    /// they answer ready); none when there is no such directory (a gateway on another machine),
+    /// and CPU is then not reported.
+    async fn listed(data: &str) -> Self {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let processes = Self::of(data);
+            if !processes.list.is_empty()
+                || !std::path::Path::new(data).is_dir()
+                || Instant::now() >= deadline
+            {
+                return processes;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The processes `supervisor.json` names now.
     fn of(data: &str) -> Self {
         let path = std::path::Path::new(data).join("supervisor.json");
         let listed: Value = std::fs::read_to_string(path)
@@ -141,7 +158,7 @@ pub(crate) async fn reserve(
     );
     let tally = Arc::new(Mutex::new(Tally::default()));
     let total = (rate * duration) as usize;
-    let processes = Arc::new(std::sync::Mutex::new(Processes::of(data)));
+    let processes = Arc::new(std::sync::Mutex::new(Processes::listed(data).await));
     let sampler = {
         let processes = processes.clone();
         tokio::spawn(async move {

@@ -6,7 +6,7 @@
 
 mod lite;
 
-pub use lite::{Bind, LiteConn, LiteError, LitePool, LiteTx, connect_lite, connect_lite_memory};
+pub use lite::{Bind, LitePool, LiteTx, connect_lite, connect_lite_memory};
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

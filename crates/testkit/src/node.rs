@@ -10,9 +10,8 @@ use kernel::consumer::{
 };
 use kernel::metrics::Metrics;
 use kernel::outbox::{Relay, RelaySettings};
-use kernel::sql::{Backend, Bind, Lite, Migration, SqlStore, connect_lite, connect_sqlite};
+use kernel::sql::{Bind, Lite, LitePool, Migration, SqlStore, connect_lite};
 use kernel::{Envelope, NewEvent};
-use sqlx::Sqlite;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -172,17 +171,18 @@ impl EventHandler for RecordingHandler {
             .push(event.id);
         // Recorded outside the effect's transaction, so that it survives a crash after the commit.
         let event_id = event.id.to_string();
-        Lite::execute_on(
-            self.store.pool(),
-            "INSERT INTO deliveries (grp, event_id, replica) VALUES (?, ?, ?)",
-            &[
-                Bind::Text(&self.group),
-                Bind::Text(&event_id),
-                Bind::Text(&self.replica),
-            ],
-        )
-        .await
-        .context("cannot record a delivery")?;
+        self.store
+            .pool()
+            .execute(
+                "INSERT INTO deliveries (grp, event_id, replica) VALUES (?, ?, ?)",
+                &[
+                    Bind::Text(&self.group),
+                    Bind::Text(&event_id),
+                    Bind::Text(&self.replica),
+                ],
+            )
+            .await
+            .context("cannot record a delivery")?;
         if event.data.get("poison") == Some(&serde_json::Value::Bool(true))
             && self.reject_poison.load(Ordering::SeqCst)
         {
@@ -403,7 +403,7 @@ pub struct Effect {
 /// Reads the effects store.
 #[derive(Clone, Debug)]
 pub struct Effects {
-    pool: sqlx::Pool<Sqlite>,
+    pool: LitePool,
 }
 
 impl Effects {
@@ -412,19 +412,21 @@ impl Effects {
         let store = SqlStore::<Lite>::new(connect_lite(url).await?, "reader");
         store.migrate("testkit", EFFECTS).await?;
         Ok(Self {
-            pool: connect_sqlite(url).await?,
+            pool: store.pool().clone(),
         })
     }
 
     /// Every effect of `group`, in the order applied.
     pub async fn of(&self, group: &str) -> Vec<Effect> {
-        let rows: Vec<(String, String, i64, Option<i64>, String)> = sqlx::query_as(
-            "SELECT event_id, subject, sequence, previous, replica FROM effects WHERE grp = ? ORDER BY rowid",
-        )
-        .bind(group)
-        .fetch_all(&self.pool)
-        .await
-        .expect("effects are readable");
+        let rows: Vec<(String, String, i64, Option<i64>, String)> = self
+            .pool
+            .rows(
+                "SELECT event_id, subject, sequence, previous, replica FROM effects WHERE grp = ? ORDER BY rowid",
+                &[Bind::Text(group)],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+            )
+            .await
+            .expect("effects are readable");
         rows.into_iter()
             .map(|(event_id, subject, sequence, previous, replica)| Effect {
                 event_id: event_id.parse().expect("a uuid"),
@@ -438,21 +440,22 @@ impl Effects {
 
     /// How many deliveries of `group` handlers saw, redeliveries included.
     pub async fn deliveries(&self, group: &str) -> usize {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE grp = ?")
-            .bind(group)
-            .fetch_one(&self.pool)
+        self.counted("SELECT COUNT(*) FROM deliveries WHERE grp = ?", group)
             .await
-            .expect("deliveries are readable");
-        n as usize
     }
 
     /// How many effects `group` applied.
     pub async fn count(&self, group: &str) -> usize {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM effects WHERE grp = ?")
-            .bind(group)
-            .fetch_one(&self.pool)
+        self.counted("SELECT COUNT(*) FROM effects WHERE grp = ?", group)
             .await
-            .expect("effects are readable");
-        n as usize
+    }
+
+    async fn counted(&self, sql: &str, group: &str) -> usize {
+        let n = self
+            .pool
+            .integer(sql, &[Bind::Text(group)])
+            .await
+            .expect("the effects store is readable");
+        n.unwrap_or(0) as usize
     }
 }

@@ -258,15 +258,12 @@ impl LocalBus {
             .context("cannot register the stream")?;
         }
         let partitions = pool
-            .rows(
+            .integer(
                 "SELECT partitions FROM bus_streams WHERE stream = ?",
                 &[Bind::Text(&settings.system)],
-                |row| row.get::<_, i64>(0),
             )
             .await
             .context("cannot read the stream")?
-            .first()
-            .copied()
             .context("the stream was not registered")?;
         anyhow::ensure!(
             partitions == i64::from(settings.partitions),
@@ -403,21 +400,18 @@ impl Bus for LocalBus {
         partition: u32,
         types: &[String],
     ) -> anyhow::Result<Box<dyn PartitionReader>> {
-        let committed: Option<i64> = self
+        let committed = self
             .pool
-            .rows(
+            .integer(
                 "SELECT position FROM bus_offsets WHERE stream = ? AND grp = ? AND partition = ?",
                 &[
                     Bind::Text(&self.stream),
                     Bind::Text(group),
                     Bind::Int(i64::from(partition)),
                 ],
-                |row| row.get(0),
             )
             .await
-            .context("cannot read the group offset")?
-            .first()
-            .copied();
+            .context("cannot read the group offset")?;
         let filter = if types.is_empty() {
             String::new()
         } else {
@@ -456,9 +450,9 @@ impl Bus for LocalBus {
     async fn lag(&self, group: &str, partition: u32) -> anyhow::Result<u64> {
         // Archived events count by whole segments: a segment the group is halfway through
         // counts in full, so the lag never reads 0 before the group has read everything.
-        let lag: Vec<i64> = self
+        let lag = self
             .pool
-            .rows(
+            .integer(
                 "WITH o AS (SELECT COALESCE((SELECT position FROM bus_offsets
                              WHERE stream = ?1 AND grp = ?2 AND partition = ?3), 0) AS position)
                  SELECT (SELECT COUNT(*) FROM bus_log, o
@@ -470,11 +464,10 @@ impl Bus for LocalBus {
                     Bind::Text(group),
                     Bind::Int(i64::from(partition)),
                 ],
-                |row| row.get(0),
             )
             .await
             .context("cannot compute consumer lag")?;
-        Ok(lag.first().copied().unwrap_or(0) as u64)
+        Ok(lag.unwrap_or(0) as u64)
     }
 
     async fn check(&self) -> anyhow::Result<()> {

@@ -17,9 +17,7 @@ use crate::deadletter::{DeadLetter, DeadLetterStore};
 use crate::envelope::{Envelope, NewEvent};
 use crate::health::ReadinessCheck;
 use crate::outbox::OutboxSource;
-pub use crate::sqlite::{
-    Bind, LiteConn, LiteError, LitePool, LiteTx, connect_lite, connect_lite_memory,
-};
+pub use crate::sqlite::{Bind, LitePool, LiteTx, connect_lite, connect_lite_memory};
 use anyhow::Context as _;
 use async_trait::async_trait;
 pub use backend::{Backend, Flavor};
@@ -327,12 +325,6 @@ impl<DB: Backend> std::fmt::Debug for Tx<DB> {
 }
 
 impl<DB: Backend> Tx<DB> {
-    /// The database's transaction inside, for the service's own statements (through
-    /// [`Backend`]'s `*_in` calls).
-    pub fn conn(&mut self) -> &mut DB::Tx {
-        &mut self.tx
-    }
-
     /// Runs one of the service's own statements in the transaction (written with this
     /// database's placeholders, or with `$n` through [`Backend::statement`]); the rows it changed.
     pub async fn exec(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, sqlx::Error> {

@@ -7,8 +7,13 @@ use super::*;
 impl<DB: Backend> SqlStore<DB> {
     /// Takes the in-process writer lock where the database has a single writer.
     async fn write_guard(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        let file = DB::single_writer_file(&self.pool)?;
-        let writer = self.writer.get_or_init(|| sqlite_writer(&file)).clone();
+        let writer = match self.writer.get() {
+            Some(writer) => writer.clone(),
+            None => {
+                let file = DB::single_writer_file(&self.pool)?;
+                self.writer.get_or_init(|| sqlite_writer(&file)).clone()
+            }
+        };
         Some(writer.lock_owned().await)
     }
 
@@ -396,11 +401,11 @@ impl<DB: Backend> DocumentSql for SqlStore<DB> {
 #[async_trait]
 impl<DB: Backend> DocumentTx for Tx<DB> {
     async fn execute(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, sqlx::Error> {
-        DB::execute_in(&mut self.tx, sql, binds).await
+        self.exec(sql, binds).await
     }
 
     async fn integer(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Option<i64>, sqlx::Error> {
-        DB::integer_in(&mut self.tx, sql, binds).await
+        self.scalar(sql, binds).await
     }
 
     async fn append(&mut self, event: NewEvent) -> anyhow::Result<()> {

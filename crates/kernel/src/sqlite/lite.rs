@@ -167,7 +167,7 @@ impl LitePool {
     }
 
     /// One of the pool's connections, for as long as the guard lives.
-    pub async fn acquire(&self) -> Result<LiteConn, sqlx::Error> {
+    async fn acquire(&self) -> Result<LiteConn, sqlx::Error> {
         let permit = tokio::time::timeout(ACQUIRE_WAIT, self.inner.permits.clone().acquire_owned())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
@@ -242,7 +242,7 @@ impl LitePool {
 
 /// A connection taken from a [`LitePool`]; back to the pool when dropped (a transaction left
 /// open is rolled back first).
-pub struct LiteConn {
+struct LiteConn {
     conn: Option<Connection>,
     pool: LitePool,
     _permit: tokio::sync::OwnedSemaphorePermit,
@@ -460,7 +460,7 @@ async fn checkpoint(pool: Weak<Inner>, conn: Connection, writer: Arc<tokio::sync
 /// A SQLite error as sqlx carries a database's: the message, the extended result code, the
 /// constraint kind.
 #[derive(Debug)]
-pub struct LiteError {
+struct LiteError {
     code: i32,
     message: String,
 }

@@ -34,8 +34,28 @@ fn request(customer: &str) -> Value {
 /// The processes of the system under load, as `msa up` lists them in `supervisor.json`, with
 /// their CPU time and their largest resident set seen while the load ran.
 struct Processes {
-    /// Label (service, or service with its replica), pid, CPU ticks at the start, peak RSS (KiB).
-    list: Vec<(String, u32, u64, u64)>,
+    list: Vec<Watched>,
+}
+
+/// One process of the system under load.
+struct Watched {
+    /// The service, or the service with its replica.
+    label: String,
+    pid: u32,
+    /// CPU ticks at the start.
+    ticks: u64,
+    /// Bytes it had sent to storage at the start.
+    written: u64,
+    /// The largest resident set seen, in KiB.
+    peak: u64,
+}
+
+/// What one process used over the load.
+struct Used {
+    label: String,
+    cpu_seconds: f64,
+    peak_mib: f64,
+    written_bytes: u64,
 }
 
 /// CPU time so far of `pid`: user + system, in clock ticks of 1/100 s.
@@ -44,6 +64,15 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     // The fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The bytes `pid` has caused to be written to storage so far (counted when it dirties a page of
+/// a file: the log frames and checkpoint pages of its SQLite files, its own logs).
+fn written_bytes(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:"))
+        .and_then(|rest| rest.trim().parse().ok())
 }
 
 /// The resident set of `pid`, in KiB.
@@ -88,7 +117,13 @@ impl Processes {
             .filter_map(|process| {
                 let pid = u32::try_from(process["pid"].as_u64()?).ok()?;
                 let label = process["label"].as_str()?.to_owned();
-                Some((label, pid, cpu_ticks(pid)?, rss_kib(pid)?))
+                Some(Watched {
+                    label,
+                    pid,
+                    ticks: cpu_ticks(pid)?,
+                    written: written_bytes(pid).unwrap_or_default(),
+                    peak: rss_kib(pid)?,
+                })
             })
             .collect();
         Self { list }
@@ -96,24 +131,27 @@ impl Processes {
 
     /// Notes each process's resident set if it is the largest seen.
     fn sample(&mut self) {
-        for (_, pid, _, peak) in &mut self.list {
-            if let Some(rss) = rss_kib(*pid) {
-                *peak = (*peak).max(rss);
+        for watched in &mut self.list {
+            if let Some(rss) = rss_kib(watched.pid) {
+                watched.peak = watched.peak.max(rss);
             }
         }
     }
 
-    /// CPU seconds each process used since [`Self::of`], with its peak RSS in MiB.
-    fn used(&self) -> Vec<(String, f64, f64)> {
+    /// What each process used since [`Self::of`].
+    fn used(&self) -> Vec<Used> {
         self.list
             .iter()
-            .map(|(label, pid, start, peak)| {
-                let now = cpu_ticks(*pid).unwrap_or(*start);
-                (
-                    label.clone(),
-                    now.saturating_sub(*start) as f64 / 100.0,
-                    *peak as f64 / 1024.0,
-                )
+            .map(|watched| Used {
+                label: watched.label.clone(),
+                cpu_seconds: cpu_ticks(watched.pid)
+                    .unwrap_or(watched.ticks)
+                    .saturating_sub(watched.ticks) as f64
+                    / 100.0,
+                peak_mib: watched.peak as f64 / 1024.0,
+                written_bytes: written_bytes(watched.pid)
+                    .unwrap_or(watched.written)
+                    .saturating_sub(watched.written),
             })
             .collect()
     }
@@ -288,20 +326,27 @@ pub(crate) async fn reserve(
             seconds * 1000.0 / created as f64
         }
     };
-    let cpu: f64 = used.iter().map(|(_, seconds, _)| seconds).sum();
+    let cpu: f64 = used.iter().map(|used| used.cpu_seconds).sum();
+    // KiB written to storage per reservation created.
+    let written_kib = |bytes: u64| per_reservation(bytes as f64 / 1024.0) / 1000.0;
+    let written: u64 = used.iter().map(|used| used.written_bytes).sum();
     if !used.is_empty() {
         println!(
-            "  CPU of the system's {} processes over {:.1}s: {:.2} cores, {:.2} ms per reservation created",
+            "  CPU of the system's {} processes over {:.1}s: {:.2} cores, {:.2} ms per reservation created; {:.0} KiB written to storage per reservation",
             used.len(),
             answered_for.as_secs_f64(),
             cpu / answered_for.as_secs_f64(),
-            per_reservation(cpu)
+            per_reservation(cpu),
+            written_kib(written)
         );
-        for (label, seconds, rss) in &used {
+        for used in &used {
             println!(
-                "    {label:<24} {:>6.1}% CPU  {:>6.2} ms per reservation  peak RSS {rss:>5.1} MiB",
-                seconds * 100.0 / answered_for.as_secs_f64(),
-                per_reservation(*seconds)
+                "    {:<24} {:>6.1}% CPU  {:>6.2} ms per reservation  peak RSS {:>5.1} MiB  {:>5.0} KiB written per reservation",
+                used.label,
+                used.cpu_seconds * 100.0 / answered_for.as_secs_f64(),
+                per_reservation(used.cpu_seconds),
+                used.peak_mib,
+                written_kib(used.written_bytes)
             );
         }
     }
@@ -320,10 +365,11 @@ pub(crate) async fn reserve(
         if used.is_empty() || created == 0 {
             "CPU not measured".to_owned()
         } else {
-            let peak = used.iter().map(|(_, _, rss)| *rss).fold(0.0, f64::max);
+            let peak = used.iter().map(|used| used.peak_mib).fold(0.0, f64::max);
             format!(
-                "{:.2} ms CPU per reservation, peak RSS {peak:.1} MiB",
-                per_reservation(cpu)
+                "{:.2} ms CPU and {:.0} KiB written per reservation, peak RSS {peak:.1} MiB",
+                per_reservation(cpu),
+                written_kib(written)
             )
         }
     );

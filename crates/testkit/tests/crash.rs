@@ -111,11 +111,13 @@ async fn crash_between_handle_and_ack(adapter: Adapter) {
         !died.success(),
         "the consumer should have died at the crash point"
     );
+    // The sixth commit trips the crash point; another partition's handler, already queued for
+    // the file's writer lock, may commit before the process is gone.
     let effects = fixture.effects().await;
-    assert_eq!(
-        effects.count("crashers").await,
-        6,
-        "six effects committed before the crash"
+    let committed = effects.count("crashers").await;
+    assert!(
+        (6..EVENTS).contains(&committed),
+        "at least six effects, and not all, committed before the crash: {committed}"
     );
     assert!(consume(&fixture, EVENTS, None).success());
     let effects = assert_each_event_applied_once(&fixture).await;

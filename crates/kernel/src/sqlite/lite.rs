@@ -131,6 +131,13 @@ fn open_file(path: &Path) -> rusqlite::Result<Connection> {
     // No busy handler: a locked file answers at once and the caller waits without blocking its
     // thread (`retry`).
     conn.busy_timeout(Duration::ZERO)?;
+    // A new file gets 1 KiB pages (SQLite's default is 4 KiB; an existing file keeps its own).
+    // Every commit writes each page it touched into the log again, and a store's commit touches
+    // a few small rows in a few indexes: with 4 KiB pages the roaming system wrote 350 KiB to the
+    // disk per reservation, with 1 KiB pages 125 KiB (512 bytes: 86 KiB, but more CPU as rows
+    // overflow), and the disk, not the CPU, is what bounds a machine like this one under load
+    // (docs/scaling.md).
+    conn.execute_batch("PRAGMA page_size = 1024")?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     // Checkpoints run in the background (`checkpoint`). No memory map: SQLite maps the whole
     // file and maps it afresh whenever the file grew, which a log like the bus's does after every
@@ -139,7 +146,7 @@ fn open_file(path: &Path) -> rusqlite::Result<Connection> {
     // through the page cache cost the same CPU per reservation, within the noise.
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = memory; \
-         PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 33554432; PRAGMA mmap_size = 0;",
+         PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 134217728; PRAGMA mmap_size = 0;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
@@ -400,15 +407,63 @@ fn integer(conn: &mut Connection, sql: &str, binds: &[Bind<'_>]) -> rusqlite::Re
     }
 }
 
-/// A write-ahead log this many pages long is reset under the writer lock.
-const LARGE_WAL_PAGES: i64 = 4_096;
+/// A write-ahead log longer than this is started over under the writer lock (1 MiB in the unit
+/// tests, so that one shows it in a second).
+#[cfg(not(test))]
+const RESTART_BYTES: i64 = 64 << 20;
+#[cfg(test)]
+const RESTART_BYTES: i64 = 1 << 20;
+
+/// How long a restart waits, with this process's writers held back, for the file's write lock
+/// (another process's transaction) and for readers still reading from the log; past it the
+/// restart is left for the next round.
+const RESTART_WAIT: Duration = Duration::from_millis(20);
 
 /// Moves the write-ahead log into the database file every half second on the blocking pool, so
 /// that neither a commit nor the service's thread pays for it (SQLite's automatic checkpoint runs
 /// inside the commit that crosses its threshold, and was the slowest percentile of every
-/// benchmark). A passive checkpoint cannot finish while writes keep coming, so a log that grew
-/// past [`LARGE_WAL_PAGES`] is checkpointed and truncated with this process's writers held back.
+/// benchmark).
+///
+/// A passive checkpoint copies the log into the database but never starts the log over: SQLite
+/// does that only when a writer begins while the whole log is copied and no reader is reading
+/// from it, which under steady writes does not happen, so the log grows for as long as the load
+/// lasts (measured at 500 reservations/s: the roaming system's logs reached 5 GB in 60 s, and a
+/// longer log is slower to look pages up in). So once a log is past [`RESTART_BYTES`] it is
+/// started over: right after a passive round (so that little is left to copy), with this
+/// process's writers held back, a `RESTART` checkpoint copies the rest, syncs, waits briefly for
+/// readers to leave the log, and the next writer writes from the log's start again. The file
+/// keeps its length (nothing to truncate, no blocks to allocate again). The hold costs a sync of
+/// the database file, 10–50 ms on this machine under load, which is why it is not done every
+/// round.
 async fn checkpoint(pool: Weak<Inner>, conn: Connection, writer: Arc<tokio::sync::Mutex<()>>) {
+    /// Runs one checkpoint in `mode` on the blocking pool: the log's pages and those copied.
+    async fn round(
+        conn: Connection,
+        mode: &'static str,
+    ) -> Option<(Connection, rusqlite::Result<(i64, i64)>)> {
+        tokio::task::spawn_blocking(move || {
+            let pages = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+                Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+            });
+            (conn, pages)
+        })
+        .await
+        .ok()
+    }
+    /// The restart's busy handler: polls every 100 µs (SQLite's own sleeps 1, 2, 5, 10 ms…, far
+    /// longer than a reader stays) for up to [`RESTART_WAIT`].
+    fn restart_busy(count: i32) -> bool {
+        const POLL: Duration = Duration::from_micros(100);
+        if POLL * u32::try_from(count).unwrap_or(u32::MAX) >= RESTART_WAIT {
+            return false;
+        }
+        std::thread::sleep(POLL);
+        true
+    }
+    let page: i64 = conn
+        .query_row("PRAGMA page_size", [], |row| row.get(0))
+        .unwrap_or(4096);
+    let restart_pages = RESTART_BYTES / page.max(512);
     let mut conn = Some(conn);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -418,41 +473,38 @@ async fn checkpoint(pool: Weak<Inner>, conn: Connection, writer: Arc<tokio::sync
             return;
         }
         let Some(taken) = conn.take() else { return };
-        let passive = tokio::task::spawn_blocking(move || {
-            let pages = taken.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-            });
-            (taken, pages)
-        })
-        .await;
-        let Ok((taken, pages)) = passive else { return };
-        let taken = match pages {
-            Ok((log, done)) if log > LARGE_WAL_PAGES && done < log => {
+        let Some((mut taken, pages)) = round(taken, "PASSIVE").await else {
+            return;
+        };
+        match pages {
+            Ok((log, _)) if log > restart_pages => {
+                let again = taken;
                 let _writer = writer.lock().await;
-                let truncated = tokio::task::spawn_blocking(move || {
-                    let result = taken
-                        .busy_timeout(Duration::from_millis(250))
-                        .and_then(|()| {
-                            taken.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                        });
-                    let reset = taken.busy_timeout(Duration::ZERO);
-                    (taken, result.and(reset))
+                let held = Instant::now();
+                let restarted = tokio::task::spawn_blocking(move || {
+                    let result = again.busy_handler(Some(restart_busy)).and_then(|()| {
+                        again.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
+                            row.get::<_, i64>(0)
+                        })
+                    });
+                    let reset = again.busy_handler(None);
+                    (again, result.and_then(|busy| reset.map(|()| busy)))
                 })
                 .await;
-                let Ok((taken, result)) = truncated else {
+                let Ok((again, result)) = restarted else {
                     return;
                 };
-                if let Err(error) = result {
-                    tracing::debug!(%error, "truncating checkpoint failed; retrying later");
-                }
-                taken
+                tracing::debug!(
+                    log,
+                    held_ms = held.elapsed().as_secs_f64() * 1000.0,
+                    ?result,
+                    "write-ahead log restart (busy = 1: readers stayed, retried next round)"
+                );
+                taken = again;
             }
-            Ok(_) => taken,
-            Err(error) => {
-                tracing::debug!(%error, "checkpoint failed; retrying later");
-                taken
-            }
-        };
+            Ok(_) => {}
+            Err(error) => tracing::debug!(%error, "checkpoint failed; retrying later"),
+        }
         conn = Some(taken);
     }
 }
@@ -614,6 +666,49 @@ mod tests {
         holder.await.unwrap();
         assert_eq!(waiting.await.unwrap().unwrap(), 1);
         ticker.abort();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_new_file_has_small_pages_and_its_log_starts_over_under_steady_writes() {
+        let dir = std::env::temp_dir().join(format!("lite-wal-{}", uuid::Uuid::now_v7()));
+        let url = format!("sqlite://{}/x.db", dir.display());
+        let pool = connect_lite(&url).await.unwrap();
+        let page = pool.integer("PRAGMA page_size", &[]).await.unwrap();
+        assert_eq!(page, Some(1024));
+        pool.with(|c| c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT)"))
+            .await
+            .unwrap();
+        // Steady writes, a few MB a second, never a pause long enough for a checkpoint to catch
+        // up: 8 KiB rows rewritten in place, so the database stays small and only the log could
+        // grow (the file keeps the length the log reached between two restarts).
+        let row = "x".repeat(8 * 1024);
+        let wal = dir.join("x.db-wal");
+        let started = Instant::now();
+        let mut written = 0usize;
+        while written < 12 << 20 || started.elapsed() < Duration::from_secs(2) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the writes took too long"
+            );
+            let id = (written / row.len()) as i64 % 16;
+            pool.execute(
+                "INSERT OR REPLACE INTO t (id, k) VALUES (?, ?)",
+                &[Bind::Int(id), Bind::Text(&row)],
+            )
+            .await
+            .unwrap();
+            written += row.len();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let log = std::fs::metadata(&wal).unwrap().len();
+        assert!(
+            log < 8 << 20,
+            "the log is {log} bytes after {written} bytes of rows: it was never started over"
+        );
+        let rows = pool.integer("SELECT COUNT(*) FROM t", &[]).await.unwrap();
+        assert_eq!(rows, Some(16));
+        drop(pool);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -40,6 +40,27 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         lag_every: usize,
     },
+    /// Another system's main command through its running gateway at a fixed rate, measured as
+    /// `reserve` measures roaming's: booking's `POST /api/bookings`, cafeteria's `POST
+    /// /api/orders`, office's `POST /api/rentals` (after registering a product with stock for
+    /// every rental of the run), each followed to the user's page.
+    Command {
+        /// The system: roaming, booking, cafeteria or office.
+        #[arg(long)]
+        system: String,
+        /// The gateway (default: the system's own port on this machine).
+        #[arg(long)]
+        gateway: Option<String>,
+        /// Requests per second (open loop: sent on schedule whatever the answers).
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Every n-th command is followed until the user's page shows its first step downstream.
+        #[arg(long, default_value_t = 10)]
+        lag_every: usize,
+    },
     /// Commit→handled throughput and latency through outbox, bus and inbox, per adapter, next to
     /// a raw JetStream loop.
     Bus {
@@ -77,9 +98,35 @@ pub(crate) async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()>
             duration,
             lag_every,
         } => {
-            crate::load::reserve(
+            crate::load::run(
+                crate::load::workload(crate::systems::SYSTEMS_DEFAULT)?,
                 &gateway,
                 &crate::systems::system_data(data, crate::systems::SYSTEMS_DEFAULT),
+                rate,
+                duration,
+                lag_every.max(1),
+            )
+            .await
+        }
+        BenchCommand::Command {
+            system,
+            gateway,
+            rate,
+            duration,
+            lag_every,
+        } => {
+            let workload = crate::load::workload(&system)?;
+            let gateway = match gateway {
+                Some(gateway) => gateway,
+                None => format!(
+                    "http://127.0.0.1:{}",
+                    crate::systems::manifest(&system)?.gateway.port
+                ),
+            };
+            crate::load::run(
+                workload,
+                &gateway,
+                &crate::systems::system_data(data, &system),
                 rate,
                 duration,
                 lag_every.max(1),

@@ -332,7 +332,7 @@ async fn the_benchmarks_run_briefly_and_report_what_they_measure() {
     for service in ["reservation", "payment", "rental", "customer", "gateway"] {
         let line = report
             .lines()
-            .find(|line| line.trim_start().starts_with(service))
+            .find(|line| line.trim_start().starts_with(service) && line.contains("% CPU"))
             .unwrap_or_else(|| panic!("no CPU line for {service}: {report}"));
         assert!(
             line.contains("ms per reservation") && line.contains("MiB"),
@@ -340,7 +340,9 @@ async fn the_benchmarks_run_briefly_and_report_what_they_measure() {
         );
     }
     assert!(
-        report.contains("| 20/s | 40× 201 |") && report.contains("ms CPU per reservation"),
+        report.contains("| 20/s | 40× 201 |")
+            && report.contains("ms CPU and")
+            && report.contains("KiB written per reservation"),
         "{report}"
     );
     interrupt(child).await;
@@ -358,5 +360,49 @@ async fn the_benchmarks_run_briefly_and_report_what_they_measure() {
             .unwrap_or_else(|| panic!("no {line:?} line: {report}"));
         let handled: f64 = local.split_whitespace().nth(4).unwrap().parse().unwrap();
         assert!(handled > 0.0, "{local}");
+    }
+}
+
+/// The other systems' main commands under `msa bench command` (a smoke run each, so that a
+/// workload cannot drift from its system's API): every command created, every followed one seen
+/// on the user's page with its first step downstream, CPU reported per command.
+#[tokio::test]
+async fn the_command_benchmark_drives_each_systems_main_command() {
+    for (system, gateway_port, noun, step) in [
+        ("booking", 8180, "booking", "delivery.requested"),
+        ("cafeteria", 8380, "order", "drink.queued"),
+        ("office", 8480, "rental", "delivery.scheduled"),
+    ] {
+        let dir = TempDir::new("bench-command");
+        let offset = 11_000 + (std::process::id() % 100) as u16 * 100 + 79;
+        let (child, _) = up(&dir, system, offset, &[]).await;
+        let gateway = format!("http://127.0.0.1:{}", gateway_port + offset);
+        let report = bench(
+            &dir,
+            &[
+                "command",
+                "--system",
+                system,
+                "--gateway",
+                &gateway,
+                "--rate",
+                "20",
+                "--duration",
+                "1",
+                "--lag-every",
+                "5",
+            ],
+        )
+        .await;
+        assert!(report.contains("answers: {\"201\": 20}"), "{report}");
+        assert!(
+            report.contains(&format!("{noun} → its page shows {step} (4 samples)")),
+            "{report}"
+        );
+        assert!(
+            report.contains("ms CPU and") && report.contains(&format!("per {noun},")),
+            "{report}"
+        );
+        interrupt(child).await;
     }
 }

@@ -30,15 +30,8 @@ pub(crate) enum BenchCommand {
         /// The gateway.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         gateway: String,
-        /// Requests per second (open loop: sent on schedule whatever the answers).
-        #[arg(long, default_value_t = 100)]
-        rate: u64,
-        /// Seconds to run.
-        #[arg(long, default_value_t = 10)]
-        duration: u64,
-        /// Every n-th reservation is followed until my page shows it accepted by the booth.
-        #[arg(long, default_value_t = 10)]
-        lag_every: usize,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Another system's main command through its running gateway at a fixed rate, measured as
     /// `reserve` measures roaming's: booking's `POST /api/bookings`, cafeteria's `POST
@@ -51,15 +44,8 @@ pub(crate) enum BenchCommand {
         /// The gateway (default: the system's own port on this machine).
         #[arg(long)]
         gateway: Option<String>,
-        /// Requests per second (open loop: sent on schedule whatever the answers).
-        #[arg(long, default_value_t = 100)]
-        rate: u64,
-        /// Seconds to run.
-        #[arg(long, default_value_t = 10)]
-        duration: u64,
-        /// Every n-th command is followed until the user's page shows its first step downstream.
-        #[arg(long, default_value_t = 10)]
-        lag_every: usize,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Commit→handled throughput and latency through outbox, bus and inbox, per adapter, next to
     /// a raw JetStream loop.
@@ -89,31 +75,40 @@ pub(crate) enum BenchCommand {
     },
 }
 
+/// The open-loop load of a system's command.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LoadArgs {
+    /// Requests per second (open loop: sent on schedule whatever the answers).
+    #[arg(long, default_value_t = 100)]
+    rate: u64,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Every n-th command is followed until the user's page shows its first step downstream
+    /// (for a reservation: the booth's acceptance).
+    #[arg(long, default_value_t = 10)]
+    lag_every: usize,
+}
+
 /// Runs a benchmark.
 pub(crate) async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Reserve {
-            gateway,
-            rate,
-            duration,
-            lag_every,
-        } => {
+        BenchCommand::Reserve { gateway, load } => {
+            let system = crate::systems::SYSTEMS_DEFAULT;
             crate::load::run(
-                crate::load::workload(crate::systems::SYSTEMS_DEFAULT)?,
+                crate::load::workload(system)?,
                 &gateway,
-                &crate::systems::system_data(data, crate::systems::SYSTEMS_DEFAULT),
-                rate,
-                duration,
-                lag_every.max(1),
+                &crate::systems::system_data(data, system),
+                load.rate,
+                load.duration,
+                load.lag_every.max(1),
             )
             .await
         }
         BenchCommand::Command {
             system,
             gateway,
-            rate,
-            duration,
-            lag_every,
+            load,
         } => {
             let workload = crate::load::workload(&system)?;
             let gateway = match gateway {
@@ -127,9 +122,9 @@ pub(crate) async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()>
                 workload,
                 &gateway,
                 &crate::systems::system_data(data, &system),
-                rate,
-                duration,
-                lag_every.max(1),
+                load.rate,
+                load.duration,
+                load.lag_every.max(1),
             )
             .await
         }

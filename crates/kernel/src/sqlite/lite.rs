@@ -436,13 +436,11 @@ const RESTART_WAIT: Duration = Duration::from_millis(20);
 /// the database file, 10–50 ms on this machine under load, which is why it is not done every
 /// round.
 async fn checkpoint(pool: Weak<Inner>, conn: Connection, writer: Arc<tokio::sync::Mutex<()>>) {
-    /// Runs one checkpoint in `mode` on the blocking pool: the log's pages and those copied.
-    async fn round(
-        conn: Connection,
-        mode: &'static str,
-    ) -> Option<(Connection, rusqlite::Result<(i64, i64)>)> {
+    /// Runs a passive checkpoint on the blocking pool: the log's pages and those copied (both
+    /// -1 when another connection was checkpointing the file).
+    async fn passive(conn: Connection) -> Option<(Connection, rusqlite::Result<(i64, i64)>)> {
         tokio::task::spawn_blocking(move || {
-            let pages = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+            let pages = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
                 Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
             });
             (conn, pages)
@@ -473,34 +471,33 @@ async fn checkpoint(pool: Weak<Inner>, conn: Connection, writer: Arc<tokio::sync
             return;
         }
         let Some(taken) = conn.take() else { return };
-        let Some((mut taken, pages)) = round(taken, "PASSIVE").await else {
+        let Some((mut taken, pages)) = passive(taken).await else {
             return;
         };
         match pages {
             Ok((log, _)) if log > restart_pages => {
-                let again = taken;
                 let _writer = writer.lock().await;
                 let held = Instant::now();
                 let restarted = tokio::task::spawn_blocking(move || {
-                    let result = again.busy_handler(Some(restart_busy)).and_then(|()| {
-                        again.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
+                    let result = taken.busy_handler(Some(restart_busy)).and_then(|()| {
+                        taken.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
                             row.get::<_, i64>(0)
                         })
                     });
-                    let reset = again.busy_handler(None);
-                    (again, result.and_then(|busy| reset.map(|()| busy)))
+                    let reset = taken.busy_handler(None);
+                    (taken, result.and_then(|busy| reset.map(|()| busy)))
                 })
                 .await;
-                let Ok((again, result)) = restarted else {
+                let Ok((restarted, result)) = restarted else {
                     return;
                 };
                 tracing::debug!(
                     log,
                     held_ms = held.elapsed().as_secs_f64() * 1000.0,
                     ?result,
-                    "write-ahead log restart (busy = 1: readers stayed, retried next round)"
+                    "write-ahead log restart (busy = 1: a writer or reader stayed; next round)"
                 );
-                taken = again;
+                taken = restarted;
             }
             Ok(_) => {}
             Err(error) => tracing::debug!(%error, "checkpoint failed; retrying later"),

@@ -45,6 +45,9 @@ pub(crate) struct Workload {
     done: (&'static str, &'static str),
     /// The body for a customer, given what [`Workload::prepare`] set up.
     body: fn(&str, &Value) -> Value,
+    /// Whether the commands rent a product that has to be registered, with stock for all of
+    /// them, first.
+    stocked_product: bool,
 }
 
 /// The workloads `msa bench command --system` knows (game's mission is left out: a player
@@ -68,6 +71,7 @@ pub(crate) const WORKLOADS: [Workload; 4] = [
                 "cardNumber": "4242424242424242",
             })
         },
+        stocked_product: false,
     },
     Workload {
         system: "booking",
@@ -90,6 +94,7 @@ pub(crate) const WORKLOADS: [Workload; 4] = [
                 "cardNumber": "4242424242424242",
             })
         },
+        stocked_product: false,
     },
     Workload {
         system: "cafeteria",
@@ -106,6 +111,7 @@ pub(crate) const WORKLOADS: [Workload; 4] = [
                 "cardNumber": "4242424242424242",
             })
         },
+        stocked_product: false,
     },
     Workload {
         system: "office",
@@ -123,6 +129,7 @@ pub(crate) const WORKLOADS: [Workload; 4] = [
                 "to": korean_date(2),
             })
         },
+        stocked_product: true,
     },
 ];
 
@@ -140,8 +147,9 @@ pub(crate) fn workload(system: &str) -> anyhow::Result<&'static Workload> {
 }
 
 impl Workload {
-    /// What the commands need to exist first: for office, a product with stock for every rental
-    /// of the run (registered, restocked, and known to the rental and delivery services).
+    /// What the commands need to exist first: for a stocked product (office's rentals), a product
+    /// with stock for every command of the run (registered, restocked, and known to the rental
+    /// and delivery services).
     async fn prepare(
         &self,
         client: &reqwest::Client,
@@ -149,7 +157,7 @@ impl Workload {
         token: &str,
         commands: usize,
     ) -> anyhow::Result<Value> {
-        if self.system != "office" {
+        if !self.stocked_product {
             return Ok(Value::Null);
         }
         const MOST: usize = 10_000;

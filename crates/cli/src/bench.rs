@@ -90,44 +90,43 @@ pub(crate) struct LoadArgs {
     lag_every: usize,
 }
 
+/// The load of `system`'s main command through `gateway` (default: the system's own port here).
+async fn main_command(
+    system: &str,
+    gateway: Option<String>,
+    load: &LoadArgs,
+    data: &str,
+) -> anyhow::Result<()> {
+    let workload = crate::load::workload(system)?;
+    let gateway = match gateway {
+        Some(gateway) => gateway,
+        None => format!(
+            "http://127.0.0.1:{}",
+            crate::systems::manifest(system)?.gateway.port
+        ),
+    };
+    crate::load::run(
+        workload,
+        &gateway,
+        &crate::systems::system_data(data, system),
+        load.rate,
+        load.duration,
+        load.lag_every.max(1),
+    )
+    .await
+}
+
 /// Runs a benchmark.
 pub(crate) async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()> {
     match command {
         BenchCommand::Reserve { gateway, load } => {
-            let system = crate::systems::SYSTEMS_DEFAULT;
-            crate::load::run(
-                crate::load::workload(system)?,
-                &gateway,
-                &crate::systems::system_data(data, system),
-                load.rate,
-                load.duration,
-                load.lag_every.max(1),
-            )
-            .await
+            main_command(crate::systems::SYSTEMS_DEFAULT, Some(gateway), &load, data).await
         }
         BenchCommand::Command {
             system,
             gateway,
             load,
-        } => {
-            let workload = crate::load::workload(&system)?;
-            let gateway = match gateway {
-                Some(gateway) => gateway,
-                None => format!(
-                    "http://127.0.0.1:{}",
-                    crate::systems::manifest(&system)?.gateway.port
-                ),
-            };
-            crate::load::run(
-                workload,
-                &gateway,
-                &crate::systems::system_data(data, &system),
-                load.rate,
-                load.duration,
-                load.lag_every.max(1),
-            )
-            .await
-        }
+        } => main_command(&system, gateway, &load, data).await,
         BenchCommand::Bus {
             events,
             size,

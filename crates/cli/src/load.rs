@@ -209,16 +209,13 @@ impl Workload {
                 .json()
                 .await
                 .unwrap_or(Value::Null);
-            let listed = |list: &Value, enough: &dyn Fn(&Value) -> bool| {
+            let entry = |list: &Value| {
                 list.as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|item| item["productId"] == id && enough(item))
+                    .and_then(|items| items.iter().find(|item| item["productId"] == id))
+                    .cloned()
             };
-            if listed(&catalog, &|_| true)
-                && listed(&stock, &|item| {
-                    item["stock"].as_u64().unwrap_or_default() >= commands as u64
-                })
+            if entry(&catalog).is_some()
+                && entry(&stock).is_some_and(|item| item["stock"].as_u64() >= Some(commands as u64))
             {
                 return Ok(product);
             }

@@ -423,7 +423,7 @@ impl Effects {
             .rows(
                 "SELECT event_id, subject, sequence, previous, replica FROM effects WHERE grp = ? ORDER BY rowid",
                 &[Bind::Text(group)],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                |row| row.try_into(),
             )
             .await
             .expect("effects are readable");

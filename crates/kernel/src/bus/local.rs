@@ -539,7 +539,7 @@ impl<'a> Appended<'a> {
 
 /// A row of two integers.
 fn pair(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64)> {
-    Ok((row.get(0)?, row.get(1)?))
+    row.try_into()
 }
 
 /// Rows fetched per query.
@@ -595,7 +595,7 @@ impl LocalReader {
         binds.extend(self.types.iter().map(|event_type| Bind::Text(event_type)));
         let rows: Vec<(i64, String)> = self
             .pool
-            .rows(&self.fetch, &binds, |row| Ok((row.get(0)?, row.get(1)?)))
+            .rows(&self.fetch, &binds, |row| row.try_into())
             .await
             .context("cannot read the bus log")?;
         // Looked for after the hot log: whatever retention moved before that read is in the

@@ -13,21 +13,6 @@ use std::path::PathBuf;
 #[derive(Clone, Copy, Debug)]
 pub struct Lite;
 
-fn dead_letter(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeadLetterRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-    ))
-}
-
 #[async_trait]
 impl Backend for Lite {
     const DIALECT: &'static Dialect = &dialect::SQLITE;
@@ -95,8 +80,7 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Vec<(i64, String)>, sqlx::Error> {
-        pool.rows(sql, binds, |row| Ok((row.get(0)?, row.get(1)?)))
-            .await
+        pool.rows(sql, binds, |row| row.try_into()).await
     }
 
     async fn dead_letters_on(
@@ -104,7 +88,8 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Vec<DeadLetterRow>, sqlx::Error> {
-        pool.rows(sql, binds, dead_letter).await
+        pool.rows(sql, binds, |row| DeadLetterRow::try_from(row))
+            .await
     }
 
     async fn raw_on(pool: &LitePool, sql: &str) -> Result<(), sqlx::Error> {

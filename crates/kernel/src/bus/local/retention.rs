@@ -121,7 +121,7 @@ pub(super) async fn segment_after(
             "SELECT last_position, segment FROM bus_archive
              WHERE stream = ? AND partition = ? AND last_position > ? ORDER BY last_position LIMIT 1",
             &[Bind::Text(stream), Bind::Int(partition), Bind::Int(cursor)],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| row.try_into(),
         )
         .await
         .context("cannot read the bus archive")?
@@ -154,7 +154,7 @@ pub(super) async fn archived_heads(
             "SELECT partition, MAX(last_position), MAX(id) FROM bus_archive
              WHERE id > ? AND +stream = ? GROUP BY partition",
             &[Bind::Int(since), Bind::Text(stream)],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            |row| row.try_into(),
         )
         .await
         .context("cannot read the archived heads")?;
@@ -171,15 +171,7 @@ pub(super) async fn log_size(pool: &LitePool, stream: &str) -> anyhow::Result<Lo
                     COALESCE(SUM(LENGTH(segment)), 0)
              FROM bus_archive WHERE stream = ?1",
             &[Bind::Text(stream)],
-            |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                ))
-            },
+            |row| row.try_into(),
         )
         .await
         .context("cannot measure the bus log")?
@@ -282,7 +274,7 @@ impl Retention {
                     Bind::Int(bound),
                     Bind::Int(SEGMENT_EVENTS as i64),
                 ],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| row.try_into(),
             )
             .await
             .context("cannot read events to archive")?;

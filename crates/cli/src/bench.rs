@@ -59,6 +59,10 @@ pub(crate) enum BenchCommand {
         /// Distinct subjects (correlation keys) the events are spread over.
         #[arg(long, default_value_t = 64)]
         subjects: usize,
+        /// Partitions of the bus (a consumer group reads each in order, one worker per
+        /// partition); the systems' default is 8.
+        #[arg(long, default_value_t = 8)]
+        partitions: u32,
         /// Events per second offered; 0 offers them as fast as they commit.
         #[arg(long, default_value_t = 0)]
         rate: u64,
@@ -131,17 +135,18 @@ pub(crate) async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()>
             events,
             size,
             subjects,
+            partitions,
             rate,
             paths,
             nats,
             catch_up,
         } => {
             anyhow::ensure!(
-                events > 0 && subjects > 0,
-                "--events and --subjects must be positive"
+                events > 0 && subjects > 0 && (1..=1024).contains(&partitions),
+                "--events and --subjects must be positive, --partitions 1 to 1024"
             );
             println!(
-                "{events} events of {size} bytes over {subjects} subjects, offered {}{}",
+                "{events} events of {size} bytes over {subjects} subjects in {partitions} partitions, offered {}{}",
                 if rate == 0 {
                     "as fast as they commit".to_owned()
                 } else {
@@ -162,6 +167,7 @@ pub(crate) async fn run(command: BenchCommand, data: &str) -> anyhow::Result<()>
                 events,
                 size,
                 subjects,
+                partitions,
                 rate,
                 catch_up,
             };
@@ -260,6 +266,7 @@ struct Load {
     events: usize,
     size: usize,
     subjects: usize,
+    partitions: u32,
     rate: u64,
     catch_up: bool,
 }
@@ -269,6 +276,7 @@ async fn pipeline(data: &str, adapter: &str, load: &Load, nats: &str) -> anyhow:
         events,
         size,
         subjects,
+        partitions,
         rate,
         catch_up,
     } = *load;
@@ -281,7 +289,7 @@ async fn pipeline(data: &str, adapter: &str, load: &Load, nats: &str) -> anyhow:
             _ => nats.to_owned(),
         },
         system: unique.clone(),
-        partitions: 8,
+        partitions,
         ..BusSettings::default()
     };
     let producer = SqlStore::<Lite>::new(

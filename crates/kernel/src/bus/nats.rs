@@ -3,8 +3,11 @@
 //! One stream per system (`ROAMING`, subjects `roaming.>`); an event is stored under
 //! `<system>.p<NN>.<service>.<event>.v<N>` where `NN` is its subject's partition; every group has a
 //! durable pull consumer per partition (`<group>_p<NN>`, filter `<system>.p<NN>.>`) with explicit
-//! acks and one unacknowledged message at a time, which keeps a subject's events in order through
-//! redeliveries. Publishes carry `Nats-Msg-Id` = event id, so a republished event is dropped by the
+//! acks and up to [`IN_FLIGHT`] unacknowledged messages. A reader handles them one at a time in
+//! stream order and acknowledges each after its commit, so acknowledgements never leave a gap; a
+//! reader that opens a consumer still holding another reader's unacknowledged messages (a
+//! handover, a killed replica) recreates it from its acknowledgement floor, so those come again
+//! first and in order instead of after newer ones once their deadline passes. Publishes carry `Nats-Msg-Id` = event id, so a republished event is dropped by the
 //! broker within its duplicate window. Group membership and partition leases live in a JetStream
 //! key-value bucket.
 
@@ -23,6 +26,11 @@ use futures_util::StreamExt as _;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Unacknowledged messages a partition's consumer may have out at once. One at a time costs a
+/// round trip to the server per event (`msa bench bus`: 0.12–0.18 of a raw JetStream loop with 8
+/// partitions); order holds either way (see the module's note).
+const IN_FLIGHT: i64 = 128;
 
 /// The JetStream bus.
 pub struct NatsBus {
@@ -180,25 +188,45 @@ impl Bus for NatsBus {
             .await
             .map_err(|e| anyhow!("cannot find stream {}: {e}", self.stream_name))?;
         let durable = Self::durable(group, partition);
-        let consumer: async_nats::jetstream::consumer::Consumer<pull::Config> = stream
-            .get_or_create_consumer(
-                &durable,
-                pull::Config {
-                    durable_name: Some(durable.clone()),
-                    filter_subject: format!("{}.p{partition:02}.>", self.prefix),
-                    ack_policy: AckPolicy::Explicit,
-                    deliver_policy: DeliverPolicy::All,
-                    ack_wait: self.ack_wait,
-                    max_ack_pending: 1,
-                    max_deliver: -1,
-                    ..Default::default()
-                },
-            )
+        let config = |deliver_policy| pull::Config {
+            durable_name: Some(durable.clone()),
+            filter_subject: format!("{}.p{partition:02}.>", self.prefix),
+            ack_policy: AckPolicy::Explicit,
+            deliver_policy,
+            ack_wait: self.ack_wait,
+            max_ack_pending: IN_FLIGHT,
+            max_deliver: -1,
+            ..Default::default()
+        };
+        let mut consumer: async_nats::jetstream::consumer::Consumer<pull::Config> = stream
+            .get_or_create_consumer(&durable, config(DeliverPolicy::All))
             .await
             .map_err(|e| anyhow!("cannot create consumer {durable}: {e}"))?;
+        let info = consumer.cached_info();
+        if info.num_ack_pending > 0 {
+            // Another reader's messages are still out (it stopped, was killed, or lost the
+            // partition): left alone they would come again only once their deadline passed,
+            // after newer ones. Everything after the acknowledgement floor comes again, in order;
+            // what was handled already is recognised by the inbox.
+            let start_sequence = info.ack_floor.stream_sequence + 1;
+            tracing::info!(
+                consumer = durable,
+                pending = info.num_ack_pending,
+                start_sequence,
+                "taking over a partition with unacknowledged messages; reading again from its acknowledgement floor"
+            );
+            stream
+                .delete_consumer(&durable)
+                .await
+                .map_err(|e| anyhow!("cannot reset consumer {durable}: {e}"))?;
+            consumer = stream
+                .create_consumer(config(DeliverPolicy::ByStartSequence { start_sequence }))
+                .await
+                .map_err(|e| anyhow!("cannot recreate consumer {durable}: {e}"))?;
+        }
         let messages = consumer
             .stream()
-            .max_messages_per_batch(16)
+            .max_messages_per_batch(IN_FLIGHT as usize / 2)
             .heartbeat(Duration::from_secs(5))
             .expires(Duration::from_secs(30))
             .messages()

@@ -513,6 +513,12 @@ pub(crate) async fn run(
         tally.latencies.len() as f64 / offered_for.as_secs_f64()
     );
     println!("  answers: {:?}", tally.statuses);
+    if tally.statuses.contains_key("429") {
+        println!(
+            "  429 is the gateway's limit per caller, and this load is one caller: to measure the \
+             system above it, start it with MSA__RATE_LIMIT__PER_SECOND and MSA__RATE_LIMIT__BURST raised"
+        );
+    }
     println!(
         "  latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
         ms(percentile(&tally.latencies, 0.50)),

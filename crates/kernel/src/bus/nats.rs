@@ -7,8 +7,11 @@
 //! stream order and acknowledges each after its commit, so acknowledgements never leave a gap; a
 //! reader that opens a consumer still holding another reader's unacknowledged messages (a
 //! handover, a killed replica) recreates it from its acknowledgement floor, so those come again
-//! first and in order instead of after newer ones once their deadline passes. Publishes carry `Nats-Msg-Id` = event id, so a republished event is dropped by the
-//! broker within its duplicate window. Group membership and partition leases live in a JetStream
+//! first and in order instead of after newer ones once their deadline passes. A stopped reader's
+//! pull requests deliver nothing more: the server drops a request whose reply subject lost its
+//! subscriber (unsubscribed when the reader's stream is dropped, before its lease is released;
+//! gone with the connection of a killed replica). Publishes carry `Nats-Msg-Id` = event id, so a
+//! republished event is dropped by the broker within its duplicate window. Group membership and partition leases live in a JetStream
 //! key-value bucket.
 
 use super::{

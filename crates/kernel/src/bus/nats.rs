@@ -66,6 +66,29 @@ fn token(name: &str) -> String {
         .collect()
 }
 
+/// Gets the stream `config` names, creating it if it is missing. A system's services start at
+/// once and each makes sure its streams exist; when two create the same stream together, NATS
+/// 2.9 may answer the second with "subjects overlap with an existing stream" (the first one's),
+/// so a failed creation looks again for the stream before it is an error (a few times, briefly).
+async fn ensure_stream(js: &jetstream::Context, config: stream::Config) -> anyhow::Result<()> {
+    let name = config.name.clone();
+    let mut attempt = 0u64;
+    loop {
+        let error = match js.get_or_create_stream(config.clone()).await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        if js.get_stream(&name).await.is_ok() {
+            return Ok(());
+        }
+        attempt += 1;
+        if attempt == 5 {
+            return Err(error.into());
+        }
+        tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+    }
+}
+
 impl NatsBus {
     /// Connects and makes sure the stream and the lease bucket exist.
     pub async fn connect(settings: &BusSettings) -> anyhow::Result<Self> {
@@ -81,14 +104,17 @@ impl NatsBus {
         let js = jetstream::new(client.clone());
         let stream_name = token(&settings.system).to_ascii_uppercase();
         let prefix = settings.system.clone();
-        js.get_or_create_stream(stream::Config {
-            name: stream_name.clone(),
-            subjects: vec![format!("{prefix}.>")],
-            storage: stream::StorageType::File,
-            retention: stream::RetentionPolicy::Limits,
-            duplicate_window: Duration::from_secs(120),
-            ..Default::default()
-        })
+        ensure_stream(
+            &js,
+            stream::Config {
+                name: stream_name.clone(),
+                subjects: vec![format!("{prefix}.>")],
+                storage: stream::StorageType::File,
+                retention: stream::RetentionPolicy::Limits,
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(|e| anyhow!("cannot create JetStream stream {stream_name}: {e}"))?;
         let bucket = format!("{stream_name}_leases");
@@ -97,18 +123,21 @@ impl NatsBus {
             Err(_) => {
                 // The client's own bucket creation asks for account details in a shape NATS 2.9
                 // does not answer with, so the bucket's stream is created the way KV defines it.
-                js.get_or_create_stream(stream::Config {
-                    name: format!("KV_{bucket}"),
-                    subjects: vec![format!("$KV.{bucket}.>")],
-                    max_messages_per_subject: 1,
-                    discard: stream::DiscardPolicy::New,
-                    allow_rollup: true,
-                    deny_delete: true,
-                    allow_direct: true,
-                    storage: stream::StorageType::File,
-                    num_replicas: 1,
-                    ..Default::default()
-                })
+                ensure_stream(
+                    &js,
+                    stream::Config {
+                        name: format!("KV_{bucket}"),
+                        subjects: vec![format!("$KV.{bucket}.>")],
+                        max_messages_per_subject: 1,
+                        discard: stream::DiscardPolicy::New,
+                        allow_rollup: true,
+                        deny_delete: true,
+                        allow_direct: true,
+                        storage: stream::StorageType::File,
+                        num_replicas: 1,
+                        ..Default::default()
+                    },
+                )
                 .await
                 .map_err(|e| anyhow!("cannot create the lease bucket {bucket}: {e}"))?;
                 js.get_key_value(&bucket)

@@ -11,8 +11,8 @@
 //! pull requests deliver nothing more: the server drops a request whose reply subject lost its
 //! subscriber (unsubscribed when the reader's stream is dropped, before its lease is released;
 //! gone with the connection of a killed replica). Publishes carry `Nats-Msg-Id` = event id, so a
-//! republished event is dropped by the broker within its duplicate window. Group membership and partition leases live in a JetStream
-//! key-value bucket.
+//! republished event is dropped by the broker within its duplicate window. Group membership and
+//! partition leases live in a JetStream key-value bucket.
 
 use super::{
     AckHandle, Bus, BusSettings, Coordinator, Delivery, LeaseRecord, PartitionReader, RelayPermit,

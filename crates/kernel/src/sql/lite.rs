@@ -88,8 +88,7 @@ impl Backend for Lite {
         sql: &str,
         binds: &[Bind<'_>],
     ) -> Result<Vec<DeadLetterRow>, sqlx::Error> {
-        pool.rows(sql, binds, |row| DeadLetterRow::try_from(row))
-            .await
+        pool.rows(sql, binds, |row| row.try_into()).await
     }
 
     async fn raw_on(pool: &LitePool, sql: &str) -> Result<(), sqlx::Error> {
